@@ -1,0 +1,235 @@
+//! Waiting: the fixed vocabulary of wait reasons, and the one wait loop that
+//! drives a goro future on a plain OS thread.
+//!
+//! Every goro primitive that can block is written once, as a future driven
+//! by `Waker`s. Its `_blocking` twin is `block_on(that_future)`: the same
+//! protocol, with the thread parked instead of the task suspended (the
+//! pattern of smol's event-listener-strategy).
+//!
+//! Before a primitive returns `Poll::Pending` it calls [`record`] with its
+//! [`WaitReason`] and the `#[track_caller]` location of the user's call, so
+//! that the goroutine dump and the deadlock detector can say what each
+//! goroutine waits for and where. A goroutine that returns `Pending` without
+//! recording anything is waiting on a foreign future: the deadlock detector
+//! counts it as possibly runnable.
+
+use std::{
+    future::Future,
+    panic::Location,
+    pin::pin,
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    },
+    task::{Context, Poll, Wake, Waker},
+};
+
+use crate::runtime::park::Parker;
+
+/// Why a goroutine is blocked: Go's fixed vocabulary, shared by the dump and
+/// the deadlock detector.
+///
+/// # Examples
+///
+/// ```
+/// use goro::runtime::WaitReason;
+/// assert_eq!(WaitReason::ChanReceive.as_str(), "chan receive");
+/// assert_eq!(WaitReason::MutexLock.to_string(), "sync.Mutex.Lock");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+#[non_exhaustive]
+pub enum WaitReason {
+    /// Not blocked on a goro primitive: running, runnable, or waiting on a
+    /// foreign future.
+    None = 0,
+    /// `rx.recv()` on a channel.
+    ChanReceive,
+    /// `tx.send(v)` on a channel.
+    ChanSend,
+    /// Receiving from a `never()` channel (Go's nil channel).
+    ChanReceiveNilChan,
+    /// Sending on a channel that can never be ready.
+    ChanSendNilChan,
+    /// `select!` with at least one arm.
+    Select,
+    /// `select!` with no arms (`select {}`).
+    SelectNoCases,
+    /// `goro::time::sleep`.
+    Sleep,
+    /// `sync::Mutex::lock`.
+    MutexLock,
+    /// `sync::RwMutex::read`.
+    RwMutexRLock,
+    /// `sync::RwMutex::write`.
+    RwMutexLock,
+    /// `sync::WaitGroup::wait`.
+    WaitGroupWait,
+    /// `sync::Cond::wait`.
+    CondWait,
+    /// `sync::Once::call_once` while another caller runs the function.
+    OnceWait,
+    /// `sync::Semaphore::acquire`.
+    SemaphoreAcquire,
+    /// Waiting on a socket in the netpoller.
+    IoWait,
+    /// Awaiting another goroutine's `JoinHandle`.
+    Join,
+    /// Awaiting a `spawn_blocking` call.
+    Blocking,
+    /// Waiting for a context to be done.
+    ContextDone,
+    /// `errgroup::Group::wait` or a `go` waiting for a slot under a limit.
+    ErrGroupWait,
+}
+
+impl WaitReason {
+    /// Go's words for this reason, as printed in a goroutine dump.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WaitReason::None => "running",
+            WaitReason::ChanReceive => "chan receive",
+            WaitReason::ChanSend => "chan send",
+            WaitReason::ChanReceiveNilChan => "chan receive (nil chan)",
+            WaitReason::ChanSendNilChan => "chan send (nil chan)",
+            WaitReason::Select => "select",
+            WaitReason::SelectNoCases => "select (no cases)",
+            WaitReason::Sleep => "sleep",
+            WaitReason::MutexLock => "sync.Mutex.Lock",
+            WaitReason::RwMutexRLock => "sync.RWMutex.RLock",
+            WaitReason::RwMutexLock => "sync.RWMutex.Lock",
+            WaitReason::WaitGroupWait => "sync.WaitGroup.Wait",
+            WaitReason::CondWait => "sync.Cond.Wait",
+            WaitReason::OnceWait => "sync.Once.Do",
+            WaitReason::SemaphoreAcquire => "semacquire",
+            WaitReason::IoWait => "IO wait",
+            WaitReason::Join => "goroutine join",
+            WaitReason::Blocking => "syscall",
+            WaitReason::ContextDone => "context done",
+            WaitReason::ErrGroupWait => "errgroup.Group.Wait",
+        }
+    }
+
+    /// Whether only another goroutine (or thread) acting on a goro primitive
+    /// can end this wait. `Sleep`, `IoWait` and `Blocking` can end on their
+    /// own; `None` is a foreign future, which might.
+    pub fn is_goro_primitive(self) -> bool {
+        !matches!(
+            self,
+            WaitReason::None | WaitReason::Sleep | WaitReason::IoWait | WaitReason::Blocking
+        )
+    }
+
+    pub(crate) fn from_u8(v: u8) -> WaitReason {
+        const ALL: [WaitReason; 20] = [
+            WaitReason::None,
+            WaitReason::ChanReceive,
+            WaitReason::ChanSend,
+            WaitReason::ChanReceiveNilChan,
+            WaitReason::ChanSendNilChan,
+            WaitReason::Select,
+            WaitReason::SelectNoCases,
+            WaitReason::Sleep,
+            WaitReason::MutexLock,
+            WaitReason::RwMutexRLock,
+            WaitReason::RwMutexLock,
+            WaitReason::WaitGroupWait,
+            WaitReason::CondWait,
+            WaitReason::OnceWait,
+            WaitReason::SemaphoreAcquire,
+            WaitReason::IoWait,
+            WaitReason::Join,
+            WaitReason::Blocking,
+            WaitReason::ContextDone,
+            WaitReason::ErrGroupWait,
+        ];
+        ALL.get(v as usize).copied().unwrap_or(WaitReason::None)
+    }
+}
+
+impl std::fmt::Display for WaitReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Records, on the goroutine being polled on this thread (if any), that it
+/// is about to block for `reason` at the user's call site `at`.
+///
+/// Call it right before returning `Poll::Pending`. Costs a thread-local read
+/// and two relaxed stores; does nothing outside a goroutine.
+#[inline]
+pub(crate) fn record(reason: WaitReason, at: &'static Location<'static>) {
+    crate::runtime::context::record_wait(reason, at);
+}
+
+/// How many OS threads are parked inside a goro `_blocking` call right now.
+/// The deadlock detector will not report while any is: such a thread may be
+/// the one that wakes a goroutine.
+static THREADS_IN_BLOCKING_CALLS: AtomicUsize = AtomicUsize::new(0);
+
+/// The number of OS threads currently parked inside a goro `_blocking` call.
+pub(crate) fn threads_in_blocking_calls() -> usize {
+    THREADS_IN_BLOCKING_CALLS.load(Ordering::SeqCst)
+}
+
+struct ThreadWaker(Parker);
+
+impl Wake for ThreadWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+thread_local! {
+    static THREAD_WAKER: (Arc<ThreadWaker>, Waker) = {
+        let w = Arc::new(ThreadWaker(Parker::new()));
+        let waker = Waker::from(w.clone());
+        (w, waker)
+    };
+}
+
+/// Drives `fut` to completion on the calling OS thread, parking the thread
+/// while it is pending. This is the body of every `_blocking` twin.
+///
+/// Called inside a goroutine it blocks that goroutine's worker thread, as a
+/// blocking syscall does in Go.
+pub(crate) fn block_on<F: Future>(fut: F) -> F::Output {
+    let mut fut = pin!(fut);
+    // Re-entrant use (a `_blocking` call inside a waker or a destructor
+    // during another one) falls back to a fresh parker.
+    let run = |parker: &ThreadWaker, waker: &Waker, fut: std::pin::Pin<&mut F>| {
+        let mut fut = fut;
+        let mut cx = Context::from_waker(waker);
+        if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+            return v;
+        }
+        THREADS_IN_BLOCKING_CALLS.fetch_add(1, Ordering::SeqCst);
+        struct Leave;
+        impl Drop for Leave {
+            fn drop(&mut self) {
+                THREADS_IN_BLOCKING_CALLS.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+        let _leave = Leave;
+        loop {
+            parker.0.park();
+            if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+                return v;
+            }
+        }
+    };
+    let mut fut_slot = Some(fut.as_mut());
+    let shared = THREAD_WAKER.try_with(|(p, w)| (p.clone(), w.clone()));
+    match shared {
+        Ok((p, w)) => run(&p, &w, fut_slot.take().expect("future")),
+        Err(_) => {
+            let p = Arc::new(ThreadWaker(Parker::new()));
+            let w = Waker::from(p.clone());
+            run(&p, &w, fut_slot.take().expect("future"))
+        }
+    }
+}
