@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 mod loom;
+mod rand;
 mod wait;
 
 pub mod chan;
