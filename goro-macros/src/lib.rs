@@ -1,1 +1,165 @@
-//! Procedural macros for goro.
+//! Procedural macros for goro: `#[goro::main]` and `#[goro::test]`.
+//!
+//! Both turn an `async fn` into a plain fn that builds a goro runtime and
+//! runs the body as the main goroutine. Options (comma separated):
+//! `procs = N` (worker threads) for both; for tests also
+//! `leak_check = false` (the test fails by default when it leaves
+//! goroutines behind).
+
+use proc_macro::TokenStream;
+use proc_macro2::{Span, TokenStream as TokenStream2};
+use quote::{quote, quote_spanned};
+use syn::{
+    parse::Parser, punctuated::Punctuated, spanned::Spanned, Expr, ExprLit, ItemFn, Lit,
+    MetaNameValue, Token,
+};
+
+struct Options {
+    procs: Option<Expr>,
+    leak_check: bool,
+}
+
+fn parse_options(attr: TokenStream, allow_test_keys: bool) -> syn::Result<Options> {
+    let mut opts = Options {
+        procs: None,
+        leak_check: true,
+    };
+    let args = Punctuated::<MetaNameValue, Token![,]>::parse_terminated.parse(attr)?;
+    for arg in args {
+        let name = arg
+            .path
+            .get_ident()
+            .map(|i| i.to_string())
+            .unwrap_or_default();
+        match name.as_str() {
+            "procs" => opts.procs = Some(arg.value),
+            "leak_check" if allow_test_keys => match &arg.value {
+                Expr::Lit(ExprLit {
+                    lit: Lit::Bool(b), ..
+                }) => opts.leak_check = b.value,
+                other => {
+                    return Err(syn::Error::new(
+                        other.span(),
+                        "leak_check takes `true` or `false`",
+                    ))
+                }
+            },
+            _ => {
+                let known = if allow_test_keys {
+                    "`procs = N`, `leak_check = false`"
+                } else {
+                    "`procs = N`"
+                };
+                return Err(syn::Error::new(
+                    arg.path.span(),
+                    format!("unknown goro option `{name}`; expected {known}"),
+                ));
+            }
+        }
+    }
+    Ok(opts)
+}
+
+fn check_async(f: &ItemFn, what: &str) -> syn::Result<()> {
+    if f.sig.asyncness.is_none() {
+        return Err(syn::Error::new(
+            f.sig.fn_token.span(),
+            format!("#[goro::{what}] goes on an `async fn`"),
+        ));
+    }
+    if !f.sig.inputs.is_empty() {
+        return Err(syn::Error::new(
+            f.sig.inputs.span(),
+            format!("#[goro::{what}] functions take no arguments"),
+        ));
+    }
+    Ok(())
+}
+
+fn builder(opts: &Options) -> TokenStream2 {
+    match &opts.procs {
+        Some(p) => quote! { ::goro::Runtime::builder().procs(#p) },
+        None => quote! { ::goro::Runtime::builder() },
+    }
+}
+
+/// Runs `async fn main` as the main goroutine of a goro runtime; when it
+/// returns, every goroutine still alive is dropped, as in Go.
+///
+/// ```
+/// #[goro::main]
+/// async fn main() {
+///     let h = goro::go(async { 2 + 2 });
+///     assert_eq!(h.await.unwrap(), 4);
+/// }
+/// # fn _x() {}
+/// ```
+///
+/// `#[goro::main(procs = 2)]` sets the number of worker threads.
+#[proc_macro_attribute]
+pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
+    expand_main(attr, item).unwrap_or_else(|e| e.to_compile_error().into())
+}
+
+fn expand_main(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+    let opts = parse_options(attr, false)?;
+    let mut f: ItemFn = syn::parse(item)?;
+    check_async(&f, "main")?;
+    f.sig.asyncness = None;
+    let body = &f.block;
+    let b = builder(&opts);
+    let span = f.sig.ident.span();
+    let new_body = quote_spanned! {span=>
+        {
+            let __goro_rt = #b.build().expect("goro: cannot start the runtime");
+            let __goro_out = __goro_rt.block_on(async move #body);
+            drop(__goro_rt);
+            __goro_out
+        }
+    };
+    f.block = syn::parse2(new_body)?;
+    Ok(quote!(#f).into())
+}
+
+/// A test that runs on its own goro runtime, and fails when it leaves
+/// goroutines running or blocked after its body returns (after a short
+/// grace period), listing each one as the goroutine dump does.
+///
+/// ```
+/// #[goro::test]
+/// async fn adds() {
+///     assert_eq!(goro::go(async { 1 + 1 }).await.unwrap(), 2);
+/// }
+/// # fn main() {}
+/// ```
+///
+/// Options: `procs = N`, `leak_check = false`.
+#[proc_macro_attribute]
+pub fn test(attr: TokenStream, item: TokenStream) -> TokenStream {
+    expand_test(attr, item).unwrap_or_else(|e| e.to_compile_error().into())
+}
+
+fn expand_test(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+    let opts = parse_options(attr, true)?;
+    let mut f: ItemFn = syn::parse(item)?;
+    check_async(&f, "test")?;
+    f.sig.asyncness = None;
+    let body = &f.block;
+    let b = builder(&opts);
+    let leak = opts.leak_check;
+    let new_body = quote_spanned! {Span::call_site()=>
+        {
+            let __goro_rt = #b.build().expect("goro: cannot start the runtime");
+            ::goro::testing::run_test(__goro_rt, #leak, async move #body)
+        }
+    };
+    f.block = syn::parse2(new_body)?;
+    let attrs = &f.attrs;
+    let has_test_attr = attrs.iter().any(|a| a.path().is_ident("test"));
+    let test_attr = if has_test_attr {
+        quote!()
+    } else {
+        quote!(#[::core::prelude::v1::test])
+    };
+    Ok(quote!(#test_attr #f).into())
+}

@@ -10,6 +10,7 @@
 //! protocols the models check.
 
 #[cfg(loom)]
+#[allow(unused_imports)]
 pub(crate) use loom::{
     cell::UnsafeCell,
     hint,
@@ -18,6 +19,7 @@ pub(crate) use loom::{
 };
 
 #[cfg(not(loom))]
+#[allow(unused_imports)]
 pub(crate) use std::{
     hint,
     sync::{atomic, Condvar, Mutex, MutexGuard},

@@ -1,12 +1,132 @@
-//! The thread-local view of the runtime: which goroutine this thread polls.
+//! The thread-local view of the runtime: which runtime this thread serves
+//! (as a worker, as the thread inside `block_on`, or as a blocking-pool
+//! thread) and which goroutine it is polling right now.
+//!
+//! The context lives on the stack of the worker loop (or `block_on`) and
+//! the thread-local holds a pointer to it for exactly that long.
 
-use std::panic::Location;
+use std::{
+    cell::{Cell, RefCell},
+    panic::Location,
+    ptr,
+};
 
-use crate::wait::WaitReason;
+use super::{worker::Worker, Shared};
+use crate::{task::Header, task::Notified, wait::WaitReason};
+
+pub(crate) enum Kind {
+    /// A worker thread; the core is borrowed only briefly, never across a poll.
+    Worker(RefCell<Option<Worker>>),
+    /// The thread inside `block_on`: spawns are batched for the injector.
+    Main(RefCell<Vec<Notified>>),
+    /// A blocking-pool thread.
+    Blocking,
+}
+
+pub(crate) struct ThreadCtx {
+    pub(crate) shared: *const Shared,
+    pub(crate) kind: Kind,
+}
+
+impl ThreadCtx {
+    pub(crate) fn shared(&self) -> &Shared {
+        // SAFETY: the context lives inside a scope that holds an `Arc<Shared>`.
+        unsafe { &*self.shared }
+    }
+}
+
+struct Tls {
+    ctx: Cell<*const ThreadCtx>,
+    task: Cell<*const Header>,
+}
+
+thread_local! {
+    static TLS: Tls = const {
+        Tls {
+            ctx: Cell::new(ptr::null()),
+            task: Cell::new(ptr::null()),
+        }
+    };
+}
+
+/// Installs `ctx` as this thread's context until the guard drops.
+pub(crate) fn enter(ctx: &ThreadCtx) -> EnterGuard {
+    let prev = TLS.with(|t| t.ctx.replace(ctx as *const _));
+    EnterGuard { prev }
+}
+
+pub(crate) struct EnterGuard {
+    prev: *const ThreadCtx,
+}
+
+impl Drop for EnterGuard {
+    fn drop(&mut self) {
+        let _ = TLS.try_with(|t| t.ctx.set(self.prev));
+    }
+}
+
+/// True when this thread already serves a runtime.
+pub(crate) fn is_entered() -> bool {
+    TLS.try_with(|t| !t.ctx.get().is_null()).unwrap_or(false)
+}
+
+/// Runs `f` with this thread's context, if any.
+#[inline]
+pub(crate) fn with<R>(f: impl FnOnce(Option<&ThreadCtx>) -> R) -> R {
+    let p = TLS.try_with(|t| t.ctx.get()).unwrap_or(ptr::null());
+    // SAFETY: a non-null pointer is valid while its `EnterGuard` lives,
+    // which outlasts any call made on this thread inside that scope.
+    f(unsafe { p.as_ref() })
+}
+
+/// Marks `header` as the goroutine this thread polls until the guard drops.
+#[inline]
+pub(crate) fn enter_task(header: &Header) -> TaskGuard {
+    let prev = TLS
+        .try_with(|t| t.task.replace(header as *const _))
+        .unwrap_or(ptr::null());
+    TaskGuard { prev }
+}
+
+pub(crate) struct TaskGuard {
+    prev: *const Header,
+}
+
+impl Drop for TaskGuard {
+    #[inline]
+    fn drop(&mut self) {
+        let _ = TLS.try_with(|t| t.task.set(self.prev));
+    }
+}
+
+/// The id of the goroutine running on this thread: the polled task, or
+/// the `block_on` future (main); 0 outside goroutines.
+pub(crate) fn current_id() -> u64 {
+    let task = TLS.try_with(|t| t.task.get()).unwrap_or(ptr::null());
+    // SAFETY: set only for the duration of a poll of a live task.
+    if let Some(h) = unsafe { task.as_ref() } {
+        return h.id;
+    }
+    with(|ctx| match ctx {
+        Some(ctx) if matches!(ctx.kind, Kind::Main(_)) => ctx.shared().main.id(),
+        _ => 0,
+    })
+}
 
 /// Records the wait reason on the goroutine polled by this thread, if any.
 #[inline]
 pub(crate) fn record_wait(reason: WaitReason, at: &'static Location<'static>) {
-    // Filled in by the scheduler (issue 2); until then no goroutine exists.
-    let _ = (reason, at);
+    let task = TLS.try_with(|t| t.task.get()).unwrap_or(ptr::null());
+    // SAFETY: set only for the duration of a poll of a live task.
+    if let Some(h) = unsafe { task.as_ref() } {
+        h.record_wait(reason, at);
+        return;
+    }
+    with(|ctx| {
+        if let Some(ctx) = ctx {
+            if matches!(ctx.kind, Kind::Main(_)) {
+                ctx.shared().main.record_wait(reason, at);
+            }
+        }
+    })
 }

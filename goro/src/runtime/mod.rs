@@ -1,6 +1,713 @@
-//! The runtime: scheduler, workers, goroutine bookkeeping.
+//! The runtime: goroutines multiplexed onto `procs` worker threads by a
+//! work-stealing scheduler (Go's G-M-P: task / thread / worker).
+//!
+//! Code map:
+//! - `worker.rs`: the worker loop and where it looks for work;
+//! - `queue.rs`: the per-worker ring with `steal half`;
+//! - `inject.rs`: the global queue;
+//! - `idle.rs`: parking, searching, and waking one worker when work appears;
+//! - `owned.rs`: every live goroutine (shutdown, `num_goroutine`, dump);
+//! - `blocking.rs`: the `spawn_blocking` pool;
+//! - `context.rs`: which runtime and goroutine this thread serves;
+//! - `park.rs`: the thread parker.
+//!
+//! The thread inside `block_on` polls the main future itself (it need not
+//! be `Send`), counts as goroutine "main" for `num_goroutine` and for wait
+//! reasons, and batches its spawns into the injector, flushing after every
+//! poll of the main future.
+//!
+//! Shutdown (dropping the `Runtime`, or `run` returning): workers stop at
+//! their next scheduling point, then every goroutine still alive has its
+//! future dropped on the dropping thread (destructors run), then queued
+//! references and timers are released. Running blocking calls finish on
+//! their own threads; queued ones are cancelled.
 
+pub(crate) mod blocking;
 pub(crate) mod context;
+mod idle;
+pub(crate) mod inject;
+pub(crate) mod owned;
 pub(crate) mod park;
+pub(crate) mod queue;
+mod stats;
+pub(crate) mod worker;
+
+use std::{
+    cell::{Cell, RefCell},
+    fmt,
+    future::Future,
+    io,
+    panic::Location,
+    pin::pin,
+    sync::{
+        atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize, Ordering::*},
+        Arc,
+    },
+    task::{Context, Poll, Wake, Waker},
+    time::{Duration, Instant},
+};
+
+use crossbeam_utils::CachePadded;
 
 pub use crate::wait::WaitReason;
+pub use stats::{stats, Stats, WorkerStats};
+
+use crate::{
+    task::{raw, JoinHandle, Notified},
+    time::driver::TimerDriver,
+};
+use context::{Kind, ThreadCtx};
+use park::Parker;
+
+const NO_DRIVER: usize = usize::MAX;
+
+/// The part of a worker that other threads touch.
+pub(crate) struct Remote {
+    pub(crate) steal: queue::Steal,
+    pub(crate) parker: Parker,
+    /// Goroutine polls run by this worker (statistics).
+    pub(crate) ran: AtomicU64,
+}
+
+/// The goroutine `block_on` runs on the caller's thread.
+pub(crate) struct MainGoroutine {
+    id: AtomicU64,
+    active: AtomicUsize,
+    wait_reason: AtomicU8,
+    wait_at: AtomicPtr<Location<'static>>,
+}
+
+impl MainGoroutine {
+    pub(crate) fn id(&self) -> u64 {
+        self.id.load(Relaxed)
+    }
+
+    pub(crate) fn record_wait(&self, reason: WaitReason, at: &'static Location<'static>) {
+        self.wait_at.store(at as *const _ as *mut _, Relaxed);
+        self.wait_reason.store(reason as u8, Relaxed);
+    }
+
+    /// Whether a `block_on` is running, and what it waits for.
+    #[allow(dead_code)]
+    pub(crate) fn wait(&self) -> Option<(WaitReason, Option<&'static Location<'static>>)> {
+        if self.active.load(Relaxed) == 0 {
+            return None;
+        }
+        let r = WaitReason::from_u8(self.wait_reason.load(Relaxed));
+        // SAFETY: only `&'static Location`s are stored.
+        let at = unsafe { self.wait_at.load(Relaxed).as_ref() };
+        Some((r, at))
+    }
+}
+
+/// Everything the workers, wakers and handles of one runtime share.
+pub(crate) struct Shared {
+    pub(crate) remotes: Box<[CachePadded<Remote>]>,
+    pub(crate) inject: inject::Inject,
+    pub(crate) idle: idle::Idle,
+    pub(crate) owned: owned::OwnedTasks,
+    pub(crate) timers: TimerDriver,
+    timer_driver: AtomicUsize,
+    pub(crate) blocking: blocking::BlockingPool,
+    shutdown: AtomicBool,
+    pub(crate) procs: usize,
+    pub(crate) main: MainGoroutine,
+}
+
+impl Shared {
+    /// Another strong reference to this `Shared` (which always lives in an `Arc`).
+    pub(crate) fn arc(&self) -> Arc<Shared> {
+        // SAFETY: every `Shared` is created inside an `Arc` (see
+        // `Builder::build`) and `self` proves a strong count is alive.
+        unsafe {
+            Arc::increment_strong_count(self as *const Shared);
+            Arc::from_raw(self as *const Shared)
+        }
+    }
+
+    #[inline]
+    pub(crate) fn is_shutdown(&self) -> bool {
+        self.shutdown.load(Acquire)
+    }
+
+    /// Wakes a parked worker if work was queued and nobody searches.
+    #[inline]
+    pub(crate) fn notify_parked(&self) {
+        if let Some(w) = self.idle.worker_to_notify() {
+            self.remotes[w].parker.unpark();
+        }
+    }
+
+    /// Queues a task from outside the workers.
+    pub(crate) fn push_remote(&self, task: Notified) {
+        if self.inject.push(task) {
+            self.notify_parked();
+        }
+    }
+
+    /// Any queued work anywhere (for the last searcher's re-check).
+    pub(crate) fn has_work(&self) -> bool {
+        !self.inject.is_empty() || self.remotes.iter().any(|r| !r.steal.is_empty())
+    }
+
+    pub(crate) fn fire_timers(&self, now: Instant) -> usize {
+        self.timers.fire_expired(now)
+    }
+
+    /// A worker about to park volunteers to sleep with the timer deadline.
+    pub(crate) fn take_timer_role(&self, worker: usize) -> bool {
+        self.timer_driver
+            .compare_exchange(NO_DRIVER, worker, SeqCst, SeqCst)
+            .is_ok()
+    }
+
+    pub(crate) fn release_timer_role(&self) {
+        self.timer_driver.store(NO_DRIVER, SeqCst);
+    }
+
+    /// A timer became the earliest: wake the worker sleeping with the old
+    /// deadline so it re-computes, or any worker if none holds the role.
+    pub(crate) fn kick_timer_driver(&self) {
+        match self.timer_driver.load(SeqCst) {
+            NO_DRIVER => {
+                // Workers are running (they check timers as they go) or
+                // about to take the role; if every worker is parked without
+                // it, wake one.
+                if self.idle.num_parked() == self.procs {
+                    if let Some(w) = self.idle.all_parked().first() {
+                        self.remotes[*w].parker.unpark();
+                    }
+                }
+            }
+            w => self.remotes[w].parker.unpark(),
+        }
+    }
+
+    /// A runtime's shared state with no threads started yet, and the
+    /// owner ends of the workers' run queues.
+    pub(crate) fn new(procs: usize, blocking: blocking::BlockingPool) -> (Arc<Shared>, Vec<queue::Local>) {
+        let (locals, steals) = worker::new_queues(procs);
+        let shared = Arc::new(Shared {
+            remotes: steals
+                .into_iter()
+                .map(|steal| {
+                    CachePadded::new(Remote {
+                        steal,
+                        parker: Parker::new(),
+                        ran: AtomicU64::new(0),
+                    })
+                })
+                .collect(),
+            inject: inject::Inject::new(),
+            idle: idle::Idle::new(procs),
+            owned: owned::OwnedTasks::new(procs),
+            timers: TimerDriver::new(),
+            timer_driver: AtomicUsize::new(NO_DRIVER),
+            blocking,
+            shutdown: AtomicBool::new(false),
+            procs,
+            main: MainGoroutine {
+                id: AtomicU64::new(0),
+                active: AtomicUsize::new(0),
+                wait_reason: AtomicU8::new(0),
+                wait_at: AtomicPtr::new(std::ptr::null_mut()),
+            },
+        });
+        (shared, locals)
+    }
+
+    fn spawn<F>(&self, fut: F, at: &'static Location<'static>) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let id = next_goroutine_id();
+        let parent = context::current_id();
+        let (notified, ptr) = raw::allocate::<F, worker::Goroutine>(fut, self, id, parent, at);
+        // SAFETY: `allocate` made a join-handle reference for us.
+        let handle = unsafe { JoinHandle::from_raw(ptr) };
+        if !self.owned.insert(ptr) {
+            // Shutting down: cancel at once (its future is dropped here).
+            // SAFETY: the owned-list reference the list refused.
+            unsafe { Notified::from_raw(ptr) }.shutdown();
+            drop(notified);
+            return handle;
+        }
+        worker::schedule_spawned(self, notified);
+        handle
+    }
+}
+
+/// Goroutine ids: one process-wide counter, handed out to threads in
+/// batches so that spawning does not contend on it (Go's `goidcache`).
+pub(crate) fn next_goroutine_id() -> u64 {
+    const BATCH: u64 = 64;
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    thread_local! {
+        static CACHE: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
+    }
+    CACHE
+        .try_with(|c| {
+            let (mut next, mut end) = c.get();
+            if next == end {
+                next = NEXT.fetch_add(BATCH, Relaxed);
+                end = next + BATCH;
+            }
+            c.set((next + 1, end));
+            next
+        })
+        .unwrap_or_else(|_| NEXT.fetch_add(1, Relaxed))
+}
+
+/// Configures and builds a [`Runtime`].
+///
+/// # Examples
+///
+/// ```
+/// let rt = goro::Runtime::builder().procs(2).build().unwrap();
+/// assert_eq!(rt.procs(), 2);
+/// assert_eq!(rt.block_on(async { goro::procs() }), 2);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Builder {
+    procs: Option<usize>,
+    max_blocking_threads: usize,
+    blocking_keep_alive: Duration,
+    thread_name: String,
+    thread_stack_size: Option<usize>,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder::new()
+    }
+}
+
+/// The default number of procs: `GOMAXPROCS` if set to a positive number,
+/// else the number of cores available to the process.
+pub(crate) fn default_procs() -> usize {
+    if let Ok(v) = std::env::var("GOMAXPROCS") {
+        if let Ok(n) = v.trim().parse::<usize>() {
+            if n > 0 {
+                return n;
+            }
+        }
+    }
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+impl Builder {
+    /// A builder with Go's defaults.
+    pub fn new() -> Builder {
+        Builder {
+            procs: None,
+            max_blocking_threads: 512,
+            blocking_keep_alive: Duration::from_secs(10),
+            thread_name: "goro".into(),
+            thread_stack_size: None,
+        }
+    }
+
+    /// The number of worker threads running goroutines at once (Go's
+    /// `GOMAXPROCS`). Default: env `GOMAXPROCS`, else the number of cores.
+    pub fn procs(mut self, n: usize) -> Builder {
+        self.procs = Some(n.max(1));
+        self
+    }
+
+    /// The most threads the `spawn_blocking` pool may grow to (default 512).
+    pub fn max_blocking_threads(mut self, n: usize) -> Builder {
+        self.max_blocking_threads = n.max(1);
+        self
+    }
+
+    /// How long an idle blocking-pool thread lingers (default 10 s).
+    pub fn blocking_keep_alive(mut self, d: Duration) -> Builder {
+        self.blocking_keep_alive = d;
+        self
+    }
+
+    /// The prefix of the runtime's thread names (default `goro`).
+    pub fn thread_name(mut self, name: impl Into<String>) -> Builder {
+        self.thread_name = name.into();
+        self
+    }
+
+    /// The stack size of worker threads.
+    pub fn thread_stack_size(mut self, bytes: usize) -> Builder {
+        self.thread_stack_size = Some(bytes);
+        self
+    }
+
+    /// Starts the worker threads.
+    pub fn build(self) -> io::Result<Runtime> {
+        let procs = self.procs.unwrap_or_else(default_procs);
+        let (shared, locals) = Shared::new(
+            procs,
+            blocking::BlockingPool::new(
+                self.max_blocking_threads,
+                self.blocking_keep_alive,
+                self.thread_name.clone(),
+            ),
+        );
+        let mut rt = Runtime {
+            shared: shared.clone(),
+            threads: Vec::with_capacity(procs),
+        };
+        for (i, local) in locals.into_iter().enumerate() {
+            let mut b = std::thread::Builder::new().name(format!("{}-worker-{i}", self.thread_name));
+            if let Some(s) = self.thread_stack_size {
+                b = b.stack_size(s);
+            }
+            let sh = shared.clone();
+            // On failure `rt` drops, stopping the workers already started.
+            rt.threads.push(b.spawn(move || worker::run(sh, i, local))?);
+        }
+        Ok(rt)
+    }
+}
+
+/// A goro runtime: `procs` worker threads, a blocking pool and timers.
+///
+/// Dropping it stops the workers and drops every goroutine still alive
+/// (their destructors run), as a Go program's goroutines end with `main`.
+///
+/// # Examples
+///
+/// ```
+/// let rt = goro::Runtime::new().unwrap();
+/// let v = rt.block_on(async {
+///     let h = goro::go(async { 40 + 2 });
+///     h.await.unwrap()
+/// });
+/// assert_eq!(v, 42);
+/// ```
+pub struct Runtime {
+    shared: Arc<Shared>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime")
+            .field("procs", &self.shared.procs)
+            .field("goroutines", &self.shared.owned.len())
+            .finish()
+    }
+}
+
+struct MainWaker(Parker);
+
+impl Wake for MainWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+thread_local! {
+    static MAIN_WAKER: RefCell<Option<(Arc<MainWaker>, Waker)>> = const { RefCell::new(None) };
+}
+
+impl Runtime {
+    /// A runtime with the default configuration (see [`Builder`]).
+    pub fn new() -> io::Result<Runtime> {
+        Builder::new().build()
+    }
+
+    /// A [`Builder`] to configure a runtime.
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    /// The number of worker threads.
+    pub fn procs(&self) -> usize {
+        self.shared.procs
+    }
+
+    /// Goroutines alive in this runtime, counting each thread inside
+    /// `block_on` as one (Go's `runtime.NumGoroutine`).
+    pub fn num_goroutine(&self) -> usize {
+        self.shared.owned.len() + self.shared.main.active.load(Relaxed)
+    }
+
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.shared
+    }
+
+    /// A snapshot of this runtime's counters.
+    pub fn stats(&self) -> Stats {
+        stats::collect(&self.shared)
+    }
+
+    /// Spawns a goroutine from outside the runtime.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = goro::Runtime::new().unwrap();
+    /// let h = rt.go(async { 1 });
+    /// assert_eq!(rt.block_on(h).unwrap(), 1);
+    /// ```
+    #[track_caller]
+    pub fn go<F>(&self, fut: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.shared.spawn(fut, Location::caller())
+    }
+
+    /// Runs `fut` to completion on this thread, as the program's main
+    /// goroutine; goroutines it spawns run on the workers. The future need
+    /// not be `Send`.
+    ///
+    /// Panics when called from inside a goroutine or a runtime thread
+    /// (that would block a worker): `.await` instead.
+    #[track_caller]
+    pub fn block_on<F: Future>(&self, fut: F) -> F::Output {
+        if context::is_entered() {
+            panic!(
+                "goro: cannot call block_on from inside a goroutine or a runtime thread \
+                 (it would block a worker); use .await"
+            );
+        }
+        let shared = &*self.shared;
+        let ctx = ThreadCtx {
+            shared: Arc::as_ptr(&self.shared),
+            kind: Kind::Main(RefCell::new(Vec::new())),
+        };
+        let _enter = context::enter(&ctx);
+        let Kind::Main(batch) = &ctx.kind else {
+            unreachable!()
+        };
+        if shared.main.id.load(Relaxed) == 0 {
+            shared.main.id.store(next_goroutine_id(), Relaxed);
+        }
+        shared.main.active.fetch_add(1, Relaxed);
+        struct Leave<'a>(&'a Shared);
+        impl Drop for Leave<'_> {
+            fn drop(&mut self) {
+                self.0.main.active.fetch_sub(1, Relaxed);
+            }
+        }
+        let _leave = Leave(shared);
+
+        let (parker, waker) = MAIN_WAKER.with(|m| {
+            m.borrow_mut()
+                .get_or_insert_with(|| {
+                    let p = Arc::new(MainWaker(Parker::new()));
+                    let w = Waker::from(p.clone());
+                    (p, w)
+                })
+                .clone()
+        });
+        let mut cx = Context::from_waker(&waker);
+        let mut fut = pin!(fut);
+        loop {
+            shared.main.wait_reason.store(0, Relaxed);
+            let r = fut.as_mut().poll(&mut cx);
+            let spawned = std::mem::take(&mut *batch.borrow_mut());
+            if !spawned.is_empty() {
+                shared.inject.push_batch(spawned);
+                shared.notify_parked();
+            }
+            if let Poll::Ready(v) = r {
+                return v;
+            }
+            parker.0.park();
+        }
+    }
+
+    fn shutdown(&mut self) {
+        let shared = &self.shared;
+        shared.shutdown.store(true, SeqCst);
+        for r in shared.remotes.iter() {
+            r.parker.unpark();
+        }
+        let me = std::thread::current().id();
+        for t in self.threads.drain(..) {
+            if t.thread().id() != me {
+                let _ = t.join();
+            }
+        }
+        // Every goroutine still alive: drop its future here.
+        for t in shared.owned.close_and_take_all() {
+            // SAFETY: `close_and_take_all` hands us the list's reference.
+            unsafe { Notified::from_raw(t) }.shutdown();
+        }
+        drop(shared.inject.close());
+        shared.timers.clear();
+        shared.blocking.shutdown();
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// Builds a runtime with the default configuration, runs `fut` as the main
+/// goroutine, and shuts the runtime down (dropping every goroutine still
+/// alive) when it returns — as a Go program ends when `main` returns.
+///
+/// # Examples
+///
+/// ```
+/// let n = goro::run(async {
+///     let handles: Vec<_> = (0..10).map(|i| goro::go(async move { i * i })).collect();
+///     let mut sum = 0;
+///     for h in handles {
+///         sum += h.await.unwrap();
+///     }
+///     sum
+/// });
+/// assert_eq!(n, 285);
+/// ```
+#[track_caller]
+pub fn run<F: Future>(fut: F) -> F::Output {
+    let rt = Runtime::new().expect("goro: cannot start the runtime");
+    rt.block_on(fut)
+}
+
+/// Starts a goroutine running `fut` and returns its [`JoinHandle`]: Go's
+/// `go f(x)`. Must be called from inside a goro runtime (a goroutine, or
+/// the future given to `run`/`block_on`).
+///
+/// # Examples
+///
+/// ```
+/// goro::run(async {
+///     let h = goro::go(async { "hello from a goroutine" });
+///     assert_eq!(h.await.unwrap(), "hello from a goroutine");
+/// });
+/// ```
+#[track_caller]
+pub fn go<F>(fut: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let at = Location::caller();
+    context::with(|ctx| match ctx {
+        Some(ctx) => ctx.shared().spawn(fut, at),
+        None => panic!(
+            "goro::go called outside a goro runtime: start one with goro::run, \
+             #[goro::main] or Runtime::block_on"
+        ),
+    })
+}
+
+/// Runs the blocking function `f` on the blocking thread pool, so that it
+/// does not hold a worker; await the handle for its result.
+///
+/// # Examples
+///
+/// ```
+/// goro::run(async {
+///     let h = goro::spawn_blocking(|| std::fs::metadata(".").is_ok());
+///     assert!(h.await.unwrap());
+/// });
+/// ```
+#[track_caller]
+pub fn spawn_blocking<F, R>(f: F) -> JoinHandle<R>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    let at = Location::caller();
+    context::with(|ctx| match ctx {
+        Some(ctx) => blocking::spawn(&ctx.shared().arc(), f, at),
+        None => panic!("goro::spawn_blocking called outside a goro runtime"),
+    })
+}
+
+/// Yields the worker to other goroutines: Go's `runtime.Gosched()`. The
+/// goroutine goes to the back of its worker's queue.
+///
+/// # Examples
+///
+/// ```
+/// goro::run(async {
+///     goro::yield_now().await;
+/// });
+/// ```
+pub fn yield_now() -> YieldNow {
+    YieldNow { yielded: false }
+}
+
+/// The future returned by [`yield_now`].
+#[derive(Debug)]
+#[must_use = "futures do nothing unless awaited"]
+pub struct YieldNow {
+    yielded: bool,
+}
+
+impl Future for YieldNow {
+    type Output = ();
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.yielded {
+            return Poll::Ready(());
+        }
+        self.yielded = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+/// The number of goroutines that exist in the current runtime, counting
+/// the main one: Go's `runtime.NumGoroutine()`. 0 outside a runtime.
+///
+/// # Examples
+///
+/// ```
+/// goro::run(async {
+///     assert_eq!(goro::num_goroutine(), 1);
+/// });
+/// ```
+pub fn num_goroutine() -> usize {
+    context::with(|ctx| match ctx {
+        Some(ctx) => {
+            let s = ctx.shared();
+            s.owned.len() + s.main.active.load(Relaxed)
+        }
+        None => 0,
+    })
+}
+
+/// The number of worker threads of the current runtime (Go's
+/// `runtime.GOMAXPROCS(0)`); outside a runtime, what a new one would get.
+///
+/// # Examples
+///
+/// ```
+/// assert!(goro::procs() >= 1);
+/// ```
+pub fn procs() -> usize {
+    context::with(|ctx| match ctx {
+        Some(ctx) => ctx.shared().procs,
+        None => default_procs(),
+    })
+}
+
+/// The id of the calling goroutine (the main one inside `block_on`);
+/// `None` outside goroutines.
+///
+/// # Examples
+///
+/// ```
+/// goro::run(async {
+///     let me = goro::runtime::current_id().unwrap();
+///     let child = goro::go(async { goro::runtime::current_id().unwrap() });
+///     assert_ne!(child.await.unwrap(), me);
+/// });
+/// ```
+pub fn current_id() -> Option<crate::GoroutineId> {
+    match context::current_id() {
+        0 => None,
+        id => Some(crate::GoroutineId(id)),
+    }
+}

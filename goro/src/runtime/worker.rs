@@ -1,0 +1,295 @@
+//! The worker loop (Go's `schedule`/`findRunnable`): one per proc.
+//!
+//! Where a worker looks for its next goroutine, in order:
+//! 1. every 61st tick, the global injector first (so it is never starved)
+//!    and the timers;
+//! 2. `runnext`, the goroutine just woken by the one that ran before (so a
+//!    receiver runs right after its sender, on a warm cache), unless
+//!    `runnext` has won `RUNNEXT_BUDGET` times in a row — then it goes to
+//!    the back of the queue, so two goroutines waking each other cannot
+//!    starve the rest of it;
+//! 3. the local ring, oldest first;
+//! 4. a batch from the injector;
+//! 5. stealing half of a random victim's ring (as a "searching" worker,
+//!    at most half of the workers at once);
+//! 6. else park: announce, re-check, sleep on the parker — with a timeout
+//!    to the earliest timer if this worker takes the timer-driver role.
+
+use std::{sync::Arc, time::Instant};
+
+use super::{
+    context::{self, Kind, ThreadCtx},
+    queue::{self, Local},
+    Shared,
+};
+use crate::task::{Header, Notified, Schedule};
+
+/// Consecutive `runnext` polls before it must queue like everybody else.
+const RUNNEXT_BUDGET: u32 = 32;
+/// Ticks between looks at the injector and the timers.
+const GLOBAL_CHECK_INTERVAL: u32 = 61;
+/// Rounds over all victims before a searching worker gives up.
+const STEAL_ROUNDS: usize = 3;
+
+/// What a worker owns: touched only by its own thread.
+pub(crate) struct Worker {
+    index: usize,
+    local: Local,
+    runnext: Option<Notified>,
+    runnext_streak: u32,
+    tick: u32,
+    searching: bool,
+}
+
+impl Worker {
+    pub(crate) fn new(index: usize, local: Local) -> Worker {
+        Worker {
+            index,
+            local,
+            runnext: None,
+            runnext_streak: 0,
+            tick: 0,
+            searching: false,
+        }
+    }
+
+    fn next_local(&mut self, shared: &Shared) -> Option<Notified> {
+        self.tick = self.tick.wrapping_add(1);
+        if self.tick % GLOBAL_CHECK_INTERVAL == 0 {
+            if let Some(t) = shared.inject.pop_batch(1, |_| {}) {
+                self.runnext_streak = 0;
+                return Some(t);
+            }
+        }
+        if let Some(t) = self.runnext.take() {
+            if self.runnext_streak < RUNNEXT_BUDGET {
+                self.runnext_streak += 1;
+                return Some(t);
+            }
+            self.push_back(shared, t);
+        }
+        self.runnext_streak = 0;
+        if let Some(t) = self.local.pop() {
+            return Some(t);
+        }
+        self.pop_inject(shared)
+    }
+
+    fn pop_inject(&mut self, shared: &Shared) -> Option<Notified> {
+        if shared.inject.is_empty() {
+            return None;
+        }
+        let fair = shared.inject.len() / shared.procs + 1;
+        let n = fair.min(self.local.remaining() / 2).min(128).max(1);
+        let local = &mut self.local;
+        shared.inject.pop_batch(n, |t| {
+            local.push_back(t, |_| unreachable!("batch sized to fit"));
+        })
+    }
+
+    fn push_back(&mut self, shared: &Shared, task: Notified) {
+        self.local
+            .push_back(task, |batch| shared.inject.push_batch(batch));
+    }
+
+    /// Queues a goroutine on this worker. Woken ones go to `runnext`
+    /// (displacing the previous one to the queue); spawned and yielding
+    /// ones to the back.
+    fn schedule(&mut self, shared: &Shared, task: Notified, next: bool) {
+        if next {
+            if let Some(prev) = self.runnext.replace(task) {
+                self.push_back(shared, prev);
+                shared.notify_parked();
+            }
+        } else {
+            self.push_back(shared, task);
+            shared.notify_parked();
+        }
+    }
+
+    fn steal(&mut self, shared: &Shared) -> Option<Notified> {
+        if !self.searching {
+            if !shared.idle.to_searching() {
+                return None;
+            }
+            self.searching = true;
+        }
+        let n = shared.procs;
+        for _ in 0..STEAL_ROUNDS {
+            let start = crate::rand::below(n as u32) as usize;
+            for i in 0..n {
+                let victim = (start + i) % n;
+                if victim == self.index {
+                    continue;
+                }
+                if let Some(t) = shared.remotes[victim].steal.steal_into(&mut self.local) {
+                    return Some(t);
+                }
+            }
+            if let Some(t) = self.pop_inject(shared) {
+                return Some(t);
+            }
+            std::hint::spin_loop();
+        }
+        None
+    }
+}
+
+/// The `Schedule` of goroutines.
+pub(crate) struct Goroutine;
+
+impl Schedule for Goroutine {
+    #[inline]
+    fn schedule(shared: &Shared, task: Notified, yielded: bool) {
+        context::with(|ctx| {
+            if let Some(ctx) = ctx {
+                if std::ptr::eq(ctx.shared, shared) {
+                    if let Kind::Worker(w) = &ctx.kind {
+                        if let Ok(mut w) = w.try_borrow_mut() {
+                            if let Some(w) = w.as_mut() {
+                                w.schedule(shared, task, !yielded);
+                                return;
+                            }
+                        }
+                    }
+                }
+            }
+            shared.push_remote(task);
+        })
+    }
+
+    #[inline]
+    fn release(shared: &Shared, header: std::ptr::NonNull<Header>) -> bool {
+        shared.owned.remove(header)
+    }
+}
+
+/// Spawns goroutine `task` from this thread: onto this worker's queue, or
+/// the `block_on` thread's batch, or the injector.
+pub(crate) fn schedule_spawned(shared: &Shared, task: Notified) {
+    context::with(|ctx| {
+        if let Some(ctx) = ctx {
+            if std::ptr::eq(ctx.shared, shared) {
+                match &ctx.kind {
+                    Kind::Worker(w) => {
+                        if let Ok(mut w) = w.try_borrow_mut() {
+                            if let Some(w) = w.as_mut() {
+                                w.schedule(shared, task, false);
+                                return;
+                            }
+                        }
+                    }
+                    Kind::Main(batch) => {
+                        let mut b = batch.borrow_mut();
+                        b.push(task);
+                        if b.len() >= 64 {
+                            let batch = std::mem::take(&mut *b);
+                            drop(b);
+                            shared.inject.push_batch(batch);
+                            shared.notify_parked();
+                        }
+                        return;
+                    }
+                    Kind::Blocking => {}
+                }
+            }
+        }
+        shared.push_remote(task);
+    })
+}
+
+/// The body of a worker thread.
+pub(crate) fn run(shared: Arc<Shared>, index: usize, local: Local) {
+    let ctx = ThreadCtx {
+        shared: Arc::as_ptr(&shared),
+        kind: Kind::Worker(std::cell::RefCell::new(Some(Worker::new(index, local)))),
+    };
+    let enter = context::enter(&ctx);
+    let Kind::Worker(core) = &ctx.kind else {
+        unreachable!()
+    };
+    let remote = &shared.remotes[index];
+    loop {
+        if shared.is_shutdown() {
+            break;
+        }
+        let next = {
+            let mut w = core.borrow_mut();
+            let w = w.as_mut().expect("worker core");
+            w.next_local(&shared)
+                .or_else(|| w.steal(&shared))
+                .map(|t| (t, std::mem::replace(&mut w.searching, false)))
+        };
+        if let Some((task, was_searching)) = next {
+            if was_searching && shared.idle.from_searching() {
+                // The last searcher found work: there may be more; make
+                // sure someone keeps looking.
+                shared.notify_parked();
+            }
+            remote.ran.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            task.run();
+            let tick = core.borrow().as_ref().map_or(0, |w| w.tick);
+            if tick % GLOBAL_CHECK_INTERVAL == 0 {
+                shared.fire_timers(Instant::now());
+            }
+            continue;
+        }
+        park(&shared, core, index);
+    }
+    // Leave: drop queued references outside the context so that no
+    // destructor they run can reach this core.
+    let worker = core.borrow_mut().take();
+    drop(enter);
+    drop(worker);
+}
+
+fn park(shared: &Shared, core: &std::cell::RefCell<Option<Worker>>, index: usize) {
+    // Timers that are due become work; no need to sleep then.
+    if shared.fire_timers(Instant::now()) > 0 {
+        return;
+    }
+    let was_searching = {
+        let mut w = core.borrow_mut();
+        let w = w.as_mut().expect("worker core");
+        std::mem::replace(&mut w.searching, false)
+    };
+    let last_searcher = shared.idle.to_parked(index, was_searching);
+    if (last_searcher && shared.has_work()) || shared.is_shutdown() {
+        wake_self(shared, core, index);
+        return;
+    }
+    let remote = &shared.remotes[index];
+    let driver = shared.take_timer_role(index);
+    if driver {
+        match shared.timers.next_deadline() {
+            Some(d) => {
+                let now = Instant::now();
+                if d > now {
+                    remote.parker.park_timeout(d - now);
+                }
+            }
+            None => remote.parker.park(),
+        }
+        shared.release_timer_role();
+    } else {
+        remote.parker.park();
+    }
+    wake_self(shared, core, index);
+    if driver {
+        shared.fire_timers(Instant::now());
+    }
+}
+
+/// After waking: out of the parked list ourselves, or (if a notifier took
+/// us out) we are counted as searching.
+fn wake_self(shared: &Shared, core: &std::cell::RefCell<Option<Worker>>, index: usize) {
+    if !shared.idle.unpark_self(index) {
+        if let Some(w) = core.borrow_mut().as_mut() {
+            w.searching = true;
+        }
+    }
+}
+
+pub(crate) fn new_queues(procs: usize) -> (Vec<Local>, Vec<queue::Steal>) {
+    (0..procs).map(|_| queue::new()).unzip()
+}

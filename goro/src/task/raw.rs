@@ -1,0 +1,630 @@
+//! The task allocation and its type-erased vtable.
+//!
+//! Every function here takes a `NonNull<Header>` and relies on the state
+//! word's ownership rules (see `state.rs`) for the right to touch the stage
+//! or the join-waker slot. The scheduler is reached through the `Schedule`
+//! type parameter: goroutines go to the worker run queues, `spawn_blocking`
+//! calls to the blocking pool.
+
+use std::{
+    any::Any,
+    future::Future,
+    marker::PhantomData,
+    panic::{catch_unwind, AssertUnwindSafe, Location},
+    pin::Pin,
+    ptr::NonNull,
+    sync::{
+        atomic::{AtomicPtr, AtomicU8, Ordering::Relaxed},
+        Arc,
+    },
+    task::{Context, Poll, Waker},
+};
+
+use super::{
+    join::JoinError,
+    state::{IdleAction, Snapshot, StartAction, State, WakeAction, JOIN_HANDLE, JOIN_WAKER},
+    waker::WakerRef,
+};
+use crate::{
+    loom::UnsafeCell,
+    runtime::{context, Shared},
+    wait::WaitReason,
+};
+
+/// Where a task goes when it is woken, and how it leaves the owned list.
+pub(crate) trait Schedule: Sized + 'static {
+    /// Puts a notified task in a run queue. The task's queue reference moves
+    /// with it. `yielded` is true when the task woke itself during its own
+    /// poll (it goes to the back of the queue, not to `runnext`).
+    fn schedule(shared: &Shared, task: Notified, yielded: bool);
+
+    /// Removes the task from the runtime's owned list, if it is there.
+    /// Returns true when it was (the list's reference is then the caller's).
+    fn release(shared: &Shared, header: NonNull<Header>) -> bool;
+}
+
+/// Links of the intrusive owned-task list. Touched only under the lock of
+/// the list shard that holds the task.
+#[derive(Default)]
+pub(crate) struct OwnedLinks {
+    pub(crate) prev: std::cell::Cell<Option<NonNull<Header>>>,
+    pub(crate) next: std::cell::Cell<Option<NonNull<Header>>>,
+}
+
+/// The part of a task every goroutine has, whatever its future.
+#[repr(C)]
+pub(crate) struct Header {
+    pub(crate) state: State,
+    pub(crate) vtable: &'static Vtable,
+    /// The runtime, kept alive by one strong count per task.
+    pub(crate) shared: NonNull<Shared>,
+    /// Go's goroutine id.
+    pub(crate) id: u64,
+    /// The id of the goroutine that spawned this one (0: none).
+    pub(crate) parent: u64,
+    /// The user's `go(..)` call.
+    pub(crate) spawned_at: &'static Location<'static>,
+    /// The user's blocking call, while blocked on a goro primitive.
+    pub(crate) wait_at: AtomicPtr<Location<'static>>,
+    /// A `WaitReason` as `u8`; `None` while running or on a foreign future.
+    pub(crate) wait_reason: AtomicU8,
+    pub(crate) owned: OwnedLinks,
+}
+
+impl Header {
+    #[inline]
+    pub(crate) fn shared(&self) -> &Shared {
+        // SAFETY: each task holds a strong count on its runtime's `Shared`
+        // until it is deallocated.
+        unsafe { self.shared.as_ref() }
+    }
+
+    /// The recorded wait reason and call site.
+    pub(crate) fn wait(&self) -> (WaitReason, Option<&'static Location<'static>>) {
+        let reason = WaitReason::from_u8(self.wait_reason.load(Relaxed));
+        let at = self.wait_at.load(Relaxed);
+        // SAFETY: only `&'static Location` values are ever stored.
+        let at = unsafe { at.as_ref() };
+        (reason, at)
+    }
+
+    #[inline]
+    pub(crate) fn record_wait(&self, reason: WaitReason, at: &'static Location<'static>) {
+        self.wait_at.store(at as *const _ as *mut _, Relaxed);
+        self.wait_reason.store(reason as u8, Relaxed);
+    }
+}
+
+pub(crate) struct Vtable {
+    poll: unsafe fn(NonNull<Header>),
+    dealloc: unsafe fn(NonNull<Header>),
+    schedule: unsafe fn(NonNull<Header>, bool),
+    read_output: unsafe fn(NonNull<Header>, *mut (), &Waker),
+    drop_join_handle: unsafe fn(NonNull<Header>),
+    shutdown: unsafe fn(NonNull<Header>),
+}
+
+enum Stage<F: Future> {
+    Running(F),
+    Finished(Result<F::Output, JoinError>),
+    Consumed,
+}
+
+#[repr(C)]
+struct Cell<F: Future, S> {
+    header: Header,
+    join_waker: UnsafeCell<Option<Waker>>,
+    stage: UnsafeCell<Stage<F>>,
+    _s: PhantomData<S>,
+}
+
+/// A task in (or on its way to) a run queue: owns the queue's reference.
+pub(crate) struct Notified(NonNull<Header>);
+
+// SAFETY: a task may be run and dropped on any thread: spawned futures and
+// their outputs are `Send`, and the header's shared fields are atomics or
+// guarded by the owned-list lock.
+unsafe impl Send for Notified {}
+
+impl Notified {
+    /// # Safety
+    /// `ptr` must point at a live task and carry one reference, which the
+    /// `Notified` takes over.
+    #[inline]
+    pub(crate) unsafe fn from_raw(ptr: NonNull<Header>) -> Notified {
+        Notified(ptr)
+    }
+
+    #[inline]
+    pub(crate) fn into_raw(self) -> NonNull<Header> {
+        let p = self.0;
+        std::mem::forget(self);
+        p
+    }
+
+    #[inline]
+    pub(crate) fn header(&self) -> &Header {
+        // SAFETY: a `Notified` owns a reference, so the task is alive.
+        unsafe { self.0.as_ref() }
+    }
+
+    /// Polls the task once (or finishes its cancellation).
+    #[inline]
+    pub(crate) fn run(self) {
+        let ptr = self.into_raw();
+        // SAFETY: the reference moves into `poll`, which accounts for it.
+        unsafe { (ptr.as_ref().vtable.poll)(ptr) }
+    }
+
+    /// Runtime shutdown: drop the future if it has not finished.
+    /// Consumes the reference the caller held (the owned list's).
+    pub(crate) fn shutdown(self) {
+        let ptr = self.into_raw();
+        // SAFETY: as in `run`.
+        unsafe { (ptr.as_ref().vtable.shutdown)(ptr) }
+    }
+}
+
+impl Drop for Notified {
+    fn drop(&mut self) {
+        // SAFETY: the `Notified` owns one reference.
+        unsafe { drop_ref(self.0) }
+    }
+}
+
+impl std::fmt::Debug for Notified {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Notified(goroutine {})", self.header().id)
+    }
+}
+
+/// Allocates a goroutine. The task starts notified with three references:
+/// the returned `Notified` (for the run queue), one for the owned list
+/// (returned as the raw pointer) and one for the join handle.
+pub(crate) fn allocate<F, S>(
+    future: F,
+    shared: &Shared,
+    id: u64,
+    parent: u64,
+    spawned_at: &'static Location<'static>,
+) -> (Notified, NonNull<Header>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    let cell = Box::new(Cell::<F, S> {
+        header: Header {
+            state: State::new_spawned(),
+            vtable: vtable::<F, S>(),
+            shared: NonNull::from(shared),
+            id,
+            parent,
+            spawned_at,
+            wait_at: AtomicPtr::new(std::ptr::null_mut()),
+            wait_reason: AtomicU8::new(0),
+            owned: OwnedLinks::default(),
+        },
+        join_waker: UnsafeCell::new(None),
+        stage: UnsafeCell::new(Stage::Running(future)),
+        _s: PhantomData,
+    });
+    // The strong count released in `dealloc`.
+    std::mem::forget(shared.arc());
+    let ptr = NonNull::from(Box::leak(cell)).cast::<Header>();
+    (Notified(ptr), ptr)
+}
+
+fn vtable<F, S>() -> &'static Vtable
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    struct Table<F, S>(PhantomData<(F, S)>);
+    impl<F, S> Table<F, S>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+        S: Schedule,
+    {
+        const VTABLE: Vtable = Vtable {
+            poll: poll::<F, S>,
+            dealloc: dealloc::<F, S>,
+            schedule: schedule::<S>,
+            read_output: read_output::<F, S>,
+            drop_join_handle: drop_join_handle::<F, S>,
+            shutdown: shutdown::<F, S>,
+        };
+    }
+    &Table::<F, S>::VTABLE
+}
+
+/// # Safety
+/// `ptr` must point at a `Cell<F, S>`.
+#[inline]
+unsafe fn cell<'a, F: Future, S>(ptr: NonNull<Header>) -> &'a Cell<F, S> {
+    // SAFETY: `Cell` is `repr(C)` with the header first; the caller vouches
+    // for the concrete type and that the task is alive.
+    unsafe { ptr.cast::<Cell<F, S>>().as_ref() }
+}
+
+// ---- references and wake-ups ---------------------------------------------
+
+/// Drops one reference, freeing the task if it was the last.
+///
+/// # Safety
+/// The caller owns one reference to a live task.
+#[inline]
+pub(crate) unsafe fn drop_ref(ptr: NonNull<Header>) {
+    // SAFETY: the caller's reference keeps the header alive until here.
+    let header = unsafe { ptr.as_ref() };
+    if header.state.ref_dec() {
+        // SAFETY: that was the last reference.
+        unsafe { (header.vtable.dealloc)(ptr) }
+    }
+}
+
+/// # Safety
+/// The caller owns one reference, which this consumes.
+pub(crate) unsafe fn wake_by_val(ptr: NonNull<Header>) {
+    // SAFETY: the caller's reference keeps the task alive.
+    let header = unsafe { ptr.as_ref() };
+    let (action, drop_it) = header.state.wake_by_val();
+    if action == WakeAction::Submit {
+        // SAFETY: the waker's reference became the queue's reference.
+        unsafe { (header.vtable.schedule)(ptr, false) }
+    } else if drop_it {
+        // SAFETY: we still own the waker's reference.
+        unsafe { drop_ref(ptr) }
+    }
+}
+
+/// # Safety
+/// The caller holds (or borrows) a reference to a live task.
+pub(crate) unsafe fn wake_by_ref(ptr: NonNull<Header>) {
+    // SAFETY: the caller's reference keeps the task alive.
+    let header = unsafe { ptr.as_ref() };
+    if header.state.wake_by_ref() == WakeAction::Submit {
+        // SAFETY: `wake_by_ref` added the queue's reference.
+        unsafe { (header.vtable.schedule)(ptr, false) }
+    }
+}
+
+/// Requests cancellation (`JoinHandle::abort`).
+///
+/// # Safety
+/// The caller holds a reference to a live task.
+pub(crate) unsafe fn cancel(ptr: NonNull<Header>) {
+    // SAFETY: the caller's reference keeps the task alive.
+    let header = unsafe { ptr.as_ref() };
+    if header.state.cancel() == WakeAction::Submit {
+        // SAFETY: `cancel` added the queue's reference.
+        unsafe { (header.vtable.schedule)(ptr, false) }
+    }
+}
+
+unsafe fn schedule<S: Schedule>(ptr: NonNull<Header>, yielded: bool) {
+    // SAFETY: the caller hands over one reference for the run queue.
+    let task = unsafe { Notified::from_raw(ptr) };
+    let shared = task.header().shared;
+    // SAFETY: the task keeps its runtime alive.
+    S::schedule(unsafe { shared.as_ref() }, task, yielded)
+}
+
+// ---- running ---------------------------------------------------------------
+
+unsafe fn poll<F, S>(ptr: NonNull<Header>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    // SAFETY: the vtable was built for this `Cell<F, S>`; the run queue's
+    // reference keeps it alive.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    let header = &cell.header;
+    match header.state.start() {
+        StartAction::Skip => {
+            // SAFETY: the run queue's reference.
+            unsafe { drop_ref(ptr) };
+            return;
+        }
+        StartAction::Cancel => {
+            // SAFETY: we hold RUNNING and the queue's reference.
+            unsafe { cancel_running::<F, S>(ptr, true) };
+            return;
+        }
+        StartAction::Poll => {}
+    }
+
+    // SAFETY: the run queue's reference keeps the task alive during the poll.
+    let waker = unsafe { WakerRef::new(ptr) };
+    let mut cx = Context::from_waker(&waker);
+    header.wait_reason.store(0, Relaxed);
+    let guard = context::enter_task(header);
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        cell.stage.with_mut(|stage| {
+            // SAFETY: we hold RUNNING, so we own the stage; the future is
+            // pinned in the task allocation, which never moves.
+            match unsafe { &mut *stage } {
+                Stage::Running(fut) => unsafe { Pin::new_unchecked(fut) }.poll(&mut cx),
+                _ => unreachable!("polled a finished goroutine"),
+            }
+        })
+    }));
+    drop(guard);
+
+    match result {
+        Ok(Poll::Pending) => match header.state.idle() {
+            IdleAction::Idle => {
+                // SAFETY: the run queue's reference.
+                unsafe { drop_ref(ptr) }
+            }
+            IdleAction::Requeue => {
+                // Woken during its own poll: a yield. The queue reference
+                // is reused.
+                // SAFETY: the task keeps its runtime alive.
+                unsafe { schedule::<S>(ptr, true) }
+            }
+            IdleAction::Cancel => {
+                // SAFETY: we still hold RUNNING and the queue's reference.
+                unsafe { cancel_running::<F, S>(ptr, true) }
+            }
+        },
+        Ok(Poll::Ready(out)) => {
+            // SAFETY: RUNNING: we own the stage.
+            unsafe { finish::<F, S>(ptr, Ok(out), true) }
+        }
+        Err(panic) => {
+            // SAFETY: RUNNING: we own the stage.
+            unsafe { finish::<F, S>(ptr, Err(JoinError::Panic(panic)), true) }
+        }
+    }
+}
+
+/// Drops the future of a task we hold `RUNNING` on and completes it with
+/// `Cancelled`.
+///
+/// # Safety
+/// The caller holds `RUNNING`; `queue_ref` says whether it also owns a run
+/// queue reference to drop.
+unsafe fn cancel_running<F, S>(ptr: NonNull<Header>, queue_ref: bool)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    // SAFETY: per the caller, we own the stage.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    // Drop the future now, in this goroutine's context so that waits it
+    // records are attributed correctly; a panicking destructor becomes the
+    // task's result.
+    let _g = context::enter_task(&cell.header);
+    let dropped = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: RUNNING: we own the stage.
+        cell.stage.with_mut(|s| unsafe { *s = Stage::Consumed });
+    }));
+    drop(_g);
+    let result = match dropped {
+        Ok(()) => Err(JoinError::Cancelled),
+        Err(p) => Err(JoinError::Panic(p)),
+    };
+    // SAFETY: forwarded from the caller.
+    unsafe { finish::<F, S>(ptr, result, queue_ref) }
+}
+
+/// Stores the result, leaves the owned list, marks the task complete and
+/// wakes the joiner.
+///
+/// # Safety
+/// The caller holds `RUNNING`; `queue_ref` says whether it owns a run queue
+/// reference to drop.
+unsafe fn finish<F, S>(ptr: NonNull<Header>, result: Result<F::Output, JoinError>, queue_ref: bool)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    // SAFETY: per the caller.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    let header = &cell.header;
+    // Storing the output drops the future if it is still there (after a
+    // panic); that destructor may panic too.
+    let stored = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: RUNNING: we own the stage.
+        cell.stage
+            .with_mut(|s| unsafe { *s = Stage::Finished(result) });
+    }));
+    if let Err(p) = stored {
+        // The old stage was being dropped; store the new panic instead.
+        // SAFETY: as above. `ptr::write` because the old value is gone.
+        cell.stage.with_mut(|s| unsafe {
+            std::ptr::write(s, Stage::Finished(Err(JoinError::Panic(p))))
+        });
+    }
+    // Leave the owned list first, so that whoever sees the task complete
+    // also sees `num_goroutine` without it.
+    let released = S::release(header.shared(), ptr);
+    let prev: Snapshot = header.state.complete();
+    if !prev.has(JOIN_HANDLE) {
+        // Nobody will read the output: drop it here.
+        // SAFETY: COMPLETE without a join handle: the stage is ours.
+        let stage = cell
+            .stage
+            .with_mut(|s| unsafe { std::mem::replace(&mut *s, Stage::Consumed) });
+        drop_output(header, stage);
+    } else if prev.has(JOIN_WAKER) {
+        // SAFETY: JOIN_WAKER was set before COMPLETE: the slot holds the
+        // handle's waker and the handle will not write it again.
+        cell.join_waker.with(|w| {
+            if let Some(w) = unsafe { &*w } {
+                w.wake_by_ref();
+            }
+        });
+    }
+    let refs = usize::from(queue_ref) + usize::from(released);
+    let last = match refs {
+        0 => false,
+        1 => header.state.ref_dec(),
+        _ => header.state.ref_dec_twice(),
+    };
+    if last {
+        // SAFETY: the last reference is gone.
+        unsafe { dealloc::<F, S>(ptr) }
+    }
+}
+
+/// Drops an output nobody will read; a panic nobody will see is reported.
+fn drop_output<F: Future>(header: &Header, stage: Stage<F>) {
+    if let Stage::Finished(Err(JoinError::Panic(p))) = &stage {
+        report_detached_panic(header, &**p);
+    }
+    if let Err(p) = catch_unwind(AssertUnwindSafe(|| drop(stage))) {
+        report_detached_panic(header, &*p);
+    }
+}
+
+fn report_detached_panic(header: &Header, payload: &(dyn Any + Send)) {
+    let msg = crate::task::join::panic_message(payload);
+    eprintln!(
+        "goro: goroutine {} (spawned at {}) panicked: {}; the runtime goes on",
+        header.id, header.spawned_at, msg
+    );
+}
+
+unsafe fn shutdown<F, S>(ptr: NonNull<Header>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    // SAFETY: the caller hands over the owned list's reference.
+    let header = unsafe { ptr.as_ref() };
+    if header.state.shutdown() {
+        // SAFETY: `shutdown()` gave us RUNNING. The owned list's reference
+        // was taken out of the list by the caller and is dropped in
+        // `finish` through `release`... which no longer finds it, so drop
+        // it here instead.
+        unsafe { cancel_running::<F, S>(ptr, false) };
+    }
+    // SAFETY: the owned list's reference, handed over by the caller.
+    unsafe { drop_ref(ptr) }
+}
+
+// ---- joining ---------------------------------------------------------------
+
+/// Writes `Poll<Result<F::Output, JoinError>>` into `dst`.
+unsafe fn read_output<F, S>(ptr: NonNull<Header>, dst: *mut (), waker: &Waker)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    // SAFETY: the join handle's reference keeps the task alive.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    let dst = dst as *mut Poll<Result<F::Output, JoinError>>;
+    if can_read_output(&cell.header, &cell.join_waker, waker) {
+        // SAFETY: COMPLETE with the join handle present: the handle owns
+        // the stage.
+        let stage = cell
+            .stage
+            .with_mut(|s| unsafe { std::mem::replace(&mut *s, Stage::Consumed) });
+        let out = match stage {
+            Stage::Finished(r) => r,
+            _ => panic!("JoinHandle polled after it returned Ready"),
+        };
+        // SAFETY: `dst` points at a valid `Poll<..>` owned by the caller.
+        unsafe { *dst = Poll::Ready(out) };
+    }
+}
+
+/// The join-waker protocol: true when the output is ready to take; false
+/// after storing `waker` to be woken on completion.
+fn can_read_output(
+    header: &Header,
+    slot: &UnsafeCell<Option<Waker>>,
+    waker: &Waker,
+) -> bool {
+    let snap = header.state.load();
+    if snap.has(super::state::COMPLETE) {
+        return true;
+    }
+    if snap.has(JOIN_WAKER) {
+        // SAFETY: JOIN_WAKER set: the runtime may read the slot, nobody
+        // writes it; reading it here is a shared read.
+        let same = slot.with(|w| unsafe { &*w }.as_ref().is_some_and(|w| w.will_wake(waker)));
+        if same {
+            return false;
+        }
+        if header.state.unset_join_waker().is_err() {
+            return true;
+        }
+    }
+    // SAFETY: JOIN_WAKER clear and not complete: the handle owns the slot.
+    slot.with_mut(|w| unsafe { *w = Some(waker.clone()) });
+    match header.state.set_join_waker() {
+        Ok(_) => false,
+        Err(_) => true,
+    }
+}
+
+unsafe fn drop_join_handle<F, S>(ptr: NonNull<Header>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    // SAFETY: the join handle's reference keeps the task alive.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    let prev = cell.header.state.drop_join_handle();
+    if prev.has(super::state::COMPLETE) {
+        // SAFETY: completed while the handle existed: the handle owns the
+        // output and nobody else touches the stage any more.
+        let stage = cell
+            .stage
+            .with_mut(|s| unsafe { std::mem::replace(&mut *s, Stage::Consumed) });
+        drop_output(&cell.header, stage);
+    }
+    // SAFETY: the handle's reference.
+    unsafe { drop_ref(ptr) }
+}
+
+unsafe fn dealloc<F, S>(ptr: NonNull<Header>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    // SAFETY: the last reference is gone; we are the only user. The
+    // allocation came from `Box<Cell<F, S>>` in `allocate`.
+    let cell = unsafe { Box::from_raw(ptr.cast::<Cell<F, S>>().as_ptr()) };
+    let shared = cell.header.shared;
+    // Dropping the stage (an unread output or a never-run future of a
+    // blocking task) may panic; never unwind out of a waker drop.
+    let _ = catch_unwind(AssertUnwindSafe(|| drop(cell)));
+    // SAFETY: the strong count taken in `allocate`.
+    drop(unsafe { Arc::from_raw(shared.as_ptr() as *const Shared) });
+}
+
+// ---- the handle side, type-erased ----------------------------------------------
+
+/// # Safety
+/// `ptr` is a live task whose output type is `T`, and the caller holds the
+/// join handle's reference.
+pub(crate) unsafe fn join_poll<T>(
+    ptr: NonNull<Header>,
+    waker: &Waker,
+) -> Poll<Result<T, JoinError>> {
+    let mut out: Poll<Result<T, JoinError>> = Poll::Pending;
+    // SAFETY: the task is alive; `out` has the output type the vtable writes.
+    unsafe { (ptr.as_ref().vtable.read_output)(ptr, &mut out as *mut _ as *mut (), waker) };
+    out
+}
+
+/// # Safety
+/// The caller owns the join handle's reference, consumed here.
+pub(crate) unsafe fn join_drop(ptr: NonNull<Header>) {
+    // SAFETY: per the caller.
+    unsafe { (ptr.as_ref().vtable.drop_join_handle)(ptr) }
+}

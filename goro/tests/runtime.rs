@@ -1,0 +1,407 @@
+//! The runtime core: spawning, joining, work spreading, panics, abort,
+//! goroutine counting, shutdown, blocking pool, idle CPU.
+
+use std::{
+    sync::{
+        atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst},
+        Arc, Mutex,
+    },
+    time::Duration,
+};
+
+fn rt(procs: usize) -> goro::Runtime {
+    goro::Runtime::builder().procs(procs).build().unwrap()
+}
+
+/// Scale for stress sizes: `GORO_STRESS=10` runs ten times more.
+fn scale(n: usize) -> usize {
+    let k: usize = std::env::var("GORO_STRESS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    n * k.max(1)
+}
+
+#[test]
+fn spawn_and_join_100k() {
+    let n = scale(100_000);
+    let sum = rt(2).block_on(async move {
+        let handles: Vec<_> = (0..n).map(|i| goro::go(async move { i as u64 * 2 })).collect();
+        let mut sum = 0u64;
+        for h in handles {
+            sum += h.await.unwrap();
+        }
+        sum
+    });
+    let n = n as u64;
+    assert_eq!(sum, n * (n - 1));
+}
+
+#[test]
+fn goroutines_spawning_goroutines() {
+    // A tree: each goroutine spawns 4 children down to depth 6 (5461 in all).
+    fn node(depth: u32) -> std::pin::Pin<Box<dyn std::future::Future<Output = u64> + Send>> {
+        Box::pin(async move {
+            if depth == 0 {
+                return 1;
+            }
+            let kids: Vec<_> = (0..4).map(|_| goro::go(node(depth - 1))).collect();
+            let mut n = 1;
+            for k in kids {
+                n += k.await.unwrap();
+            }
+            n
+        })
+    }
+    let n = rt(4).block_on(node(6));
+    assert_eq!(n, (4u64.pow(7) - 1) / 3);
+}
+
+#[test]
+fn work_is_spread_across_all_procs() {
+    let procs = 4;
+    let rt = rt(procs);
+    rt.block_on(async {
+        let handles: Vec<_> = (0..2_000)
+            .map(|_| {
+                goro::go(async {
+                    // A little work each, so that idle workers steal.
+                    let mut x = 0u64;
+                    for i in 0..20_000u64 {
+                        x = x.wrapping_mul(31).wrapping_add(i);
+                    }
+                    std::hint::black_box(x);
+                })
+            })
+            .collect();
+        for h in handles {
+            h.await.unwrap();
+        }
+    });
+    let stats = rt.stats();
+    assert_eq!(stats.workers.len(), procs);
+    for (i, w) in stats.workers.iter().enumerate() {
+        assert!(w.polls > 0, "worker {i} ran no goroutine: {stats:?}");
+    }
+}
+
+#[test]
+fn a_panic_does_not_stop_the_others() {
+    rt(2).block_on(async {
+        let bad = goro::go(async { panic!("boom") });
+        let good: Vec<_> = (0..100).map(|i| goro::go(async move { i })).collect();
+        let err = bad.await.unwrap_err();
+        assert!(err.is_panic());
+        assert_eq!(goro::JoinError::panic_message_of(&err), Some("boom"));
+        let s: i32 = {
+            let mut s = 0;
+            for h in good {
+                s += h.await.unwrap();
+            }
+            s
+        };
+        assert_eq!(s, 4950);
+        // A detached panic is reported and the runtime goes on.
+        drop(goro::go(async { panic!("detached") }));
+        goro::time::sleep(Duration::from_millis(10)).await;
+        assert_eq!(goro::go(async { 5 }).await.unwrap(), 5);
+    });
+}
+
+struct SetOnDrop(Arc<AtomicBool>);
+impl Drop for SetOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, SeqCst);
+    }
+}
+
+#[test]
+fn abort_drops_the_future() {
+    rt(2).block_on(async {
+        let dropped = Arc::new(AtomicBool::new(false));
+        let guard = SetOnDrop(dropped.clone());
+        let h = goro::go(async move {
+            let _g = guard;
+            std::future::pending::<()>().await;
+        });
+        goro::time::sleep(Duration::from_millis(5)).await;
+        assert!(!h.is_finished());
+        h.abort();
+        let err = h.await.unwrap_err();
+        assert!(err.is_cancelled());
+        assert!(dropped.load(SeqCst));
+    });
+}
+
+#[test]
+fn abort_before_first_poll_and_after_finish() {
+    rt(1).block_on(async {
+        let ran = Arc::new(AtomicBool::new(false));
+        let r = ran.clone();
+        let h = goro::go(async move { r.store(true, SeqCst) });
+        h.abort();
+        // Either it ran before the abort landed or it was cancelled.
+        match h.await {
+            Ok(()) => assert!(ran.load(SeqCst)),
+            Err(e) => assert!(e.is_cancelled()),
+        }
+        let h = goro::go(async { 3 });
+        goro::time::sleep(Duration::from_millis(5)).await;
+        assert!(h.is_finished());
+        h.abort();
+        assert_eq!(h.await.unwrap(), 3);
+    });
+}
+
+#[test]
+fn num_goroutine_counts_exactly() {
+    rt(2).block_on(async {
+        assert_eq!(goro::num_goroutine(), 1);
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let rx = Arc::new(Mutex::new(rx));
+        let gate = Arc::new(goro_gate::Gate::default());
+        let hs: Vec<_> = (0..10)
+            .map(|_| {
+                let g = gate.clone();
+                goro::go(async move { g.wait().await })
+            })
+            .collect();
+        assert_eq!(goro::num_goroutine(), 11);
+        gate.open();
+        for h in hs {
+            h.await.unwrap();
+        }
+        assert_eq!(goro::num_goroutine(), 1);
+        drop((tx, rx));
+    });
+}
+
+#[test]
+fn shutdown_runs_destructors_of_blocked_goroutines() {
+    let dropped = Arc::new(AtomicUsize::new(0));
+    struct Count(Arc<AtomicUsize>);
+    impl Drop for Count {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, SeqCst);
+        }
+    }
+    {
+        let rt = rt(2);
+        let d = dropped.clone();
+        rt.block_on(async move {
+            for _ in 0..50 {
+                let c = Count(d.clone());
+                goro::go(async move {
+                    let _c = c;
+                    std::future::pending::<()>().await;
+                });
+            }
+            // Some sleep forever on a timer too.
+            for _ in 0..50 {
+                let c = Count(d.clone());
+                goro::go(async move {
+                    let _c = c;
+                    goro::time::sleep(Duration::from_secs(3600)).await;
+                });
+            }
+            goro::time::sleep(Duration::from_millis(10)).await;
+            assert_eq!(goro::num_goroutine(), 101);
+        });
+        assert_eq!(dropped.load(SeqCst), 0);
+    }
+    assert_eq!(dropped.load(SeqCst), 100);
+}
+
+#[test]
+fn run_drops_goroutines_when_main_returns() {
+    let dropped = Arc::new(AtomicBool::new(false));
+    let d = dropped.clone();
+    goro::run(async move {
+        let g = SetOnDrop(d);
+        goro::go(async move {
+            let _g = g;
+            std::future::pending::<()>().await
+        });
+    });
+    assert!(dropped.load(SeqCst));
+}
+
+#[test]
+fn yield_now_lets_others_run_on_one_proc() {
+    rt(1).block_on(async {
+        let flag = Arc::new(AtomicBool::new(false));
+        let f = flag.clone();
+        let spinner = goro::go(async move {
+            let mut spins = 0u64;
+            while !f.load(SeqCst) {
+                goro::yield_now().await;
+                spins += 1;
+            }
+            spins
+        });
+        let setter = goro::go({
+            let flag = flag.clone();
+            async move { flag.store(true, SeqCst) }
+        });
+        setter.await.unwrap();
+        assert!(spinner.await.unwrap() >= 1);
+    });
+}
+
+#[test]
+fn spawn_blocking_runs_off_the_workers() {
+    rt(1).block_on(async {
+        // A blocking call does not stop goroutines on the only worker.
+        let (tx, rx) = std::sync::mpsc::channel::<u32>();
+        let b = goro::spawn_blocking(move || rx.recv().unwrap() * 2);
+        let g = goro::go(async move {
+            tx.send(21).unwrap();
+        });
+        g.await.unwrap();
+        assert_eq!(b.await.unwrap(), 42);
+        let p = goro::spawn_blocking(|| panic!("in blocking"));
+        assert!(p.await.unwrap_err().is_panic());
+    });
+}
+
+#[test]
+fn go_outside_a_runtime_panics_with_a_clear_message() {
+    let r = std::panic::catch_unwind(|| goro::go(async {}));
+    let msg = r.unwrap_err();
+    let msg = msg.downcast_ref::<&str>().copied().unwrap_or("");
+    assert!(msg.contains("outside a goro runtime"), "{msg}");
+}
+
+#[test]
+fn block_on_inside_a_goroutine_panics() {
+    rt(1).block_on(async {
+        let h = goro::go(async {
+            let rt2 = goro::Runtime::builder().procs(1).build().unwrap();
+            rt2.block_on(async {});
+        });
+        assert!(h.await.unwrap_err().is_panic());
+    });
+}
+
+#[test]
+fn several_runtimes_at_once_on_several_threads() {
+    let ts: Vec<_> = (0..4)
+        .map(|k| {
+            std::thread::spawn(move || {
+                rt(2).block_on(async move {
+                    let hs: Vec<_> = (0..1000).map(|i| goro::go(async move { i + k })).collect();
+                    let mut s = 0;
+                    for h in hs {
+                        s += h.await.unwrap();
+                    }
+                    assert_eq!(goro::num_goroutine(), 1);
+                    s
+                })
+            })
+        })
+        .collect();
+    for (k, t) in ts.into_iter().enumerate() {
+        assert_eq!(t.join().unwrap(), 499_500 + 1000 * k);
+    }
+}
+
+#[test]
+fn procs_and_gomaxprocs() {
+    let rt = rt(3);
+    assert_eq!(rt.procs(), 3);
+    assert_eq!(rt.block_on(async { goro::procs() }), 3);
+    assert!(goro::procs() >= 1);
+}
+
+#[test]
+fn join_handle_from_another_executor() {
+    let rt = rt(2);
+    let h = rt.go(async { 7 });
+    // Awaited on a foreign executor (futures' block_on) and a std thread.
+    assert_eq!(futures::executor::block_on(h).unwrap(), 7);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn an_idle_runtime_uses_no_cpu() {
+    /// CPU ticks used by this process's threads whose name starts with `prefix`.
+    fn cpu_ticks(prefix: &str) -> u64 {
+        let mut total = 0;
+        for e in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
+            let p = e.path();
+            let comm = std::fs::read_to_string(p.join("comm")).unwrap_or_default();
+            if !comm.starts_with(prefix) {
+                continue;
+            }
+            let Ok(s) = std::fs::read_to_string(p.join("stat")) else { continue };
+            let rest = &s[s.rfind(')').unwrap() + 2..];
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            // utime and stime are fields 14 and 15 (1-based), 12 and 13 here.
+            total += f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap();
+        }
+        total
+    }
+    let rt = goro::Runtime::builder()
+        .procs(2)
+        .thread_name("idlecheck")
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        // Warm up, then go idle.
+        let hs: Vec<_> = (0..1000).map(|i| goro::go(async move { i })).collect();
+        for h in hs {
+            h.await.unwrap();
+        }
+    });
+    let before = cpu_ticks("idlecheck");
+    std::thread::sleep(Duration::from_millis(500));
+    let used = cpu_ticks("idlecheck") - before;
+    // Clock ticks are 10 ms: an idle runtime should use none or one.
+    assert!(used <= 2, "idle runtime used {used} ticks of CPU in 500 ms");
+}
+
+/// A tiny gate built on the runtime alone (the channel package has its own
+/// tests): goroutines wait until `open`.
+mod goro_gate {
+    use std::{
+        future::Future,
+        pin::Pin,
+        sync::Mutex,
+        task::{Context, Poll, Waker},
+    };
+
+    #[derive(Default)]
+    pub struct Gate {
+        inner: Mutex<(bool, Vec<Waker>)>,
+    }
+
+    impl Gate {
+        pub fn open(&self) {
+            let ws = {
+                let mut g = self.inner.lock().unwrap();
+                g.0 = true;
+                std::mem::take(&mut g.1)
+            };
+            for w in ws {
+                w.wake();
+            }
+        }
+        pub fn wait(&self) -> Wait<'_> {
+            Wait(self)
+        }
+    }
+
+    pub struct Wait<'a>(&'a Gate);
+    impl Future for Wait<'_> {
+        type Output = ();
+        fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            let mut g = self.0.inner.lock().unwrap();
+            if g.0 {
+                Poll::Ready(())
+            } else {
+                g.1.push(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+}
