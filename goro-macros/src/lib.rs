@@ -98,7 +98,16 @@ fn builder(opts: &Options) -> TokenStream2 {
 /// `#[goro::main(procs = 2)]` sets the number of worker threads.
 #[proc_macro_attribute]
 pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
-    expand_main(attr, item).unwrap_or_else(|e| e.to_compile_error().into())
+    let original = item.clone();
+    expand_main(attr, item).unwrap_or_else(|e| with_error(e, original))
+}
+
+/// The error, plus the item unchanged, so that the only error the user
+/// sees is ours (not a follow-up "main function not found").
+fn with_error(e: syn::Error, item: TokenStream) -> TokenStream {
+    let mut out: TokenStream = e.to_compile_error().into();
+    out.extend(item);
+    out
 }
 
 fn expand_main(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
@@ -136,7 +145,8 @@ fn expand_main(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream>
 /// Options: `procs = N`, `leak_check = false`.
 #[proc_macro_attribute]
 pub fn test(attr: TokenStream, item: TokenStream) -> TokenStream {
-    expand_test(attr, item).unwrap_or_else(|e| e.to_compile_error().into())
+    let original = item.clone();
+    expand_test(attr, item).unwrap_or_else(|e| with_error(e, original))
 }
 
 fn expand_test(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {

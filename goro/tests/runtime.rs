@@ -405,3 +405,75 @@ mod goro_gate {
         }
     }
 }
+
+/// A one-slot signal: `notify` sets it and wakes the waiter.
+#[derive(Default)]
+struct Signal(Mutex<(bool, Option<std::task::Waker>)>);
+
+impl Signal {
+    fn notify(&self) {
+        let w = {
+            let mut g = self.0.lock().unwrap();
+            g.0 = true;
+            g.1.take()
+        };
+        if let Some(w) = w {
+            w.wake();
+        }
+    }
+    async fn wait(&self) {
+        std::future::poll_fn(|cx| {
+            let mut g = self.0.lock().unwrap();
+            if std::mem::replace(&mut g.0, false) {
+                std::task::Poll::Ready(())
+            } else {
+                g.1 = Some(cx.waker().clone());
+                std::task::Poll::Pending
+            }
+        })
+        .await
+    }
+}
+
+#[test]
+fn two_goroutines_waking_each_other_cannot_starve_a_third() {
+    // On one proc, A and B hand the worker to each other through runnext
+    // forever; C, queued behind them, must still get to run.
+    rt(1).block_on(async {
+        let a = Arc::new(Signal::default());
+        let b = Arc::new(Signal::default());
+        let stop = Arc::new(AtomicBool::new(false));
+        let ping = {
+            let (a, b, stop) = (a.clone(), b.clone(), stop.clone());
+            goro::go(async move {
+                let mut n = 0u64;
+                while !stop.load(SeqCst) {
+                    b.notify();
+                    a.wait().await;
+                    n += 1;
+                }
+                b.notify();
+                n
+            })
+        };
+        let pong = {
+            let (a, b, stop) = (a.clone(), b.clone(), stop.clone());
+            goro::go(async move {
+                while !stop.load(SeqCst) {
+                    b.wait().await;
+                    a.notify();
+                }
+                a.notify();
+            })
+        };
+        // Let the ping-pong start, then queue C behind it.
+        std::thread::sleep(Duration::from_millis(20));
+        let s = stop.clone();
+        let c = goro::go(async move { s.store(true, SeqCst) });
+        let r = goro::time::timeout(Duration::from_secs(10), c).await;
+        assert!(r.is_ok(), "the third goroutine was starved");
+        stop.store(true, SeqCst);
+        assert!(ping.await.unwrap() > 0);
+        pong.await.unwrap();
+    });
+}

@@ -1,0 +1,2 @@
+#[goro::main(leak_check = false)]
+async fn main() {}

@@ -1,0 +1,4 @@
+#[goro::test(threads = 4)]
+async fn t() {}
+
+fn main() {}
