@@ -1,0 +1,759 @@
+//! `Mutex<T>`: Go's `sync.Mutex`, with the data inside as in Rust.
+//!
+//! # Protocol
+//!
+//! One lock word, `state`, and a [`WaitList`] of waiters behind a small
+//! internal lock, `queue`.
+//!
+//! | bit        | meaning                                                        |
+//! |------------|----------------------------------------------------------------|
+//! | `LOCKED`   | some guard (or a granted, not yet polled waiter) owns the lock |
+//! | `WAITERS`  | the waiter list is not empty                                   |
+//! | `WOKEN`    | one waiter was woken to retry; no other unlock wakes another   |
+//! | `STARVING` | hand-off mode: unlock gives the lock to the head waiter        |
+//!
+//! | state                         | reading                                             |
+//! |-------------------------------|-----------------------------------------------------|
+//! | `0`                           | free, nobody waits                                  |
+//! | `LOCKED`                      | held, nobody waits (fast unlock applies)            |
+//! | `LOCKED\|WAITERS`             | held, waiters parked                                |
+//! | `WAITERS\|WOKEN`              | free; the head waiter is on its way to retry        |
+//! | `LOCKED\|WAITERS\|STARVING`   | held; on unlock it goes straight to the head waiter |
+//!
+//! Ownership: `WAITERS`, `WOKEN` and `STARVING` change only with `queue`
+//! held; `LOCKED` is set by whoever wins a compare-and-swap (a newcomer may
+//! do so without `queue`, the "barging" of Go's normal mode) and cleared by
+//! the owner. Every change is a compare-and-swap, so a racing change forces a
+//! retry rather than being lost. The waiter nodes (`woken`, `granted`, the
+//! waker) are read and written only with `queue` held.
+//!
+//! Transitions:
+//!
+//! 1. *Lock, fast path*: CAS `0 → LOCKED`. *Unlock, fast path*: CAS
+//!    `LOCKED → 0`. Anything else takes the slow path.
+//! 2. *Lock, slow path*: spin a little while the holder runs (unless in
+//!    starvation mode; like Go, also when others are parked), then with
+//!    `queue` held: if neither `LOCKED` nor `STARVING`, CAS in `LOCKED` and
+//!    return; otherwise CAS in `WAITERS` and link a node at the back.
+//! 3. *Unlock, normal mode* (`queue` held): CAS out `LOCKED`; if `WOKEN` is
+//!    clear, also set it and mark the head node `woken`, then wake it after
+//!    releasing `queue`. The head stays in the list, first in line.
+//! 4. *Woken head retries* (`queue` held): if the lock is free, CAS in
+//!    `LOCKED`, out `WOKEN` (and `WAITERS` if it was the last node), unlink,
+//!    done. If a newcomer barged in first, CAS out `WOKEN` and wait again at
+//!    the head; if it has waited more than [`STARVATION_THRESHOLD`] (1 ms,
+//!    Go's `starvationThresholdNs`), the same CAS sets `STARVING`.
+//! 5. *Unlock, starvation mode* (`queue` held): `LOCKED` stays set; unlink the
+//!    head node, mark it `granted` (it now owns the lock) and wake it. Leave
+//!    starvation mode if the list is now empty or the head had waited less
+//!    than the threshold, as Go does.
+//! 6. *Cancel* (a waiting `MutexLock` future dropped, `queue` held): a
+//!    `granted` node owns the lock and runs step 3/5 to pass it on. A `woken`
+//!    node gives its turn to the next head if the lock is free. An emptied
+//!    list clears `WAITERS` and `STARVING`.
+//!
+//! No lost wake-up: a waiter links itself with a CAS that requires `LOCKED`
+//! (or `STARVING`); the unlock that clears `LOCKED` then sees `WAITERS`
+//! and takes the slow path, which runs under `queue` after the link.
+//!
+//! Why keep the woken head linked instead of popping it (as parking_lot
+//! does)? So that a waiter that loses to a barger keeps its place at the
+//! front, which Go gets by re-queueing it LIFO.
+
+use std::{
+    fmt,
+    future::Future,
+    marker::PhantomData,
+    ops::{Deref, DerefMut},
+    panic::Location,
+    pin::Pin,
+    task::{Context, Poll, Waker},
+};
+
+use crate::{
+    loom::{
+        atomic::{AtomicUsize, Ordering::*},
+        lock, UnsafeCell,
+    },
+    sync::waiter::WaitList,
+    wait::{self, WaitReason},
+};
+
+const LOCKED: usize = 1;
+const WAITERS: usize = 2;
+const WOKEN: usize = 4;
+const STARVING: usize = 8;
+
+/// How long the head waiter may lose to newcomers before the mutex switches
+/// to hand-off mode (Go's `starvationThresholdNs`).
+pub(crate) const STARVATION_THRESHOLD: std::time::Duration = std::time::Duration::from_millis(1);
+
+/// Spin rounds before parking (exponential back-off of `spin_loop` hints).
+#[cfg(not(loom))]
+const SPIN_ROUNDS: u32 = 6;
+#[cfg(loom)]
+const SPIN_ROUNDS: u32 = 0;
+
+/// When a waiter started waiting. Under loom, time must not steer the model,
+/// so "waited too long" becomes "has lost to a newcomer once already".
+#[derive(Debug)]
+pub(crate) struct WaitClock {
+    #[cfg(not(loom))]
+    since: std::time::Instant,
+    #[cfg(loom)]
+    checks: u32,
+}
+
+impl WaitClock {
+    pub(crate) fn start() -> WaitClock {
+        WaitClock {
+            #[cfg(not(loom))]
+            since: std::time::Instant::now(),
+            #[cfg(loom)]
+            checks: 0,
+        }
+    }
+
+    /// Whether the waiter has waited past [`STARVATION_THRESHOLD`].
+    pub(crate) fn expired(&mut self) -> bool {
+        #[cfg(not(loom))]
+        {
+            self.since.elapsed() >= STARVATION_THRESHOLD
+        }
+        #[cfg(loom)]
+        {
+            self.checks += 1;
+            self.checks > 1
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Waiter {
+    waker: Option<Waker>,
+    /// Chosen by an unlock to retry (normal mode); owns the `WOKEN` bit.
+    woken: bool,
+    /// Handed the lock (starvation mode); unlinked, owns `LOCKED`.
+    granted: bool,
+    clock: WaitClock,
+}
+
+/// A mutual-exclusion lock protecting a `T`, usable from goroutines, from
+/// any executor (`lock().await`) and from plain threads (`lock_blocking()`).
+///
+/// The guard is Go's `defer mu.Unlock()`. It is `Send`, so it may be held
+/// across an `.await` in a spawned task. Fairness follows Go: newcomers may
+/// barge in (fast), but a waiter kept out for more than 1 ms switches the
+/// mutex to hand-off mode, so no waiter starves.
+///
+/// Unlike `std::sync::Mutex` there is no poisoning: a panic while the lock
+/// is held unlocks it, as a deferred `Unlock` does in Go.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// use goro::sync::Mutex;
+///
+/// let m = Arc::new(Mutex::new(0));
+/// let threads: Vec<_> = (0..4)
+///     .map(|_| {
+///         let m = m.clone();
+///         std::thread::spawn(move || *m.lock_blocking() += 1)
+///     })
+///     .collect();
+/// for t in threads {
+///     t.join().unwrap();
+/// }
+/// futures::executor::block_on(async {
+///     assert_eq!(*m.lock().await, 4);
+/// });
+/// ```
+pub struct Mutex<T> {
+    state: AtomicUsize,
+    queue: crate::loom::Mutex<WaitList<Waiter>>,
+    data: UnsafeCell<T>,
+}
+
+// SAFETY: the mutex hands out access to `T` to one holder at a time, possibly
+// on another thread, so sharing it needs only `T: Send` (as `std::sync::Mutex`).
+unsafe impl<T: Send> Sync for Mutex<T> {}
+// SAFETY: moving the mutex moves the `T`; the other fields are thread-safe.
+unsafe impl<T: Send> Send for Mutex<T> {}
+
+impl<T> Mutex<T> {
+    /// Creates an unlocked mutex holding `value`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let m = goro::sync::Mutex::new(5);
+    /// assert_eq!(*m.try_lock().unwrap(), 5);
+    /// ```
+    pub fn new(value: T) -> Mutex<T> {
+        Mutex {
+            state: AtomicUsize::new(0),
+            queue: crate::loom::Mutex::new(WaitList::new()),
+            data: UnsafeCell::new(value),
+        }
+    }
+
+    /// Locks the mutex: a future that resolves to the guard once this caller
+    /// owns the lock. Dropping the future before it resolves gives up the
+    /// place in line (and passes the lock on if it had just been handed it).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let m = goro::sync::Mutex::new(vec![1]);
+    /// futures::executor::block_on(async {
+    ///     m.lock().await.push(2);
+    ///     assert_eq!(*m.lock().await, [1, 2]);
+    /// });
+    /// ```
+    #[track_caller]
+    #[inline]
+    pub fn lock(&self) -> MutexLock<'_, T> {
+        self.lock_at(Location::caller())
+    }
+
+    pub(crate) fn lock_at(&self, at: &'static Location<'static>) -> MutexLock<'_, T> {
+        MutexLock {
+            mutex: self,
+            key: None,
+            at,
+        }
+    }
+
+    /// Locks the mutex, parking the calling thread until it is available.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let m = goro::sync::Mutex::new(1);
+    /// *m.lock_blocking() += 1;
+    /// assert_eq!(*m.lock_blocking(), 2);
+    /// ```
+    #[track_caller]
+    #[inline]
+    pub fn lock_blocking(&self) -> MutexGuard<'_, T> {
+        if self.try_lock_fast() {
+            return MutexGuard::new(self);
+        }
+        self.lock_blocking_slow(Location::caller())
+    }
+
+    #[cold]
+    fn lock_blocking_slow(&self, at: &'static Location<'static>) -> MutexGuard<'_, T> {
+        wait::block_on(self.lock_at(at))
+    }
+
+    /// Locks the mutex if it is free right now, without waiting.
+    ///
+    /// Like Go's `TryLock`, this may fail even when the mutex is momentarily
+    /// free (for example while the lock is being handed to a waiter).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let m = goro::sync::Mutex::new(());
+    /// let g = m.try_lock().unwrap();
+    /// assert!(m.try_lock().is_none());
+    /// drop(g);
+    /// assert!(m.try_lock().is_some());
+    /// ```
+    #[inline]
+    pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
+        let mut s = self.state.load(Relaxed);
+        loop {
+            if s & (LOCKED | STARVING) != 0 {
+                return None;
+            }
+            match self
+                .state
+                .compare_exchange_weak(s, s | LOCKED, Acquire, Relaxed)
+            {
+                Ok(_) => return Some(MutexGuard::new(self)),
+                Err(now) => s = now,
+            }
+        }
+    }
+
+    /// Consumes the mutex, returning the data.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let m = goro::sync::Mutex::new(String::from("go"));
+    /// assert_eq!(m.into_inner(), "go");
+    /// ```
+    pub fn into_inner(self) -> T {
+        self.data.into_inner()
+    }
+
+    /// A mutable reference to the data; no locking needed since `&mut self`
+    /// proves nobody else can use the mutex.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut m = goro::sync::Mutex::new(1);
+    /// *m.get_mut() = 2;
+    /// assert_eq!(*m.lock_blocking(), 2);
+    /// ```
+    pub fn get_mut(&mut self) -> &mut T {
+        // SAFETY: `&mut self` excludes every guard and every other access.
+        self.data.with_mut(|p| unsafe { &mut *p })
+    }
+
+    #[inline]
+    fn try_lock_fast(&self) -> bool {
+        self.state
+            .compare_exchange(0, LOCKED, Acquire, Relaxed)
+            .is_ok()
+    }
+
+    /// Step 2, before queueing: spin briefly while the holder runs.
+    fn spin_lock(&self) -> bool {
+        for round in 0..SPIN_ROUNDS {
+            let s = self.state.load(Relaxed);
+            if s & STARVING != 0 {
+                return false;
+            }
+            if s & LOCKED == 0 {
+                if self
+                    .state
+                    .compare_exchange_weak(s, s | LOCKED, Acquire, Relaxed)
+                    .is_ok()
+                {
+                    return true;
+                }
+                continue;
+            }
+            for _ in 0..(1u32 << round) {
+                crate::loom::hint::spin_loop();
+            }
+        }
+        false
+    }
+
+    /// Unlocks. Called by the guard's drop.
+    #[inline]
+    fn unlock(&self) {
+        if self
+            .state
+            .compare_exchange(LOCKED, 0, Release, Relaxed)
+            .is_err()
+        {
+            self.unlock_slow();
+        }
+    }
+
+    #[cold]
+    fn unlock_slow(&self) {
+        let mut q = lock(&self.queue);
+        let waker = self.unlock_locked(&mut q);
+        drop(q);
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+
+    /// Steps 3 and 5. Expects `queue` held (as `q`) and the lock owned by the
+    /// caller. Returns the waker to call once `queue` is released.
+    fn unlock_locked(&self, q: &mut WaitList<Waiter>) -> Option<Waker> {
+        let mut s = self.state.load(Relaxed);
+        loop {
+            debug_assert!(s & LOCKED != 0, "goro: unlock of unlocked Mutex");
+            let Some(head) = q.front() else {
+                // Nobody waits: clear everything but a racing nothing.
+                match self.state.compare_exchange_weak(
+                    s,
+                    s & !(LOCKED | WAITERS | WOKEN | STARVING),
+                    Release,
+                    Relaxed,
+                ) {
+                    Ok(_) => return None,
+                    Err(now) => {
+                        s = now;
+                        continue;
+                    }
+                }
+            };
+            if s & STARVING != 0 {
+                // Step 5: hand-off. `LOCKED` stays set for the new owner.
+                let short_wait = !q.get_mut(head).clock.expired();
+                let mut new = s;
+                if q.len() == 1 {
+                    new &= !(WAITERS | STARVING);
+                } else if short_wait {
+                    new &= !STARVING;
+                }
+                match self.state.compare_exchange_weak(s, new, Release, Relaxed) {
+                    Ok(_) => {
+                        q.unlink(head);
+                        let w = q.get_mut(head);
+                        w.granted = true;
+                        return w.waker.take();
+                    }
+                    Err(now) => {
+                        s = now;
+                        continue;
+                    }
+                }
+            }
+            // Step 3: release, and wake the head unless one is already woken.
+            let wake = s & WOKEN == 0;
+            let new = (s & !LOCKED) | if wake { WOKEN } else { 0 };
+            match self.state.compare_exchange_weak(s, new, Release, Relaxed) {
+                Ok(_) => {
+                    if !wake {
+                        return None;
+                    }
+                    let w = q.get_mut(head);
+                    w.woken = true;
+                    return w.waker.clone();
+                }
+                Err(now) => s = now,
+            }
+        }
+    }
+}
+
+/// The future returned by [`Mutex::lock`]; resolves to a [`MutexGuard`].
+///
+/// # Examples
+///
+/// ```
+/// use goro::sync::{Mutex, MutexLock};
+/// let m = Mutex::new(0);
+/// let fut: MutexLock<'_, i32> = m.lock();
+/// assert_eq!(*futures::executor::block_on(fut), 0);
+/// ```
+#[must_use = "futures do nothing unless polled"]
+pub struct MutexLock<'a, T> {
+    mutex: &'a Mutex<T>,
+    /// Our node in the wait list, while queued or granted.
+    key: Option<usize>,
+    at: &'static Location<'static>,
+}
+
+impl<T> fmt::Debug for MutexLock<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MutexLock")
+            .field("queued", &self.key.is_some())
+            .finish()
+    }
+}
+
+impl<'a, T> Future for MutexLock<'a, T> {
+    type Output = MutexGuard<'a, T>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<MutexGuard<'a, T>> {
+        let this = self.get_mut();
+        let m = this.mutex;
+        let Some(key) = this.key else {
+            if m.try_lock_fast() || m.spin_lock() {
+                return Poll::Ready(MutexGuard::new(m));
+            }
+            return this.poll_enqueue(cx);
+        };
+        let mut q = lock(&m.queue);
+        let w = q.get_mut(key);
+        if w.granted {
+            q.remove(key);
+            this.key = None;
+            return Poll::Ready(MutexGuard::new(m));
+        }
+        if !w.woken {
+            update_waker(&mut w.waker, cx.waker());
+            drop(q);
+            wait::record(WaitReason::MutexLock, this.at);
+            return Poll::Pending;
+        }
+        // Step 4: we were woken to retry.
+        w.woken = false;
+        let starving = w.clock.expired();
+        let mut s = m.state.load(Relaxed);
+        loop {
+            debug_assert!(s & WOKEN != 0);
+            if s & LOCKED == 0 {
+                let last = q.len() == 1;
+                let mut new = (s | LOCKED) & !WOKEN;
+                if last {
+                    new &= !(WAITERS | STARVING);
+                }
+                match m.state.compare_exchange_weak(s, new, Acquire, Relaxed) {
+                    Ok(_) => {
+                        q.remove(key);
+                        this.key = None;
+                        return Poll::Ready(MutexGuard::new(m));
+                    }
+                    Err(now) => s = now,
+                }
+            } else {
+                let new = (s & !WOKEN) | if starving { STARVING } else { 0 };
+                match m.state.compare_exchange_weak(s, new, Relaxed, Relaxed) {
+                    Ok(_) => break,
+                    Err(now) => s = now,
+                }
+            }
+        }
+        update_waker(&mut q.get_mut(key).waker, cx.waker());
+        drop(q);
+        wait::record(WaitReason::MutexLock, this.at);
+        Poll::Pending
+    }
+}
+
+impl<'a, T> MutexLock<'a, T> {
+    /// Step 2 with `queue` held: take the lock if it is free, else link.
+    #[cold]
+    fn poll_enqueue(&mut self, cx: &mut Context<'_>) -> Poll<MutexGuard<'a, T>> {
+        let m = self.mutex;
+        let mut q = lock(&m.queue);
+        let mut s = m.state.load(Relaxed);
+        loop {
+            if s & (LOCKED | STARVING) == 0 {
+                match m
+                    .state
+                    .compare_exchange_weak(s, s | LOCKED, Acquire, Relaxed)
+                {
+                    Ok(_) => return Poll::Ready(MutexGuard::new(m)),
+                    Err(now) => s = now,
+                }
+            } else {
+                match m
+                    .state
+                    .compare_exchange_weak(s, s | WAITERS, Relaxed, Relaxed)
+                {
+                    Ok(_) => break,
+                    Err(now) => s = now,
+                }
+            }
+        }
+        self.key = Some(q.push_back(Waiter {
+            waker: Some(cx.waker().clone()),
+            woken: false,
+            granted: false,
+            clock: WaitClock::start(),
+        }));
+        drop(q);
+        wait::record(WaitReason::MutexLock, self.at);
+        Poll::Pending
+    }
+}
+
+impl<T> Drop for MutexLock<'_, T> {
+    fn drop(&mut self) {
+        let Some(key) = self.key.take() else { return };
+        // Step 6: cancelled while queued.
+        let m = self.mutex;
+        let mut q = lock(&m.queue);
+        let w = q.remove(key);
+        let waker = if w.granted {
+            // We own the lock: pass it on.
+            m.unlock_locked(&mut q)
+        } else {
+            let mut s = m.state.load(Relaxed);
+            loop {
+                let mut new = s;
+                // A woken node that leaves passes its turn to the next head
+                // if the lock is free; otherwise the next unlock wakes one.
+                let pass_turn = w.woken && s & LOCKED == 0 && !q.is_empty();
+                if w.woken && !pass_turn {
+                    new &= !WOKEN;
+                }
+                if q.is_empty() {
+                    new &= !(WAITERS | STARVING);
+                }
+                match m.state.compare_exchange_weak(s, new, Relaxed, Relaxed) {
+                    Ok(_) if pass_turn => {
+                        let head = q.front().expect("non-empty wait list");
+                        let hw = q.get_mut(head);
+                        hw.woken = true;
+                        break hw.waker.clone();
+                    }
+                    Ok(_) => break None,
+                    Err(now) => s = now,
+                }
+            }
+        };
+        drop(q);
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+}
+
+pub(crate) fn update_waker(slot: &mut Option<Waker>, new: &Waker) {
+    match slot {
+        Some(w) if w.will_wake(new) => {}
+        _ => *slot = Some(new.clone()),
+    }
+}
+
+/// Proof that the lock is held; gives access to the data. Dropping it
+/// unlocks (Go's `defer mu.Unlock()`).
+///
+/// `Send` when `T: Send`, so it may be held across `.await` in a spawned
+/// task.
+///
+/// # Examples
+///
+/// ```
+/// let m = goro::sync::Mutex::new(1);
+/// let mut g: goro::sync::MutexGuard<'_, i32> = m.lock_blocking();
+/// *g += 1;
+/// drop(g);
+/// assert_eq!(m.into_inner(), 2);
+/// ```
+#[must_use = "if unused the Mutex will immediately unlock"]
+pub struct MutexGuard<'a, T> {
+    mutex: &'a Mutex<T>,
+    /// `&mut T` variance and auto traits: `Sync` only if `T: Sync`.
+    _marker: PhantomData<&'a mut T>,
+}
+
+impl<'a, T> MutexGuard<'a, T> {
+    #[inline]
+    fn new(mutex: &'a Mutex<T>) -> Self {
+        MutexGuard {
+            mutex,
+            _marker: PhantomData,
+        }
+    }
+
+    /// The mutex this guard locks (for `Cond`, to relock it).
+    pub(crate) fn mutex(this: &Self) -> &'a Mutex<T> {
+        this.mutex
+    }
+}
+
+impl<T> Deref for MutexGuard<'_, T> {
+    type Target = T;
+    #[inline]
+    fn deref(&self) -> &T {
+        // SAFETY: the guard proves the lock is held, so no `&mut T` exists
+        // elsewhere; the reference lives no longer than the guard.
+        self.mutex.data.with(|p| unsafe { &*p })
+    }
+}
+
+impl<T> DerefMut for MutexGuard<'_, T> {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: the guard proves exclusive ownership of the lock, and
+        // `&mut self` makes this the only reference derived from it.
+        self.mutex.data.with_mut(|p| unsafe { &mut *p })
+    }
+}
+
+impl<T> Drop for MutexGuard<'_, T> {
+    #[inline]
+    fn drop(&mut self) {
+        self.mutex.unlock();
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for MutexGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for Mutex<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Mutex");
+        match self.try_lock() {
+            Some(g) => d.field("data", &&*g),
+            None => d.field("data", &format_args!("<locked>")),
+        };
+        d.finish()
+    }
+}
+
+impl<T: Default> Default for Mutex<T> {
+    fn default() -> Self {
+        Mutex::new(T::default())
+    }
+}
+
+impl<T> From<T> for Mutex<T> {
+    fn from(value: T) -> Self {
+        Mutex::new(value)
+    }
+}
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use crate::sync::loom_block_on as block_on;
+    use loom::{sync::Arc, thread};
+
+    fn poll_once<F: Future + Unpin>(f: &mut F) -> Poll<F::Output> {
+        let waker = futures::task::noop_waker();
+        Pin::new(f).poll(&mut Context::from_waker(&waker))
+    }
+
+    /// Two lockers: mutual exclusion and no lost wake-up.
+    #[test]
+    fn two_lockers() {
+        loom::model(|| {
+            let m = Arc::new(Mutex::new(0));
+            let m2 = m.clone();
+            let t = thread::spawn(move || *block_on(m2.lock()) += 1);
+            *block_on(m.lock()) += 1;
+            t.join().unwrap();
+            assert_eq!(*m.try_lock().unwrap(), 2);
+        });
+    }
+
+    /// A waiter that loses to a barging newcomer: with the loom clock the
+    /// second loss switches to starvation mode and the lock is handed off.
+    #[test]
+    fn barging_and_hand_off() {
+        loom::model(|| {
+            let m = Arc::new(Mutex::new(0));
+            let g = m.try_lock().unwrap();
+            let m1 = m.clone();
+            let waiter = thread::spawn(move || *block_on(m1.lock()) += 1);
+            let m2 = m.clone();
+            let barger = thread::spawn(move || {
+                for _ in 0..2 {
+                    *block_on(m2.lock()) += 1;
+                }
+            });
+            drop(g);
+            waiter.join().unwrap();
+            barger.join().unwrap();
+            assert_eq!(*m.try_lock().unwrap(), 3);
+            assert_eq!(m.state.load(SeqCst), 0);
+        });
+    }
+
+    /// A queued waiter cancelled while the lock is released (and possibly
+    /// handed or turned to it) must not lose the lock for the others.
+    #[test]
+    fn cancelled_waiter() {
+        loom::model(|| {
+            let m = Arc::new(Mutex::new(0));
+            let g = m.try_lock().unwrap();
+            let m1 = m.clone();
+            let canceller = thread::spawn(move || {
+                let mut f = m1.lock();
+                if let Poll::Ready(mut g) = poll_once(&mut f) {
+                    *g += 1;
+                }
+                drop(f);
+            });
+            let m2 = m.clone();
+            let waiter = thread::spawn(move || *block_on(m2.lock()) += 1);
+            drop(g);
+            canceller.join().unwrap();
+            waiter.join().unwrap();
+            assert!(*m.try_lock().unwrap() >= 1);
+            assert_eq!(m.state.load(SeqCst), 0);
+        });
+    }
+}

@@ -1,0 +1,431 @@
+//! `Once` and `OnceValue<T>`: Go's `sync.Once` and `sync.OnceValue`.
+//!
+//! # Protocol
+//!
+//! One lock word, `state`, and a [`WaitList`] of wakers behind `queue`.
+//!
+//! | state                  | meaning                                          |
+//! |------------------------|--------------------------------------------------|
+//! | `INCOMPLETE`           | `f` has not run                                  |
+//! | `RUNNING`              | one caller runs `f`; others wait                 |
+//! | `RUNNING \| WAITERS`   | ... and some waiter is linked                    |
+//! | `COMPLETE`             | `f` returned; terminal                           |
+//! | `COMPLETE \| PANICKED` | `f` panicked; terminal (done, as in Go)          |
+//!
+//! Transitions:
+//!
+//! 1. *Run*: the caller whose CAS `INCOMPLETE → RUNNING` wins runs `f` on
+//!    its own stack, then swaps in `COMPLETE` (with `PANICKED` if `f`
+//!    unwound: a drop guard does it, and the panic goes on to that caller).
+//!    If the swapped-out value had `WAITERS`, it takes `queue` and wakes
+//!    every linked waiter.
+//! 2. *Wait*: a caller that sees `RUNNING` takes `queue`, CASes in `WAITERS`
+//!    (returning if the state became complete) and links or refreshes its
+//!    node. It is done when it sees a complete state; it then unlinks.
+//! 3. *Cancel*: a dropped waiter unlinks its node.
+//!
+//! The `Release` of the swap to `COMPLETE` and the `Acquire` of every load
+//! that sees it order `f`'s effects (for `OnceValue`, the write of the
+//! value) before whatever the waiters do next.
+//!
+//! *Why is a panicking `f` "done"?* Go's `Once.Do` says: "if f panics, Do
+//! considers it to have returned; future calls of Do return without calling
+//! f". `std::sync::Once` poisons instead. goro follows Go. A panicking
+//! `OnceValue` initialiser makes every later `get_or_init` panic, as Go's
+//! `OnceValue` re-panics on every call.
+
+use std::{
+    fmt,
+    future::Future,
+    panic::Location,
+    pin::Pin,
+    task::{Context, Poll, Waker},
+};
+
+use crate::{
+    loom::{
+        atomic::{AtomicUsize, Ordering::*},
+        lock, Mutex, UnsafeCell,
+    },
+    sync::{mutex::update_waker, waiter::WaitList},
+    wait::{self, WaitReason},
+};
+
+const INCOMPLETE: usize = 0;
+const RUNNING: usize = 1;
+const WAITERS: usize = 2;
+const COMPLETE: usize = 4;
+const PANICKED: usize = 8;
+
+/// Runs a function exactly once, however many goroutines or threads call
+/// [`call_once`](Once::call_once) at the same time; the others wait until
+/// it has returned. Go's `sync.Once`.
+///
+/// If the function panics, the `Once` still counts as done (Go's rule) and
+/// the panic reaches the caller that ran it; waiters return normally.
+///
+/// Calling `call_once` from inside `f` on the same `Once` deadlocks, as in Go.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use goro::sync::Once;
+///
+/// static CALLS: AtomicUsize = AtomicUsize::new(0);
+/// let once = Once::new();
+/// std::thread::scope(|s| {
+///     for _ in 0..4 {
+///         s.spawn(|| once.call_once(|| { CALLS.fetch_add(1, Ordering::SeqCst); }));
+///     }
+/// });
+/// assert_eq!(CALLS.load(Ordering::SeqCst), 1);
+/// assert!(once.is_completed());
+/// ```
+pub struct Once {
+    state: AtomicUsize,
+    queue: Mutex<WaitList<Option<Waker>>>,
+}
+
+impl Once {
+    /// A `Once` whose function has not run.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(!goro::sync::Once::new().is_completed());
+    /// ```
+    pub fn new() -> Once {
+        Once {
+            state: AtomicUsize::new(INCOMPLETE),
+            queue: Mutex::new(WaitList::new()),
+        }
+    }
+
+    /// Runs `f` if no call has run it yet; otherwise waits (parking the
+    /// thread) until the call that runs it has returned.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let once = goro::sync::Once::new();
+    /// let mut n = 0;
+    /// once.call_once(|| n += 1);
+    /// once.call_once(|| n += 1);
+    /// assert_eq!(n, 1);
+    /// ```
+    #[track_caller]
+    pub fn call_once<F: FnOnce()>(&self, f: F) {
+        if self.is_completed() {
+            return;
+        }
+        wait::block_on(self.call_once_async(f))
+    }
+
+    /// `call_once` for async code: runs `f` (a plain function) when first
+    /// polled if nobody ran it yet; otherwise waits without blocking the
+    /// thread for the call that runs it. Dropping the future while it waits
+    /// is harmless; `f` itself is never interrupted.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let once = goro::sync::Once::new();
+    /// futures::executor::block_on(async {
+    ///     once.call_once_async(|| println!("init")).await;
+    ///     once.call_once_async(|| unreachable!()).await;
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn call_once_async<F: FnOnce()>(&self, f: F) -> OnceCall<'_, F> {
+        OnceCall {
+            once: self,
+            f: Some(f),
+            key: None,
+            at: Location::caller(),
+        }
+    }
+
+    /// Whether the function has run (returned or panicked).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let once = goro::sync::Once::new();
+    /// once.call_once(|| {});
+    /// assert!(once.is_completed());
+    /// ```
+    #[inline]
+    pub fn is_completed(&self) -> bool {
+        self.state.load(Acquire) & COMPLETE != 0
+    }
+
+    fn panicked(&self) -> bool {
+        self.state.load(Acquire) & PANICKED != 0
+    }
+
+    /// Step 1, end: publish completion and wake the waiters.
+    fn complete(&self, panicked: bool) {
+        let s = self
+            .state
+            .swap(COMPLETE | if panicked { PANICKED } else { 0 }, AcqRel);
+        if s & WAITERS != 0 {
+            let mut q = lock(&self.queue);
+            let mut wakers = Vec::new();
+            while let Some(key) = q.pop_front() {
+                if let Some(w) = q.get_mut(key).take() {
+                    wakers.push(w);
+                }
+            }
+            drop(q);
+            wakers.into_iter().for_each(Waker::wake);
+        }
+    }
+}
+
+impl Default for Once {
+    fn default() -> Self {
+        Once::new()
+    }
+}
+
+impl fmt::Debug for Once {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Once")
+            .field("completed", &self.is_completed())
+            .finish()
+    }
+}
+
+/// Marks the `Once` complete when dropped: normally after `f` returned, or
+/// during unwinding if `f` panicked.
+struct CompleteOnDrop<'a> {
+    once: &'a Once,
+    panicking: bool,
+}
+
+impl Drop for CompleteOnDrop<'_> {
+    fn drop(&mut self) {
+        self.once.complete(self.panicking);
+    }
+}
+
+/// The future returned by [`Once::call_once_async`].
+///
+/// # Examples
+///
+/// ```
+/// let once = goro::sync::Once::new();
+/// let fut: goro::sync::OnceCall<'_, _> = once.call_once_async(|| {});
+/// futures::executor::block_on(fut);
+/// ```
+#[must_use = "futures do nothing unless polled"]
+pub struct OnceCall<'a, F> {
+    once: &'a Once,
+    f: Option<F>,
+    key: Option<usize>,
+    at: &'static Location<'static>,
+}
+
+// `F` is never pinned: it is moved out and called by value.
+impl<F> Unpin for OnceCall<'_, F> {}
+
+impl<F: FnOnce()> Future for OnceCall<'_, F> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        let once = this.once;
+        if once.is_completed() {
+            this.unlink();
+            return Poll::Ready(());
+        }
+        if this.key.is_none()
+            && once
+                .state
+                .compare_exchange(INCOMPLETE, RUNNING, Acquire, Acquire)
+                .is_ok()
+        {
+            let f = this.f.take().expect("OnceCall polled after completion");
+            let mut guard = CompleteOnDrop {
+                once,
+                panicking: true,
+            };
+            f();
+            guard.panicking = false;
+            drop(guard);
+            return Poll::Ready(());
+        }
+        // Step 2.
+        let mut q = lock(&once.queue);
+        let mut s = once.state.load(Acquire);
+        loop {
+            if s & COMPLETE != 0 {
+                if let Some(key) = this.key.take() {
+                    q.remove(key);
+                }
+                return Poll::Ready(());
+            }
+            debug_assert!(s & RUNNING != 0);
+            match once
+                .state
+                .compare_exchange_weak(s, s | WAITERS, AcqRel, Acquire)
+            {
+                Ok(_) => break,
+                Err(now) => s = now,
+            }
+        }
+        match this.key {
+            Some(key) => {
+                if !q.is_linked(key) {
+                    unreachable!("goro: Once waiter unlinked while running");
+                }
+                update_waker(q.get_mut(key), cx.waker());
+            }
+            None => this.key = Some(q.push_back(Some(cx.waker().clone()))),
+        }
+        drop(q);
+        wait::record(WaitReason::OnceWait, this.at);
+        Poll::Pending
+    }
+}
+
+impl<F> OnceCall<'_, F> {
+    fn unlink(&mut self) {
+        if let Some(key) = self.key.take() {
+            lock(&self.once.queue).remove(key);
+        }
+    }
+}
+
+impl<F> Drop for OnceCall<'_, F> {
+    fn drop(&mut self) {
+        self.unlink();
+    }
+}
+
+impl<F> fmt::Debug for OnceCall<'_, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OnceCall")
+            .field("waiting", &self.key.is_some())
+            .finish()
+    }
+}
+
+/// A value computed once, on first use: Go's `sync.OnceValue`, shaped like
+/// `std::sync::OnceLock`.
+///
+/// # Examples
+///
+/// ```
+/// use goro::sync::OnceValue;
+///
+/// static CONFIG: std::sync::LazyLock<OnceValue<String>> =
+///     std::sync::LazyLock::new(OnceValue::new);
+/// let v = CONFIG.get_or_init(|| "loaded".to_string());
+/// assert_eq!(v, "loaded");
+/// assert_eq!(CONFIG.get_or_init(|| unreachable!()), "loaded");
+/// ```
+pub struct OnceValue<T> {
+    once: Once,
+    value: UnsafeCell<Option<T>>,
+}
+
+// SAFETY: the value is written once, by the one caller that runs the
+// initialiser, before `COMPLETE` is published; afterwards it is only read,
+// through `&T` shared between threads. Needs `T: Send` (written on one
+// thread, dropped on another) and `T: Sync` (shared), as `OnceLock`.
+unsafe impl<T: Send + Sync> Sync for OnceValue<T> {}
+// SAFETY: moving the cell moves the `T`.
+unsafe impl<T: Send> Send for OnceValue<T> {}
+
+impl<T> OnceValue<T> {
+    /// An empty cell.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let v: goro::sync::OnceValue<u8> = goro::sync::OnceValue::new();
+    /// assert!(v.get().is_none());
+    /// ```
+    pub fn new() -> OnceValue<T> {
+        OnceValue {
+            once: Once::new(),
+            value: UnsafeCell::new(None),
+        }
+    }
+
+    /// The value, computing it with `f` if this is the first call; callers
+    /// that arrive while `f` runs elsewhere wait (parking the thread).
+    ///
+    /// # Panics
+    ///
+    /// If `f` panics, the panic reaches the caller that ran it, and every
+    /// later call panics with `sync: OnceValue initialiser panicked`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let v = goro::sync::OnceValue::new();
+    /// assert_eq!(*v.get_or_init(|| 1 + 1), 2);
+    /// assert_eq!(*v.get_or_init(|| 3), 2);
+    /// ```
+    #[track_caller]
+    pub fn get_or_init(&self, f: impl FnOnce() -> T) -> &T {
+        self.once.call_once(|| {
+            let v = f();
+            // SAFETY: only the one caller running the `Once` writes, and no
+            // reader looks before `COMPLETE` is published.
+            self.value.with_mut(|p| unsafe { *p = Some(v) });
+        });
+        match self.get() {
+            Some(v) => v,
+            None => panic!("sync: OnceValue initialiser panicked"),
+        }
+    }
+
+    /// The value, if it has been computed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let v = goro::sync::OnceValue::new();
+    /// v.get_or_init(|| 'g');
+    /// assert_eq!(v.get(), Some(&'g'));
+    /// ```
+    pub fn get(&self) -> Option<&T> {
+        if !self.once.is_completed() || self.once.panicked() {
+            return None;
+        }
+        // SAFETY: `COMPLETE` was observed with `Acquire`, so the one write
+        // happened before, and nothing writes again while `&self` lives.
+        self.value.with(|p| unsafe { (*p).as_ref() })
+    }
+
+    /// Consumes the cell, returning the value if it was computed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let v = goro::sync::OnceValue::new();
+    /// v.get_or_init(|| 5);
+    /// assert_eq!(v.into_inner(), Some(5));
+    /// ```
+    pub fn into_inner(self) -> Option<T> {
+        self.value.into_inner()
+    }
+}
+
+impl<T> Default for OnceValue<T> {
+    fn default() -> Self {
+        OnceValue::new()
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for OnceValue<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OnceValue")
+            .field("value", &self.get())
+            .finish()
+    }
+}
