@@ -1,10 +1,18 @@
-//! Every live goroutine of a runtime, for shutdown, `num_goroutine` and
-//! (later) the goroutine dump: intrusive doubly linked lists, sharded by
-//! goroutine id so that spawns and exits on different workers rarely meet
-//! on one lock.
+//! Every live goroutine of a runtime, for shutdown, `num_goroutine`, the
+//! leak check and the goroutine dump.
 //!
-//! A task is in the list from spawn until it completes; the list holds one
-//! reference meanwhile. Membership: `shard.head == task || task.prev.is_some()`,
+//! Sharded slabs: each shard is a vector of task pointers with a free list,
+//! behind its own lock. A task records its slot index in its header, so
+//! leaving is "lock, clear the slot, push the index" — it touches only the
+//! shard, never other tasks (an intrusive list would touch both neighbours,
+//! usually cold in cache).
+//!
+//! Shards are chosen by `id / 64`: ids are handed to threads in batches of
+//! 64, so consecutive spawns from one thread land in one shard, and exits
+//! on other workers mostly lock other shards.
+//!
+//! A task is in its shard from spawn until it completes; the shard holds
+//! one reference meanwhile. Membership: `slots[task.owned_slot] == task`,
 //! read and written only under the shard's lock. Once closed (shutdown),
 //! inserts fail and the spawner cancels the new task at once.
 
@@ -26,18 +34,19 @@ pub(crate) struct OwnedTasks {
 }
 
 struct Shard {
-    list: Mutex<List>,
+    slab: Mutex<Slab>,
     len: AtomicUsize,
 }
 
-struct List {
-    head: Option<NonNull<Header>>,
+struct Slab {
+    slots: Vec<Option<NonNull<Header>>>,
+    free: Vec<u32>,
     closed: bool,
 }
 
 // SAFETY: the raw pointers are only followed under the shard lock, and
 // tasks may be touched from any thread.
-unsafe impl Send for List {}
+unsafe impl Send for Slab {}
 
 impl OwnedTasks {
     pub(crate) fn new(procs: usize) -> OwnedTasks {
@@ -46,8 +55,9 @@ impl OwnedTasks {
             shards: (0..n)
                 .map(|_| {
                     CachePadded::new(Shard {
-                        list: Mutex::new(List {
-                            head: None,
+                        slab: Mutex::new(Slab {
+                            slots: Vec::new(),
+                            free: Vec::new(),
                             closed: false,
                         }),
                         len: AtomicUsize::new(0),
@@ -59,7 +69,7 @@ impl OwnedTasks {
     }
 
     fn shard(&self, h: &Header) -> &Shard {
-        &self.shards[(h.id & self.mask) as usize]
+        &self.shards[((h.id >> 6) & self.mask) as usize]
     }
 
     /// Adds a task. False when the runtime is shutting down.
@@ -67,45 +77,38 @@ impl OwnedTasks {
         // SAFETY: the caller holds the list's reference to a live task.
         let h = unsafe { task.as_ref() };
         let shard = self.shard(h);
-        let mut list = lock(&shard.list);
-        if list.closed {
+        let mut slab = lock(&shard.slab);
+        if slab.closed {
             return false;
         }
-        h.owned.prev.set(None);
-        h.owned.next.set(list.head);
-        if let Some(old) = list.head {
-            // SAFETY: tasks in the list are alive (the list holds a reference).
-            unsafe { old.as_ref() }.owned.prev.set(Some(task));
-        }
-        list.head = Some(task);
+        let idx = match slab.free.pop() {
+            Some(i) => {
+                slab.slots[i as usize] = Some(task);
+                i
+            }
+            None => {
+                slab.slots.push(Some(task));
+                (slab.slots.len() - 1) as u32
+            }
+        };
+        h.owned_slot.set(idx);
         shard.len.fetch_add(1, Relaxed);
         true
     }
 
-    /// Removes a task. True when it was in the list (its reference is then
-    /// the caller's).
+    /// Removes a task. True when it was there (its reference is then the
+    /// caller's).
     pub(crate) fn remove(&self, task: NonNull<Header>) -> bool {
         // SAFETY: the caller holds a reference to the task.
         let h = unsafe { task.as_ref() };
         let shard = self.shard(h);
-        let mut list = lock(&shard.list);
-        let prev = h.owned.prev.get();
-        let is_member = list.head == Some(task) || prev.is_some();
-        if !is_member {
-            return false;
+        let mut slab = lock(&shard.slab);
+        let idx = h.owned_slot.get();
+        match slab.slots.get_mut(idx as usize) {
+            Some(slot) if *slot == Some(task) => *slot = None,
+            _ => return false,
         }
-        let next = h.owned.next.get();
-        match prev {
-            // SAFETY: members are alive.
-            Some(p) => unsafe { p.as_ref() }.owned.next.set(next),
-            None => list.head = next,
-        }
-        if let Some(n) = next {
-            // SAFETY: members are alive.
-            unsafe { n.as_ref() }.owned.prev.set(prev);
-        }
-        h.owned.prev.set(None);
-        h.owned.next.set(None);
+        slab.free.push(idx);
         shard.len.fetch_sub(1, Relaxed);
         true
     }
@@ -120,16 +123,10 @@ impl OwnedTasks {
     pub(crate) fn close_and_take_all(&self) -> Vec<NonNull<Header>> {
         let mut all = Vec::new();
         for shard in self.shards.iter() {
-            let mut list = lock(&shard.list);
-            list.closed = true;
-            while let Some(t) = list.head {
-                // SAFETY: members are alive.
-                let h = unsafe { t.as_ref() };
-                list.head = h.owned.next.get();
-                h.owned.prev.set(None);
-                h.owned.next.set(None);
-                all.push(t);
-            }
+            let mut slab = lock(&shard.slab);
+            slab.closed = true;
+            all.extend(slab.slots.drain(..).flatten());
+            slab.free.clear();
             shard.len.store(0, Relaxed);
         }
         all
@@ -138,13 +135,10 @@ impl OwnedTasks {
     /// Calls `f` on every live goroutine, one shard locked at a time.
     pub(crate) fn for_each(&self, mut f: impl FnMut(&Header)) {
         for shard in self.shards.iter() {
-            let list = lock(&shard.list);
-            let mut cur = list.head;
-            while let Some(t) = cur {
+            let slab = lock(&shard.slab);
+            for t in slab.slots.iter().flatten() {
                 // SAFETY: members are alive while the shard is locked.
-                let h = unsafe { t.as_ref() };
-                f(h);
-                cur = h.owned.next.get();
+                f(unsafe { t.as_ref() });
             }
         }
     }

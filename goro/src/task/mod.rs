@@ -16,6 +16,7 @@
 //! - the memory is freed exactly once, by whoever drops the last reference;
 //! - once `COMPLETE`, the future has been dropped and is never polled again.
 
+mod alloc;
 pub(crate) mod join;
 pub(crate) mod raw;
 pub(crate) mod state;

@@ -43,14 +43,6 @@ pub(crate) trait Schedule: Sized + 'static {
     fn release(shared: &Shared, header: NonNull<Header>) -> bool;
 }
 
-/// Links of the intrusive owned-task list. Touched only under the lock of
-/// the list shard that holds the task.
-#[derive(Default)]
-pub(crate) struct OwnedLinks {
-    pub(crate) prev: std::cell::Cell<Option<NonNull<Header>>>,
-    pub(crate) next: std::cell::Cell<Option<NonNull<Header>>>,
-}
-
 /// The part of a task every goroutine has, whatever its future.
 #[repr(C)]
 pub(crate) struct Header {
@@ -68,7 +60,9 @@ pub(crate) struct Header {
     pub(crate) wait_at: AtomicPtr<Location<'static>>,
     /// A `WaitReason` as `u8`; `None` while running or on a foreign future.
     pub(crate) wait_reason: AtomicU8,
-    pub(crate) owned: OwnedLinks,
+    /// The task's slot in its owned-list shard; touched only under that
+    /// shard's lock.
+    pub(crate) owned_slot: std::cell::Cell<u32>,
 }
 
 impl Header {
@@ -193,7 +187,7 @@ where
     F::Output: Send + 'static,
     S: Schedule,
 {
-    let cell = Box::new(Cell::<F, S> {
+    let cell = Cell::<F, S> {
         header: Header {
             state: State::new_spawned(),
             vtable: vtable::<F, S>(),
@@ -203,15 +197,18 @@ where
             spawned_at,
             wait_at: AtomicPtr::new(std::ptr::null_mut()),
             wait_reason: AtomicU8::new(0),
-            owned: OwnedLinks::default(),
+            owned_slot: std::cell::Cell::new(u32::MAX),
         },
         join_waker: UnsafeCell::new(None),
         stage: UnsafeCell::new(Stage::Running(future)),
         _s: PhantomData,
-    });
+    };
     // The strong count released in `dealloc`.
     std::mem::forget(shared.arc());
-    let ptr = NonNull::from(Box::leak(cell)).cast::<Header>();
+    let mem = super::alloc::allocate(std::alloc::Layout::new::<Cell<F, S>>()).cast::<Cell<F, S>>();
+    // SAFETY: `mem` is a fresh block with the layout of `Cell<F, S>`.
+    unsafe { mem.as_ptr().write(cell) };
+    let ptr = mem.cast::<Header>();
     (Notified(ptr), ptr)
 }
 
@@ -345,9 +342,10 @@ where
     let guard = context::enter_task(header);
     let result = catch_unwind(AssertUnwindSafe(|| {
         cell.stage.with_mut(|stage| {
-            // SAFETY: we hold RUNNING, so we own the stage; the future is
-            // pinned in the task allocation, which never moves.
+            // SAFETY: we hold RUNNING, so we own the stage.
             match unsafe { &mut *stage } {
+                // SAFETY: the future lives in the task allocation, which
+                // never moves until it is freed: it is pinned.
                 Stage::Running(fut) => unsafe { Pin::new_unchecked(fut) }.poll(&mut cx),
                 _ => unreachable!("polled a finished goroutine"),
             }
@@ -455,9 +453,9 @@ where
             .with_mut(|s| unsafe { std::mem::replace(&mut *s, Stage::Consumed) });
         drop_output(header, stage);
     } else if prev.has(JOIN_WAKER) {
-        // SAFETY: JOIN_WAKER was set before COMPLETE: the slot holds the
-        // handle's waker and the handle will not write it again.
         cell.join_waker.with(|w| {
+            // SAFETY: JOIN_WAKER was set before COMPLETE: the slot holds the
+            // handle's waker and the handle will not write it again.
             if let Some(w) = unsafe { &*w } {
                 w.wake_by_ref();
             }
@@ -563,10 +561,7 @@ fn can_read_output(
     }
     // SAFETY: JOIN_WAKER clear and not complete: the handle owns the slot.
     slot.with_mut(|w| unsafe { *w = Some(waker.clone()) });
-    match header.state.set_join_waker() {
-        Ok(_) => false,
-        Err(_) => true,
-    }
+    header.state.set_join_waker().is_err()
 }
 
 unsafe fn drop_join_handle<F, S>(ptr: NonNull<Header>)
@@ -596,13 +591,16 @@ where
     F::Output: Send + 'static,
     S: Schedule,
 {
-    // SAFETY: the last reference is gone; we are the only user. The
-    // allocation came from `Box<Cell<F, S>>` in `allocate`.
-    let cell = unsafe { Box::from_raw(ptr.cast::<Cell<F, S>>().as_ptr()) };
-    let shared = cell.header.shared;
+    let cell = ptr.cast::<Cell<F, S>>();
+    // SAFETY: the last reference is gone; we are the only user.
+    let shared = unsafe { cell.as_ref() }.header.shared;
     // Dropping the stage (an unread output or a never-run future of a
     // blocking task) may panic; never unwind out of a waker drop.
-    let _ = catch_unwind(AssertUnwindSafe(|| drop(cell)));
+    // SAFETY: the cell is initialised and nobody else can reach it.
+    let _ = catch_unwind(AssertUnwindSafe(|| unsafe { cell.as_ptr().drop_in_place() }));
+    // SAFETY: the block came from `alloc::allocate` with this layout, and
+    // its contents are dropped.
+    unsafe { super::alloc::free(cell.cast(), std::alloc::Layout::new::<Cell<F, S>>()) };
     // SAFETY: the strong count taken in `allocate`.
     drop(unsafe { Arc::from_raw(shared.as_ptr() as *const Shared) });
 }

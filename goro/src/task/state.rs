@@ -112,7 +112,7 @@ impl State {
     /// A new task: notified (it is about to be queued), with a join handle,
     /// and three references: run queue, owned list, join handle.
     pub(crate) fn new_spawned() -> State {
-        State(AtomicUsize::new(NOTIFIED | JOIN_HANDLE | 3 * REF_ONE))
+        State(AtomicUsize::new(NOTIFIED | JOIN_HANDLE | (3 * REF_ONE)))
     }
 
     #[inline]
