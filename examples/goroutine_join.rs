@@ -27,5 +27,8 @@ async fn main() {
         Ok(()) => unreachable!(),
         Err(e) => println!("a goroutine failed: {e}"),
     }
-    println!("all goroutines finished; goroutines alive: {}", goro::num_goroutine());
+    println!(
+        "all goroutines finished; goroutines alive: {}",
+        goro::num_goroutine()
+    );
 }

@@ -9,12 +9,10 @@
 
 use std::time::Duration;
 
-fn say(word: &'static str, times: usize) -> impl std::future::Future<Output = ()> + Send {
-    async move {
-        for _ in 0..times {
-            goro::time::sleep(Duration::from_millis(100)).await;
-            println!("{word}");
-        }
+async fn say(word: &'static str, times: usize) {
+    for _ in 0..times {
+        goro::time::sleep(Duration::from_millis(100)).await;
+        println!("{word}");
     }
 }
 

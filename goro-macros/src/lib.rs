@@ -121,6 +121,7 @@ fn expand_main(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream>
     let new_body = quote_spanned! {span=>
         {
             let __goro_rt = #b.build().expect("goro: cannot start the runtime");
+            #[allow(clippy::let_unit_value)]
             let __goro_out = __goro_rt.block_on(async move #body);
             drop(__goro_rt);
             __goro_out

@@ -157,8 +157,6 @@ fn abort_before_first_poll_and_after_finish() {
 fn num_goroutine_counts_exactly() {
     rt(2).block_on(async {
         assert_eq!(goro::num_goroutine(), 1);
-        let (tx, rx) = std::sync::mpsc::channel::<()>();
-        let rx = Arc::new(Mutex::new(rx));
         let gate = Arc::new(goro_gate::Gate::default());
         let hs: Vec<_> = (0..10)
             .map(|_| {
@@ -172,7 +170,6 @@ fn num_goroutine_counts_exactly() {
             h.await.unwrap();
         }
         assert_eq!(goro::num_goroutine(), 1);
-        drop((tx, rx));
     });
 }
 
@@ -371,12 +368,12 @@ mod goro_gate {
     };
 
     #[derive(Default)]
-    pub struct Gate {
+    pub(crate) struct Gate {
         inner: Mutex<(bool, Vec<Waker>)>,
     }
 
     impl Gate {
-        pub fn open(&self) {
+        pub(crate) fn open(&self) {
             let ws = {
                 let mut g = self.inner.lock().unwrap();
                 g.0 = true;
@@ -386,12 +383,12 @@ mod goro_gate {
                 w.wake();
             }
         }
-        pub fn wait(&self) -> Wait<'_> {
+        pub(crate) fn wait(&self) -> Wait<'_> {
             Wait(self)
         }
     }
 
-    pub struct Wait<'a>(&'a Gate);
+    pub(crate) struct Wait<'a>(&'a Gate);
     impl Future for Wait<'_> {
         type Output = ();
         fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {

@@ -99,7 +99,7 @@ impl Idle {
     }
 
     /// A searching worker stops searching. True when it was the last one.
-    pub(crate) fn from_searching(&self) -> bool {
+    pub(crate) fn stop_searching(&self) -> bool {
         let prev = self.state.fetch_sub(1, SeqCst);
         debug_assert!(Self::searching(prev) > 0);
         Self::searching(prev) == 1

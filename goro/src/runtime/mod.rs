@@ -601,6 +601,22 @@ where
     })
 }
 
+/// `go` with an explicit spawn site, for goro's own helpers (errgroup,
+/// WaitGroup::go) that are `#[track_caller]` themselves.
+pub(crate) fn go_at<F>(fut: F, at: &'static Location<'static>) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    context::with(|ctx| match ctx {
+        Some(ctx) => ctx.shared().spawn(fut, at),
+        None => panic!(
+            "goro: a goroutine was started outside a goro runtime (from {at}): start one \
+             with goro::run, #[goro::main] or Runtime::block_on"
+        ),
+    })
+}
+
 /// Runs the blocking function `f` on the blocking thread pool, so that it
 /// does not hold a worker; await the handle for its result.
 ///

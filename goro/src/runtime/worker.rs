@@ -28,8 +28,11 @@ use crate::task::{Header, Notified, Schedule};
 const RUNNEXT_BUDGET: u32 = 32;
 /// Ticks between looks at the injector and the timers.
 const GLOBAL_CHECK_INTERVAL: u32 = 61;
-/// Rounds over all victims before a searching worker gives up.
-const STEAL_ROUNDS: usize = 3;
+/// How long a searching worker keeps looking before it parks. Parking and
+/// being woken costs a few microseconds of syscalls on both sides; a
+/// producer that spawns in a loop (main spawning a million goroutines)
+/// refills the queues faster than that.
+const SEARCH_SPIN: std::time::Duration = std::time::Duration::from_micros(50);
 
 /// What a worker owns: touched only by its own thread.
 pub(crate) struct Worker {
@@ -80,7 +83,7 @@ impl Worker {
             return None;
         }
         let fair = shared.inject.len() / shared.procs + 1;
-        let n = fair.min(self.local.remaining() / 2).min(128).max(1);
+        let n = fair.min(self.local.remaining() / 2).clamp(1, 128);
         let local = &mut self.local;
         shared.inject.pop_batch(n, |t| {
             local.push_back(t, |_| unreachable!("batch sized to fit"));
@@ -115,7 +118,8 @@ impl Worker {
             self.searching = true;
         }
         let n = shared.procs;
-        for _ in 0..STEAL_ROUNDS {
+        let mut deadline = None;
+        loop {
             let start = crate::rand::below(n as u32) as usize;
             for i in 0..n {
                 let victim = (start + i) % n;
@@ -129,9 +133,19 @@ impl Worker {
             if let Some(t) = self.pop_inject(shared) {
                 return Some(t);
             }
-            std::hint::spin_loop();
+            if shared.is_shutdown() {
+                return None;
+            }
+            let now = Instant::now();
+            match deadline {
+                None => deadline = Some(now + SEARCH_SPIN),
+                Some(d) if now >= d => return None,
+                Some(_) => {}
+            }
+            for _ in 0..32 {
+                std::hint::spin_loop();
+            }
         }
-        None
     }
 }
 
@@ -221,7 +235,7 @@ pub(crate) fn run(shared: Arc<Shared>, index: usize, local: Local) {
                 .map(|t| (t, std::mem::replace(&mut w.searching, false)))
         };
         if let Some((task, was_searching)) = next {
-            if was_searching && shared.idle.from_searching() {
+            if was_searching && shared.idle.stop_searching() {
                 // The last searcher found work: there may be more; make
                 // sure someone keeps looking.
                 shared.notify_parked();
