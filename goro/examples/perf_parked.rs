@@ -1,7 +1,12 @@
 //! Quick local measurement of RSS per parked goroutine (bench/ has the real one).
 fn rss() -> usize {
     let s = std::fs::read_to_string("/proc/self/statm").unwrap();
-    s.split_whitespace().nth(1).unwrap().parse::<usize>().unwrap() * 4096
+    s.split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse::<usize>()
+        .unwrap()
+        * 4096
 }
 fn main() {
     sizes();
@@ -16,7 +21,12 @@ fn main() {
                 goro::go(async move { rx.recv().await })
             })
             .collect();
-        while goro::runtime::stats().unwrap().workers.iter().any(|w| w.queued > 0) {
+        while goro::runtime::stats()
+            .unwrap()
+            .workers
+            .iter()
+            .any(|w| w.queued > 0)
+        {
             goro::time::sleep(std::time::Duration::from_millis(10)).await;
         }
         goro::time::sleep(std::time::Duration::from_millis(100)).await;

@@ -33,6 +33,9 @@ fn main() {
             rx.recv().await.unwrap()
         });
         assert_eq!(s, n * (n - 1) / 2);
-        println!("skynet: {:.1} ns/leaf", t.elapsed().as_nanos() as f64 / n as f64);
+        println!(
+            "skynet: {:.1} ns/leaf",
+            t.elapsed().as_nanos() as f64 / n as f64
+        );
     }
 }

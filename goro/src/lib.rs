@@ -21,6 +21,8 @@ mod rand;
 mod wait;
 
 pub mod chan;
+pub mod context;
+pub mod errgroup;
 pub mod runtime;
 pub mod sync;
 mod task;

@@ -63,7 +63,11 @@ fn leaks(shared: &Shared, grace: Duration) -> Option<String> {
                 if let Some(at) = at {
                     let _ = write!(out, "\n\t{at}");
                 }
-                let _ = write!(out, "\ncreated by goroutine {} at\n\t{}\n", h.parent, h.spawned_at);
+                let _ = write!(
+                    out,
+                    "\ncreated by goroutine {} at\n\t{}\n",
+                    h.parent, h.spawned_at
+                );
             });
             if n == 0 {
                 return None;

@@ -32,13 +32,24 @@ fn leak_check_reports_each_leaked_goroutine() {
         goro::testing::run_test(rt, true, async {
             goro::go(pending::<()>());
             goro::go(goro::time::sleep(Duration::from_secs(3600)));
+            let (tx, rx) = goro::chan::<u32>(0);
+            goro::go(async move {
+                let _keep = tx;
+                rx.recv().await
+            });
         })
     }));
     let msg = r.unwrap_err();
     let msg = msg.downcast_ref::<String>().expect("a String panic");
-    assert!(msg.contains("found 2 leaked goroutine(s)"), "{msg}");
+    assert!(msg.contains("found 3 leaked goroutine(s)"), "{msg}");
     assert!(msg.contains("[sleep]"), "{msg}");
+    assert!(msg.contains("[chan receive]"), "{msg}");
+    // Spawn sites, and the blocking call's own line for the channel wait.
     assert!(msg.contains(&format!("tests/macros.rs:{line}")), "{msg}");
+    assert!(
+        msg.contains(&format!("tests/macros.rs:{}", line + 5)),
+        "{msg}"
+    );
 }
 
 #[test]

@@ -26,7 +26,9 @@ fn scale(n: usize) -> usize {
 fn spawn_and_join_100k() {
     let n = scale(100_000);
     let sum = rt(2).block_on(async move {
-        let handles: Vec<_> = (0..n).map(|i| goro::go(async move { i as u64 * 2 })).collect();
+        let handles: Vec<_> = (0..n)
+            .map(|i| goro::go(async move { i as u64 * 2 }))
+            .collect();
         let mut sum = 0u64;
         for h in handles {
             sum += h.await.unwrap();
@@ -330,7 +332,9 @@ fn an_idle_runtime_uses_no_cpu() {
             if !comm.starts_with(prefix) {
                 continue;
             }
-            let Ok(s) = std::fs::read_to_string(p.join("stat")) else { continue };
+            let Ok(s) = std::fs::read_to_string(p.join("stat")) else {
+                continue;
+            };
             let rest = &s[s.rfind(')').unwrap() + 2..];
             let f: Vec<&str> = rest.split_whitespace().collect();
             // utime and stime are fields 14 and 15 (1-based), 12 and 13 here.
@@ -472,5 +476,46 @@ fn two_goroutines_waking_each_other_cannot_starve_a_third() {
         stop.store(true, SeqCst);
         assert!(ping.await.unwrap() > 0);
         pong.await.unwrap();
+    });
+}
+
+#[test]
+fn a_goroutine_whose_channel_is_always_ready_cannot_starve_another() {
+    // On one proc: a goroutine receives from a closed channel in a loop
+    // (always ready, never Pending) until a flag is set by a goroutine
+    // queued behind it. The cooperative budget makes the first one yield.
+    rt(1).block_on(async {
+        let (tx, rx) = goro::chan::<()>(0);
+        drop(tx);
+        let stop = Arc::new(AtomicBool::new(false));
+        let spinner = {
+            let stop = stop.clone();
+            goro::go(async move {
+                let mut n = 0u64;
+                while !stop.load(SeqCst) {
+                    goro::select! {
+                        recv(rx) -> v => assert!(v.is_none()),
+                    }
+                    n += 1;
+                }
+                n
+            })
+        };
+        std::thread::sleep(Duration::from_millis(10));
+        let s = stop.clone();
+        goro::go(async move { s.store(true, SeqCst) })
+            .await
+            .unwrap();
+        assert!(spinner.await.unwrap() > 0);
+    });
+}
+
+#[test]
+fn a_goroutine_spawned_by_main_runs_while_main_blocks_its_thread() {
+    rt(1).block_on(async {
+        let (tx, rx) = goro::chan::<u32>(0);
+        goro::go(async move { tx.send(42).await.unwrap() });
+        // main blocks its OS thread, not returning to the runtime.
+        assert_eq!(rx.recv_blocking(), Some(42));
     });
 }

@@ -128,8 +128,13 @@ fn timers_work_outside_a_runtime() {
     let t = Instant::now();
     futures::executor::block_on(sleep(Duration::from_millis(10)));
     assert!(t.elapsed() >= Duration::from_millis(10));
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
-    let r = rt.block_on(timeout(Duration::from_millis(5), std::future::pending::<()>()));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let r = rt.block_on(timeout(
+        Duration::from_millis(5),
+        std::future::pending::<()>(),
+    ));
     assert!(r.is_err());
 }
 
@@ -145,8 +150,53 @@ fn a_timer_set_while_all_workers_park_still_fires() {
         let long = goro::go(async { sleep(Duration::from_millis(500)).await });
         std::thread::sleep(Duration::from_millis(10));
         let t = Instant::now();
-        goro::go(async { sleep(Duration::from_millis(5)).await }).await.unwrap();
-        assert!(t.elapsed() < Duration::from_millis(400), "the earlier timer waited for the later one");
+        goro::go(async { sleep(Duration::from_millis(5)).await })
+            .await
+            .unwrap();
+        assert!(
+            t.elapsed() < Duration::from_millis(400),
+            "the earlier timer waited for the later one"
+        );
         long.abort();
     });
+}
+
+#[test]
+fn after_and_tick_are_channels() {
+    rt().block_on(async {
+        let t = Instant::now();
+        let at = goro::time::after(Duration::from_millis(10))
+            .recv()
+            .await
+            .unwrap();
+        assert!(at >= t + Duration::from_millis(10));
+        assert!(t.elapsed() >= Duration::from_millis(10));
+
+        let ticks = goro::time::tick(Duration::from_millis(3));
+        let mut last = t;
+        for _ in 0..4 {
+            let v = ticks.recv().await.unwrap();
+            assert!(v > last);
+            last = v;
+        }
+        drop(ticks); // ticking stops with the last receiver
+
+        // A timeout as a select arm.
+        let (_tx, rx) = goro::chan::<()>(0);
+        let mut timed_out = false;
+        goro::select! {
+            recv(rx) -> _ => {}
+            recv(goro::time::after(Duration::from_millis(5))) -> _ => timed_out = true,
+        }
+        assert!(timed_out);
+    });
+    // Outside a runtime, with a blocking select.
+    let (_tx, rx) = goro::chan::<()>(0);
+    let timeout = goro::time::after(Duration::from_millis(5));
+    let mut timed_out = false;
+    goro::select_blocking! {
+        recv(rx) -> _ => {}
+        recv(timeout) -> _ => timed_out = true,
+    }
+    assert!(timed_out);
 }

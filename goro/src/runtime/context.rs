@@ -12,13 +12,13 @@ use std::{
 };
 
 use super::{worker::Worker, Shared};
-use crate::{task::Header, task::Notified, wait::WaitReason};
+use crate::{task::Header, wait::WaitReason};
 
 pub(crate) enum Kind {
     /// A worker thread; the core is borrowed only briefly, never across a poll.
     Worker(RefCell<Option<Worker>>),
-    /// The thread inside `block_on`: spawns are batched for the injector.
-    Main(RefCell<Vec<Notified>>),
+    /// The thread inside `block_on`.
+    Main,
     /// A blocking-pool thread.
     Blocking,
 }
@@ -38,13 +38,19 @@ impl ThreadCtx {
 struct Tls {
     ctx: Cell<*const ThreadCtx>,
     task: Cell<*const Header>,
+    /// What is left of the cooperative budget of the polled goroutine;
+    /// `UNCONSTRAINED` outside goroutines.
+    budget: Cell<u32>,
 }
+
+const UNCONSTRAINED: u32 = u32::MAX;
 
 thread_local! {
     static TLS: Tls = const {
         Tls {
             ctx: Cell::new(ptr::null()),
             task: Cell::new(ptr::null()),
+            budget: Cell::new(UNCONSTRAINED),
         }
     };
 }
@@ -79,24 +85,49 @@ pub(crate) fn with<R>(f: impl FnOnce(Option<&ThreadCtx>) -> R) -> R {
     f(unsafe { p.as_ref() })
 }
 
-/// Marks `header` as the goroutine this thread polls until the guard drops.
+/// Marks `header` as the goroutine this thread polls until the guard
+/// drops, with a fresh cooperative budget.
 #[inline]
 pub(crate) fn enter_task(header: &Header) -> TaskGuard {
-    let prev = TLS
-        .try_with(|t| t.task.replace(header as *const _))
-        .unwrap_or(ptr::null());
-    TaskGuard { prev }
+    TLS.try_with(|t| TaskGuard {
+        prev: t.task.replace(header as *const _),
+        prev_budget: t.budget.replace(super::coop::BUDGET),
+    })
+    // Lazily: a fallback guard built eagerly would be dropped at once, and
+    // its drop would reset this thread's task and budget.
+    .unwrap_or_else(|_| TaskGuard {
+        prev: ptr::null(),
+        prev_budget: UNCONSTRAINED,
+    })
 }
 
 pub(crate) struct TaskGuard {
     prev: *const Header,
+    prev_budget: u32,
 }
 
 impl Drop for TaskGuard {
     #[inline]
     fn drop(&mut self) {
-        let _ = TLS.try_with(|t| t.task.set(self.prev));
+        let _ = TLS.try_with(|t| {
+            t.task.set(self.prev);
+            t.budget.set(self.prev_budget);
+        });
     }
+}
+
+/// Spends one unit of the cooperative budget; false when it is spent.
+#[inline]
+pub(crate) fn spend_budget() -> bool {
+    TLS.try_with(|t| match t.budget.get() {
+        UNCONSTRAINED => true,
+        0 => false,
+        n => {
+            t.budget.set(n - 1);
+            true
+        }
+    })
+    .unwrap_or(true)
 }
 
 /// The id of the goroutine running on this thread: the polled task, or
@@ -108,7 +139,7 @@ pub(crate) fn current_id() -> u64 {
         return h.id;
     }
     with(|ctx| match ctx {
-        Some(ctx) if matches!(ctx.kind, Kind::Main(_)) => ctx.shared().main.id(),
+        Some(ctx) if matches!(ctx.kind, Kind::Main) => ctx.shared().main.id(),
         _ => 0,
     })
 }
@@ -124,7 +155,7 @@ pub(crate) fn record_wait(reason: WaitReason, at: &'static Location<'static>) {
     }
     with(|ctx| {
         if let Some(ctx) = ctx {
-            if matches!(ctx.kind, Kind::Main(_)) {
+            if matches!(ctx.kind, Kind::Main) {
                 ctx.shared().main.record_wait(reason, at);
             }
         }

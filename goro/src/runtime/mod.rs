@@ -13,8 +13,7 @@
 //!
 //! The thread inside `block_on` polls the main future itself (it need not
 //! be `Send`), counts as goroutine "main" for `num_goroutine` and for wait
-//! reasons, and batches its spawns into the injector, flushing after every
-//! poll of the main future.
+//! reasons, and spawns into the injector.
 //!
 //! Shutdown (dropping the `Runtime`, or `run` returning): workers stop at
 //! their next scheduling point, then every goroutine still alive has its
@@ -24,6 +23,7 @@
 
 pub(crate) mod blocking;
 pub(crate) mod context;
+pub(crate) mod coop;
 mod idle;
 pub(crate) mod inject;
 pub(crate) mod owned;
@@ -185,7 +185,10 @@ impl Shared {
 
     /// A runtime's shared state with no threads started yet, and the
     /// owner ends of the workers' run queues.
-    pub(crate) fn new(procs: usize, blocking: blocking::BlockingPool) -> (Arc<Shared>, Vec<queue::Local>) {
+    pub(crate) fn new(
+        procs: usize,
+        blocking: blocking::BlockingPool,
+    ) -> (Arc<Shared>, Vec<queue::Local>) {
         let (locals, steals) = worker::new_queues(procs);
         let shared = Arc::new(Shared {
             remotes: steals
@@ -355,7 +358,8 @@ impl Builder {
             threads: Vec::with_capacity(procs),
         };
         for (i, local) in locals.into_iter().enumerate() {
-            let mut b = std::thread::Builder::new().name(format!("{}-worker-{i}", self.thread_name));
+            let mut b =
+                std::thread::Builder::new().name(format!("{}-worker-{i}", self.thread_name));
             if let Some(s) = self.thread_stack_size {
                 b = b.stack_size(s);
             }
@@ -477,12 +481,9 @@ impl Runtime {
         let shared = &*self.shared;
         let ctx = ThreadCtx {
             shared: Arc::as_ptr(&self.shared),
-            kind: Kind::Main(RefCell::new(Vec::new())),
+            kind: Kind::Main,
         };
         let _enter = context::enter(&ctx);
-        let Kind::Main(batch) = &ctx.kind else {
-            unreachable!()
-        };
         if shared.main.id.load(Relaxed) == 0 {
             shared.main.id.store(next_goroutine_id(), Relaxed);
         }
@@ -509,11 +510,6 @@ impl Runtime {
         loop {
             shared.main.wait_reason.store(0, Relaxed);
             let r = fut.as_mut().poll(&mut cx);
-            let spawned = std::mem::take(&mut *batch.borrow_mut());
-            if !spawned.is_empty() {
-                shared.inject.push_batch(spawned);
-                shared.notify_parked();
-            }
             if let Poll::Ready(v) = r {
                 return v;
             }

@@ -91,8 +91,7 @@ impl Local {
             for i in 0..n {
                 batch.push(q.buf[(h.wrapping_add(i) & MASK) as usize].load(Relaxed));
             }
-            if q
-                .head
+            if q.head
                 .compare_exchange(h, h.wrapping_add(n), AcqRel, Acquire)
                 .is_err()
             {
@@ -124,8 +123,7 @@ impl Local {
                 return None;
             }
             let p = q.buf[(h & MASK) as usize].load(Relaxed);
-            if q
-                .head
+            if q.head
                 .compare_exchange(h, h.wrapping_add(1), AcqRel, Acquire)
                 .is_ok()
             {

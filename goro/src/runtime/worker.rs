@@ -179,7 +179,7 @@ impl Schedule for Goroutine {
 }
 
 /// Spawns goroutine `task` from this thread: onto this worker's queue, or
-/// the `block_on` thread's batch, or the injector.
+/// the injector.
 pub(crate) fn schedule_spawned(shared: &Shared, task: Notified) {
     context::with(|ctx| {
         if let Some(ctx) = ctx {
@@ -193,18 +193,10 @@ pub(crate) fn schedule_spawned(shared: &Shared, task: Notified) {
                             }
                         }
                     }
-                    Kind::Main(batch) => {
-                        let mut b = batch.borrow_mut();
-                        b.push(task);
-                        if b.len() >= 64 {
-                            let batch = std::mem::take(&mut *b);
-                            drop(b);
-                            shared.inject.push_batch(batch);
-                            shared.notify_parked();
-                        }
-                        return;
-                    }
-                    Kind::Blocking => {}
+                    // The `block_on` thread may block right after spawning
+                    // (a `_blocking` call, a thread sleep): the goroutine
+                    // must be runnable at once, so no batching there.
+                    Kind::Main | Kind::Blocking => {}
                 }
             }
         }
@@ -240,7 +232,9 @@ pub(crate) fn run(shared: Arc<Shared>, index: usize, local: Local) {
                 // sure someone keeps looking.
                 shared.notify_parked();
             }
-            remote.ran.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            remote
+                .ran
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             task.run();
             let tick = core.borrow().as_ref().map_or(0, |w| w.tick);
             if tick % GLOBAL_CHECK_INTERVAL == 0 {

@@ -59,7 +59,11 @@ pub(crate) fn allocate(layout: Layout) -> NonNull<u8> {
     let real = match class_of(layout) {
         Some((class, real)) => {
             let cached = CACHE
-                .try_with(|c| c.try_borrow_mut().ok().and_then(|mut c| c.lists[class].pop()))
+                .try_with(|c| {
+                    c.try_borrow_mut()
+                        .ok()
+                        .and_then(|mut c| c.lists[class].pop())
+                })
                 .ok()
                 .flatten();
             if let Some(p) = cached {

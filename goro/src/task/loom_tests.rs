@@ -149,7 +149,11 @@ fn join_handle_drop_races_completion() {
         let w = thread::spawn(move || task.run());
         drop(handle);
         w.join().unwrap();
-        assert_eq!(outputs.load(SeqCst), 1, "the output is dropped exactly once");
+        assert_eq!(
+            outputs.load(SeqCst),
+            1,
+            "the output is dropped exactly once"
+        );
     });
 }
 

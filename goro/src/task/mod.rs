@@ -23,9 +23,9 @@ pub(crate) mod state;
 mod waker;
 
 #[cfg(all(test, loom))]
-pub(crate) mod testing;
-#[cfg(all(test, loom))]
 mod loom_tests;
+#[cfg(all(test, loom))]
+pub(crate) mod testing;
 
 pub use join::{GoroutineId, JoinError, JoinHandle};
 pub(crate) use raw::{Header, Notified, Schedule};

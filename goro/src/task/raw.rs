@@ -437,9 +437,8 @@ where
     if let Err(p) = stored {
         // The old stage was being dropped; store the new panic instead.
         // SAFETY: as above. `ptr::write` because the old value is gone.
-        cell.stage.with_mut(|s| unsafe {
-            std::ptr::write(s, Stage::Finished(Err(JoinError::Panic(p))))
-        });
+        cell.stage
+            .with_mut(|s| unsafe { std::ptr::write(s, Stage::Finished(Err(JoinError::Panic(p)))) });
     }
     // Leave the owned list first, so that whoever sees the task complete
     // also sees `num_goroutine` without it.
@@ -539,11 +538,7 @@ where
 
 /// The join-waker protocol: true when the output is ready to take; false
 /// after storing `waker` to be woken on completion.
-fn can_read_output(
-    header: &Header,
-    slot: &UnsafeCell<Option<Waker>>,
-    waker: &Waker,
-) -> bool {
+fn can_read_output(header: &Header, slot: &UnsafeCell<Option<Waker>>, waker: &Waker) -> bool {
     let snap = header.state.load();
     if snap.has(super::state::COMPLETE) {
         return true;
@@ -597,7 +592,9 @@ where
     // Dropping the stage (an unread output or a never-run future of a
     // blocking task) may panic; never unwind out of a waker drop.
     // SAFETY: the cell is initialised and nobody else can reach it.
-    let _ = catch_unwind(AssertUnwindSafe(|| unsafe { cell.as_ptr().drop_in_place() }));
+    let _ = catch_unwind(AssertUnwindSafe(|| unsafe {
+        cell.as_ptr().drop_in_place()
+    }));
     // SAFETY: the block came from `alloc::allocate` with this layout, and
     // its contents are dropped.
     unsafe { super::alloc::free(cell.cast(), std::alloc::Layout::new::<Cell<F, S>>()) };

@@ -44,7 +44,11 @@ impl Counter {
         assert_eq!(runs.len(), n, "tasks run: {runs:?}");
         let mut sorted = runs.clone();
         sorted.sort();
-        assert_eq!(sorted, (0..n).collect::<Vec<_>>(), "a task ran twice or never");
+        assert_eq!(
+            sorted,
+            (0..n).collect::<Vec<_>>(),
+            "a task ran twice or never"
+        );
     }
 }
 

@@ -190,7 +190,13 @@ impl TimerDriver {
                     .compare_exchange(WAITING, FIRED, AcqRel, Acquire)
                     .is_ok()
                 {
-                    if let Some(w) = e.timer.waker.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                    if let Some(w) = e
+                        .timer
+                        .waker
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .take()
+                    {
                         wakers.push(w);
                     }
                 } else {

@@ -19,8 +19,8 @@ use std::{
     future::Future,
     panic::Location,
     pin::Pin,
-    sync::{Arc, OnceLock},
-    task::{Context, Poll},
+    sync::{Arc, Mutex, OnceLock},
+    task::{Context, Poll, Wake, Waker},
     time::{Duration, Instant},
 };
 
@@ -60,6 +60,31 @@ impl Handle {
                 Handle::Global(g) => g.parker.unpark(),
             }
         }
+    }
+}
+
+/// A timer that wakes `waker` at `deadline`, for code that reacts to time
+/// without a future of its own (`after`, `tick`, context deadlines).
+pub(crate) struct Callback {
+    handle: Handle,
+    entry: Arc<TimerEntry>,
+}
+
+impl Callback {
+    /// Arms a timer in the current runtime's heap (or the global one).
+    pub(crate) fn arm(deadline: Instant, waker: Waker) -> Callback {
+        Callback::arm_in(Handle::current(), deadline, waker)
+    }
+
+    fn arm_in(handle: Handle, deadline: Instant, waker: Waker) -> Callback {
+        let entry = TimerEntry::new(waker);
+        handle.insert(deadline, entry.clone());
+        Callback { handle, entry }
+    }
+
+    /// Disarms the timer if it has not fired.
+    pub(crate) fn disarm(&self) {
+        self.handle.driver().cancel(&self.entry);
     }
 }
 
@@ -519,4 +544,103 @@ impl Future for Tick<'_> {
         let at = self.at;
         self.ticker.poll_tick(cx, at)
     }
+}
+
+/// Sends the instant on a channel when its timer fires (`after`).
+struct SendAt {
+    tx: crate::chan::Sender<Instant>,
+    deadline: Instant,
+}
+
+impl Wake for SendAt {
+    fn wake(self: Arc<Self>) {
+        // Capacity 1 and one send: never full.
+        let _ = self.tx.try_send(self.deadline);
+    }
+}
+
+/// A channel that receives the current time once, after `d`: Go's
+/// `time.After`, for timeouts as `select!` arms.
+///
+/// Like Go before 1.23, the timer stays armed until it fires even if the
+/// receiver is dropped early; in a hot loop prefer [`timeout`] or a
+/// [`Timer`] that is reset.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// goro::run(async {
+///     let (_tx, rx) = goro::chan::<u32>(0);
+///     let timeout = goro::time::after(Duration::from_millis(5));
+///     goro::select! {
+///         recv(rx) -> v => panic!("nobody sends: {v:?}"),
+///         recv(timeout) -> t => assert!(t.is_some()),
+///     }
+/// });
+/// ```
+pub fn after(d: Duration) -> crate::chan::Receiver<Instant> {
+    let (tx, rx) = crate::chan::chan::<Instant>(1);
+    let deadline = Instant::now().checked_add(d).unwrap_or_else(far_future);
+    let waker = Waker::from(Arc::new(SendAt { tx, deadline }));
+    // Never disarmed: it fires once and drops its sender.
+    drop(Callback::arm(deadline, waker));
+    rx
+}
+
+/// Sends ticks on a channel and re-arms itself (`tick`).
+struct TickAt {
+    tx: crate::chan::Sender<Instant>,
+    period: Duration,
+    next: Mutex<Instant>,
+    handle: Handle,
+}
+
+impl Wake for TickAt {
+    fn wake(self: Arc<Self>) {
+        let at = *self.next.lock().unwrap_or_else(|p| p.into_inner());
+        // A full channel drops the tick, as Go's one-slot ticker channel does.
+        if let Err(crate::chan::TrySendError::Closed(_)) = self.tx.try_send(at) {
+            return; // every receiver is gone: stop ticking
+        }
+        let now = Instant::now();
+        let mut next = at + self.period;
+        if next <= now {
+            let behind = now.duration_since(at).as_nanos() / self.period.as_nanos();
+            next = at + self.period * (behind as u32 + 1);
+        }
+        *self.next.lock().unwrap_or_else(|p| p.into_inner()) = next;
+        let handle = self.handle.clone();
+        drop(Callback::arm_in(handle, next, Waker::from(self)));
+    }
+}
+
+/// A channel that receives the time every `period`: Go's `time.Tick`.
+/// Ticks a slow receiver misses are dropped; ticking stops once every
+/// receiver is dropped. Panics if `period` is zero.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// goro::run(async {
+///     let ticks = goro::time::tick(Duration::from_millis(2));
+///     let a = ticks.recv().await.unwrap();
+///     let b = ticks.recv().await.unwrap();
+///     assert!(b > a);
+/// });
+/// ```
+pub fn tick(period: Duration) -> crate::chan::Receiver<Instant> {
+    assert!(!period.is_zero(), "non-positive interval for Tick");
+    let (tx, rx) = crate::chan::chan::<Instant>(1);
+    let first = Instant::now() + period;
+    let handle = Handle::current();
+    let t = Arc::new(TickAt {
+        tx,
+        period,
+        next: Mutex::new(first),
+        handle: handle.clone(),
+    });
+    drop(Callback::arm_in(handle, first, Waker::from(t)));
+    rx
 }

@@ -1,0 +1,238 @@
+//! `select!` and `select_blocking!`: thin sugar over the select driver.
+//!
+//! The macro pins one arm per case on the stack (a send arm evaluates its
+//! value here, before anything waits), awaits a future that returns which
+//! arm fired, then runs that arm's body in the enclosing code — not in a
+//! closure — so `.await`, `break`, `continue`, `return` and `?` work in it.
+
+/// Waits on several channel operations and runs the body of the one that
+/// happens (Go's `select`), inside async code.
+///
+/// Arms: `recv(rx) -> v => body` (`v: Option<T>`, `None` = closed and
+/// drained), `send(tx, value) -> res => body` (`res: Result<(), SendError<T>>`),
+/// the `-> pattern` part being optional, and at most one `default => body`,
+/// which runs only when no other arm is ready. When several arms are ready,
+/// each is chosen with equal probability. Exactly one operation happens:
+/// the other arms take and send nothing, also when the select is dropped
+/// half way; a send arm's value that is not sent is dropped. A
+/// [`never()`](crate::chan::never) receiver is never ready; `select! {}`
+/// waits forever. The channels' item types must be `Send` (so that the
+/// select future is `Send` whenever its surroundings are).
+///
+/// # Examples
+///
+/// ```
+/// # futures::executor::block_on(async {
+/// let (tx, rx) = goro::chan::<i32>(1);
+/// let (done_tx, done_rx) = goro::chan::<()>(0);
+/// let mut got = Vec::new();
+/// for i in 0..3 {
+///     goro::select! {
+///         send(tx, i) -> res => res.unwrap(),
+///         recv(done_rx) => unreachable!(),
+///     }
+///     goro::select! {
+///         recv(rx) -> v => got.push(v.unwrap()),
+///         default => unreachable!(),
+///     }
+/// }
+/// drop(done_tx);
+/// assert_eq!(got, [0, 1, 2]);
+/// # });
+/// ```
+#[macro_export]
+macro_rules! select {
+    ($($tokens:tt)*) => {
+        $crate::__select_parse!(@task [] [] $($tokens)*)
+    };
+}
+
+/// [`select!`] for plain OS threads: parks the thread while it waits.
+///
+/// # Examples
+///
+/// ```
+/// let (tx, rx) = goro::chan::<i32>(0);
+/// std::thread::spawn(move || tx.send_blocking(1).unwrap());
+/// let v = goro::select_blocking! {
+///     recv(rx) -> v => v,
+///     recv(goro::chan::never::<i32>()) -> _ => unreachable!(),
+/// };
+/// assert_eq!(v, Some(1));
+/// ```
+#[macro_export]
+macro_rules! select_blocking {
+    ($($tokens:tt)*) => {
+        $crate::__select_parse!(@thread [] [] $($tokens)*)
+    };
+}
+
+/// Parses `select!` arms into `(kind (channel) (value) (pattern) (body))`.
+///
+/// A block body may or may not be followed by a comma; each block rule
+/// comes in two, comma first, because `$body:block $(,)? $($rest:tt)*`
+/// is ambiguous to `macro_rules` (the comma could start `$rest`).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __select_parse {
+    // Done.
+    (@$mode:ident [$($arms:tt)*] [$($def:tt)*]) => {
+        $crate::__select_build!(@$mode [$($arms)*] [$($def)*] [])
+    };
+    // recv
+    (@$mode:ident [$($arms:tt)*] [$($def:tt)*]
+        recv($rx:expr) -> $p:pat => $body:block , $($rest:tt)*) => {
+        $crate::__select_parse!(@$mode [$($arms)* (recv ($rx) () ($p) ($body))] [$($def)*] $($rest)*)
+    };
+    (@$mode:ident [$($arms:tt)*] [$($def:tt)*]) => {
+        $crate::__select_build!(@$mode [$($arms)*] [$($def)*] [])
+    };
+    // recv
+    (@$mode:ident [$($arms:tt)*] [$($def:tt)*]
+        recv($rx:expr) -> $p:pat => $body:block $($rest:tt)*) => {
+        $crate::__select_parse!(@$mode [$($arms)* (recv ($rx) () ($p) ($body))] [$($def)*] $($rest)*)
+    };
+    (@$mode:ident [$($arms:tt)*] [$($def:tt)*]
+        recv($rx:expr) -> $p:pat => $body:expr $(, $($rest:tt)*)?) => {
+        $crate::__select_parse!(@$mode [$($arms)* (recv ($rx) () ($p) ($body))] [$($def)*] $($($rest)*)?)
+    };
+    (@$mode:ident [$($arms:tt)*] [$($def:tt)*]
+        recv($rx:expr) => $body:block , $($rest:tt)*) => {
+        $crate::__select_parse!(@$mode [$($arms)* (recv ($rx) () (_) ($body))] [$($def)*] $($rest)*)
+    };
+    (@$mode:ident [$($arms:tt)*] [$($def:tt)*]
+        recv($rx:expr) -> $p:pat => $body:expr $(, $($rest:tt)*)?) => {
+        $crate::__select_parse!(@$mode [$($arms)* (recv ($rx) () ($p) ($body))] [$($def)*] $($($rest)*)?)
+    };
+    (@$mode:ident [$($arms:tt)*] [$($def:tt)*]
+        recv($rx:expr) => $body:block $($rest:tt)*) => {
+        $crate::__select_parse!(@$mode [$($arms)* (recv ($rx) () (_) ($body))] [$($def)*] $($rest)*)
+    };
+    (@$mode:ident [$($arms:tt)*] [$($def:tt)*]
+        recv($rx:expr) => $body:expr $(, $($rest:tt)*)?) => {
+        $crate::__select_parse!(@$mode [$($arms)* (recv ($rx) () (_) ($body))] [$($def)*] $($($rest)*)?)
+    };
+    // send
+    (@$mode:ident [$($arms:tt)*] [$($def:tt)*]
+        send($tx:expr, $v:expr) -> $p:pat => $body:block , $($rest:tt)*) => {
+        $crate::__select_parse!(@$mode [$($arms)* (send ($tx) ($v) ($p) ($body))] [$($def)*] $($rest)*)
+    };
+    (@$mode:ident [$($arms:tt)*] [$($def:tt)*]
+        recv($rx:expr) => $body:expr $(, $($rest:tt)*)?) => {
+        $crate::__select_parse!(@$mode [$($arms)* (recv ($rx) () (_) ($body))] [$($def)*] $($($rest)*)?)
+    };
+    // send
+    (@$mode:ident [$($arms:tt)*] [$($def:tt)*]
+        send($tx:expr, $v:expr) -> $p:pat => $body:block $($rest:tt)*) => {
+        $crate::__select_parse!(@$mode [$($arms)* (send ($tx) ($v) ($p) ($body))] [$($def)*] $($rest)*)
+    };
+    (@$mode:ident [$($arms:tt)*] [$($def:tt)*]
+        send($tx:expr, $v:expr) -> $p:pat => $body:expr $(, $($rest:tt)*)?) => {
+        $crate::__select_parse!(@$mode [$($arms)* (send ($tx) ($v) ($p) ($body))] [$($def)*] $($($rest)*)?)
+    };
+    (@$mode:ident [$($arms:tt)*] [$($def:tt)*]
+        send($tx:expr, $v:expr) => $body:block , $($rest:tt)*) => {
+        $crate::__select_parse!(@$mode [$($arms)* (send ($tx) ($v) (_) ($body))] [$($def)*] $($rest)*)
+    };
+    (@$mode:ident [$($arms:tt)*] [$($def:tt)*]
+        send($tx:expr, $v:expr) -> $p:pat => $body:expr $(, $($rest:tt)*)?) => {
+        $crate::__select_parse!(@$mode [$($arms)* (send ($tx) ($v) ($p) ($body))] [$($def)*] $($($rest)*)?)
+    };
+    (@$mode:ident [$($arms:tt)*] [$($def:tt)*]
+        send($tx:expr, $v:expr) => $body:block $($rest:tt)*) => {
+        $crate::__select_parse!(@$mode [$($arms)* (send ($tx) ($v) (_) ($body))] [$($def)*] $($rest)*)
+    };
+    (@$mode:ident [$($arms:tt)*] [$($def:tt)*]
+        send($tx:expr, $v:expr) => $body:expr $(, $($rest:tt)*)?) => {
+        $crate::__select_parse!(@$mode [$($arms)* (send ($tx) ($v) (_) ($body))] [$($def)*] $($($rest)*)?)
+    };
+    // default
+    (@$mode:ident [$($arms:tt)*] []
+        default => $body:block , $($rest:tt)*) => {
+        $crate::__select_parse!(@$mode [$($arms)*] [($body)] $($rest)*)
+    };
+    (@$mode:ident [$($arms:tt)*] [$($def:tt)*]
+        send($tx:expr, $v:expr) => $body:expr $(, $($rest:tt)*)?) => {
+        $crate::__select_parse!(@$mode [$($arms)* (send ($tx) ($v) (_) ($body))] [$($def)*] $($($rest)*)?)
+    };
+    // default
+    (@$mode:ident [$($arms:tt)*] []
+        default => $body:block $($rest:tt)*) => {
+        $crate::__select_parse!(@$mode [$($arms)*] [($body)] $($rest)*)
+    };
+    (@$mode:ident [$($arms:tt)*] []
+        default => $body:expr $(, $($rest:tt)*)?) => {
+        $crate::__select_parse!(@$mode [$($arms)*] [($body)] $($($rest)*)?)
+    };
+    (@$mode:ident [$($arms:tt)*] [$($def:tt)+] default $($rest:tt)*) => {
+        ::core::compile_error!("select!: more than one `default` arm")
+    };
+    (@$mode:ident [$($arms:tt)*] [$($def:tt)*] $($rest:tt)+) => {
+        ::core::compile_error!(
+            "select!: expected `recv(rx) -> v => body`, `send(tx, value) -> res => body` or `default => body`"
+        )
+    };
+}
+
+/// Pins one arm per case (in nested scopes, so each gets its own hygienic
+/// name), then runs the select and dispatches to the chosen body.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __select_build {
+    (@$mode:ident [(recv ($rx:expr) () ($p:pat) ($body:expr)) $($arms:tt)*] [$($def:tt)*] [$($done:tt)*]) => {{
+        let __goro_rx: &$crate::chan::Receiver<_> = &$rx;
+        let mut __goro_arm = ::core::pin::pin!($crate::chan::__private::recv_arm(__goro_rx));
+        $crate::__select_build!(@$mode [$($arms)*] [$($def)*] [$($done)* (__goro_arm ($p) ($body))])
+    }};
+    (@$mode:ident [(send ($tx:expr) ($v:expr) ($p:pat) ($body:expr)) $($arms:tt)*] [$($def:tt)*] [$($done:tt)*]) => {{
+        let __goro_tx: &$crate::chan::Sender<_> = &$tx;
+        let mut __goro_arm = ::core::pin::pin!($crate::chan::__private::send_arm(__goro_tx, $v));
+        $crate::__select_build!(@$mode [$($arms)*] [$($def)*] [$($done)* (__goro_arm ($p) ($body))])
+    }};
+    (@$mode:ident [] [$($def:tt)*] [$(($a:ident ($p:pat) ($body:expr)))*]) => {{
+        let __goro_fired = $crate::__select_run!(@$mode
+            $crate::chan::__private::SelectFuture::new(
+                [$($crate::chan::__private::MacroArm::erase($a.as_mut())),*],
+                $crate::__select_build!(@has_default $($def)*),
+            )
+        );
+        $crate::__select_build!(@dispatch __goro_fired [$($def)*] $(($a ($p) ($body)))*)
+    }};
+    (@has_default) => { false };
+    (@has_default ($d:expr)) => { true };
+    (@dispatch $fired:ident [] $(($a:ident ($p:pat) ($body:expr)))*) => {{
+        let _ = $fired;
+        $(
+            if $crate::chan::__private::MacroArm::chosen(&*$a) {
+                let $p = $crate::chan::__private::MacroArm::take($a.as_mut());
+                $body
+            } else
+        )* {
+            ::core::unreachable!("goro: select woke without a chosen arm")
+        }
+    }};
+    (@dispatch $fired:ident [($d:expr)] $(($a:ident ($p:pat) ($body:expr)))*) => {{
+        if $fired.is_none() {
+            $d
+        } else $(
+            if $crate::chan::__private::MacroArm::chosen(&*$a) {
+                let $p = $crate::chan::__private::MacroArm::take($a.as_mut());
+                $body
+            } else
+        )* {
+            ::core::unreachable!("goro: select woke without a chosen arm")
+        }
+    }};
+}
+
+/// Runs the select future: `.await` or park the thread.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __select_run {
+    (@task $fut:expr) => {
+        $fut.await
+    };
+    (@thread $fut:expr) => {
+        $crate::chan::__private::block_on($fut)
+    };
+}

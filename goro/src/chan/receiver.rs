@@ -1,0 +1,404 @@
+//! The receiving end, its `recv` future, its blocking iterator and its
+//! `Stream` implementation.
+
+use std::{
+    fmt,
+    future::Future,
+    panic::Location,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+};
+
+use super::{
+    arm::{Arm, RecvArm, Start},
+    core::{Chan, RecvFail},
+    error::TryRecvError,
+    waiter::{Selection, Status},
+};
+use crate::{
+    loom::atomic::Ordering,
+    wait::{self, WaitReason},
+};
+
+/// The receiving end of a channel (`<-chan T`). Clone it for more
+/// receivers (each value goes to exactly one). When the last one is
+/// dropped, buffered values are dropped and sends fail at once.
+///
+/// # Examples
+///
+/// ```
+/// let (tx, rx) = goro::chan::<i32>(3);
+/// for i in 0..3 {
+///     tx.send_blocking(i).unwrap();
+/// }
+/// drop(tx);
+/// assert_eq!(rx.iter().collect::<Vec<_>>(), [0, 1, 2]);
+/// ```
+pub struct Receiver<T> {
+    pub(crate) chan: Arc<Chan<T>>,
+    /// The receive in flight for `Stream::poll_next`, allocated on first use.
+    stream: Option<Pin<Box<StreamRecv<T>>>>,
+}
+
+/// A receive owned by a `Receiver` for its `Stream` implementation.
+struct StreamRecv<T> {
+    // Declared first: dropped (unlinked) before the channel it borrows.
+    arm: RecvArm<'static, T>,
+    sel: Selection,
+    started: bool,
+    _chan: Arc<Chan<T>>,
+}
+
+impl<T> Receiver<T> {
+    pub(crate) fn new(chan: Arc<Chan<T>>) -> Receiver<T> {
+        Receiver { chan, stream: None }
+    }
+
+    /// Receives a value, waiting while there is none. `None` means the
+    /// channel is closed and drained (Go's `v, ok := <-ch` with `ok ==
+    /// false`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = goro::chan::<i32>(0);
+    /// std::thread::spawn(move || tx.send_blocking(9).unwrap());
+    /// assert_eq!(futures::executor::block_on(rx.recv()), Some(9));
+    /// assert_eq!(futures::executor::block_on(rx.recv()), None);
+    /// ```
+    #[track_caller]
+    pub fn recv(&self) -> Recv<'_, T> {
+        Recv {
+            // SAFETY: the future borrows `self`, which keeps the channel alive.
+            arm: unsafe { RecvArm::new(Arc::as_ptr(&self.chan)) },
+            sel: Selection::new(),
+            started: false,
+            at: Location::caller(),
+        }
+    }
+
+    /// [`recv`](Receiver::recv), parking the calling thread while it waits.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = goro::chan::<i32>(1);
+    /// tx.send_blocking(3).unwrap();
+    /// assert_eq!(rx.recv_blocking(), Some(3));
+    /// ```
+    #[track_caller]
+    pub fn recv_blocking(&self) -> Option<T> {
+        wait::block_on(self.recv())
+    }
+
+    /// Receives a value only if that needs no waiting.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use goro::chan::TryRecvError;
+    /// let (tx, rx) = goro::chan::<i32>(1);
+    /// assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    /// tx.send_blocking(1).unwrap();
+    /// assert_eq!(rx.try_recv(), Ok(1));
+    /// ```
+    pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        if self.chan.nil {
+            return Err(TryRecvError::Empty);
+        }
+        let r = {
+            let mut st = self.chan.lock();
+            self.chan.try_recv_locked(&mut st, std::ptr::null())
+        };
+        match r {
+            Ok((v, w)) => {
+                if let Some(w) = w {
+                    w.wake();
+                }
+                Ok(v)
+            }
+            Err(RecvFail::Empty) => Err(TryRecvError::Empty),
+            Err(RecvFail::Closed) => Err(TryRecvError::Closed),
+        }
+    }
+
+    /// A blocking iterator over received values (Go's `for v := range
+    /// ch`); it ends when the channel is closed and drained.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = goro::chan::<i32>(0);
+    /// std::thread::spawn(move || {
+    ///     for i in 0..3 {
+    ///         tx.send_blocking(i).unwrap();
+    ///     }
+    /// });
+    /// assert_eq!(rx.iter().sum::<i32>(), 3);
+    /// ```
+    pub fn iter(&self) -> Iter<'_, T> {
+        Iter { rx: self }
+    }
+
+    /// Closes the channel from the receiving side; see [`Sender::close`](super::Sender::close).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = goro::chan::<i32>(0);
+    /// assert!(rx.close());
+    /// assert!(tx.send_blocking(1).is_err());
+    /// ```
+    pub fn close(&self) -> bool {
+        self.chan.close()
+    }
+
+    /// Whether the channel is closed (values may still be buffered).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = goro::chan::<i32>(0);
+    /// drop(tx);
+    /// assert!(rx.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.chan.is_closed()
+    }
+
+    /// How many values are buffered (Go's `len(ch)`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = goro::chan::<i32>(2);
+    /// tx.send_blocking(1).unwrap();
+    /// assert_eq!(rx.len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.chan.len()
+    }
+
+    /// Whether no value is buffered.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (_tx, rx) = goro::chan::<i32>(2);
+    /// assert!(rx.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The buffer size (Go's `cap(ch)`); 0 for unbuffered.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (_tx, rx) = goro::chan::<i32>(2);
+    /// assert_eq!(rx.capacity(), 2);
+    /// ```
+    pub fn capacity(&self) -> usize {
+        self.chan.cap
+    }
+
+    /// Whether `self` and `other` receive from the same channel.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (_tx, rx) = goro::chan::<i32>(0);
+    /// assert!(rx.same_channel(&rx.clone()));
+    /// ```
+    pub fn same_channel(&self, other: &Receiver<T>) -> bool {
+        Arc::ptr_eq(&self.chan, &other.chan)
+    }
+}
+
+// SAFETY: the only field that is not `Sync` for every `T: Send` is
+// `stream`, and it is touched only through `&mut Receiver` (`poll_next`,
+// `drop`), never through a shared reference.
+unsafe impl<T: std::marker::Send> Sync for Receiver<T> {}
+
+impl<T> Clone for Receiver<T> {
+    fn clone(&self) -> Self {
+        self.chan.receivers.fetch_add(1, Ordering::Relaxed);
+        Receiver::new(self.chan.clone())
+    }
+}
+
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        // Unlink the stream's waiter before the channel may be torn down.
+        self.stream = None;
+        if self.chan.receivers.fetch_sub(1, Ordering::AcqRel) == 1 && !self.chan.nil {
+            self.chan.disconnect_receivers();
+        }
+    }
+}
+
+impl<T> fmt::Debug for Receiver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Receiver")
+            .field("cap", &self.chan.cap)
+            .field("closed", &self.chan.is_closed())
+            .field("never", &self.chan.nil)
+            .finish()
+    }
+}
+
+/// The receive protocol shared by [`Recv`] and the `Stream` impl.
+fn poll_recv<T>(
+    mut arm: Pin<&mut RecvArm<'_, T>>,
+    sel: &Selection,
+    started: &mut bool,
+    cx: &mut Context<'_>,
+    at: &'static Location<'static>,
+) -> Poll<Option<T>> {
+    // A goroutine whose channel is always ready must still yield its worker.
+    std::task::ready!(crate::runtime::coop::poll_proceed(cx));
+    let reason = if arm.chan().nil {
+        WaitReason::ChanReceiveNilChan
+    } else {
+        WaitReason::ChanReceive
+    };
+    if !*started {
+        *started = true;
+        sel.reset();
+        match arm.as_mut().start_single(sel, cx.waker()) {
+            Start::Done(v) => {
+                *started = false;
+                return Poll::Ready(v);
+            }
+            Start::Linked | Start::Never => {
+                wait::record(reason, at);
+                return Poll::Pending;
+            }
+        }
+    }
+    loop {
+        match sel.status() {
+            Status::Done(_) => {
+                *started = false;
+                return Poll::Ready(arm.take_done());
+            }
+            Status::Claimed(_) => arm.wait_claimed(),
+            Status::Waiting => {
+                arm.as_mut().refresh(cx.waker());
+                if sel.status() == Status::Waiting {
+                    wait::record(reason, at);
+                    return Poll::Pending;
+                }
+            }
+            Status::Aborted | Status::InFlight(_) => {
+                unreachable!("goro: receive aborted or in flight while polled")
+            }
+        }
+    }
+}
+
+/// The future of [`Receiver::recv`].
+///
+/// Dropping it before it completes takes nothing from the channel: a value
+/// handed to it in the meantime goes back to its sender if that sender is
+/// still waiting for it to be taken (unbuffered channels), else to the
+/// channel's front.
+#[must_use = "futures do nothing unless polled"]
+pub struct Recv<'a, T> {
+    // Declared before `sel`: dropped (unlinked) first.
+    arm: RecvArm<'a, T>,
+    sel: Selection,
+    started: bool,
+    at: &'static Location<'static>,
+}
+
+impl<T> fmt::Debug for Recv<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Recv").field("at", &self.at).finish()
+    }
+}
+
+impl<T> Future for Recv<'_, T> {
+    type Output = Option<T>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        // SAFETY: `arm` and `sel` are never moved out; they stay pinned.
+        let this = unsafe { self.get_unchecked_mut() };
+        // SAFETY: structural pinning of `arm`, as above.
+        let arm = unsafe { Pin::new_unchecked(&mut this.arm) };
+        poll_recv(arm, &this.sel, &mut this.started, cx, this.at)
+    }
+}
+
+impl<T> futures_core::Stream for Receiver<T> {
+    type Item = T;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        let this = self.get_mut();
+        let chan = &this.chan;
+        let s = this.stream.get_or_insert_with(|| {
+            Box::pin(StreamRecv {
+                // SAFETY: the channel is kept alive by the `Arc` stored
+                // beside the arm in the same box, dropped after it (field
+                // order).
+                arm: unsafe { RecvArm::new(Arc::as_ptr(chan)) },
+                sel: Selection::new(),
+                started: false,
+                _chan: chan.clone(),
+            })
+        });
+        // SAFETY: fields of the pinned box are never moved out.
+        let s = unsafe { s.as_mut().get_unchecked_mut() };
+        // SAFETY: structural pinning of `arm`.
+        let arm = unsafe { Pin::new_unchecked(&mut s.arm) };
+        poll_recv(arm, &s.sel, &mut s.started, cx, Location::caller())
+    }
+}
+
+/// A blocking iterator over a [`Receiver`]; see [`Receiver::iter`].
+#[derive(Debug)]
+pub struct Iter<'a, T> {
+    rx: &'a Receiver<T>,
+}
+
+impl<T> Iterator for Iter<'_, T> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        self.rx.recv_blocking()
+    }
+}
+
+impl<'a, T> IntoIterator for &'a Receiver<T> {
+    type Item = T;
+    type IntoIter = Iter<'a, T>;
+
+    fn into_iter(self) -> Iter<'a, T> {
+        self.iter()
+    }
+}
+
+/// An owning blocking iterator over a [`Receiver`].
+#[derive(Debug)]
+pub struct IntoIter<T> {
+    rx: Receiver<T>,
+}
+
+impl<T> Iterator for IntoIter<T> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        self.rx.recv_blocking()
+    }
+}
+
+impl<T> IntoIterator for Receiver<T> {
+    type Item = T;
+    type IntoIter = IntoIter<T>;
+
+    fn into_iter(self) -> IntoIter<T> {
+        IntoIter { rx: self }
+    }
+}

@@ -1,0 +1,380 @@
+//! `select`: perform exactly one of several channel operations.
+//!
+//! # Protocol (crossbeam's, on Go's passes)
+//!
+//! Pass 1 — in a uniformly random order (Fisher-Yates with
+//! `crate::rand::below`, as Go shuffles `pollorder`), try each arm without
+//! waiting, one channel lock at a time. The first that completes is the
+//! select's operation. Nothing is registered yet, so nobody else can choose
+//! for us. With a `default`, stop here.
+//!
+//! Pass 2 — link one waiter per arm, all sharing one [`Selection`] word.
+//! Each arm first checks, under its channel lock, whether its operation
+//! became ready since pass 1; if so the select aborts (CAS `WAITING →
+//! ABORTED`), unlinks what it linked, and starts again at pass 1. If the CAS
+//! fails, a channel already chose one of our arms: go to pass 3.
+//!
+//! Pass 3 — wait until the word says `DONE(i)` (a channel won the word for
+//! arm `i` by CAS, completed the operation on that arm's waiter — wrote the
+//! value into a receive arm, or took the value out of a send arm — and
+//! unlinked it). Then unlink the other arms, one channel lock at a time.
+//!
+//! In flight (unbuffered send arms): when pass 1 finds a receiver waiting
+//! for a send arm, the value moves into that receiver's waiter and the
+//! select's word becomes `INFLIGHT(i)` — nothing else is registered. The
+//! select waits until the receiver takes the value (`DONE(i)`: the select
+//! returns arm `i`) or is cancelled and gives it back (`WAITING`, and a
+//! wake: the select starts over at pass 1, free to choose another arm).
+//!
+//! Why not lock every channel at once, like Go's `sellock`? It needs the
+//! locks sorted and held together, and every blocked operation would hold
+//! several; the chosen word gives the same single winner with one lock at a
+//! time.
+//!
+//! Dropping a select mid-way: CAS `WAITING → ABORTED` and unlink; if a
+//! channel won first, the operation happened — a received value is given
+//! back (to its sender if in flight, else to its channel's front), a sent
+//! one stays sent. Dropped in flight, the send arm detaches from its
+//! receiver (the value is the receiver's).
+
+use std::{
+    fmt,
+    future::Future,
+    panic::Location,
+    pin::Pin,
+    task::{Context, Poll, Waker},
+};
+
+use super::{
+    arm::{Arm, Now, RecvArm, Reg, SendArm},
+    waiter::{Selection, Status},
+};
+use crate::wait::{self, WaitReason};
+
+/// A type-erased, pinned arm (used by the `select!` macros).
+#[doc(hidden)]
+pub struct ArmRef<'a>(Pin<&'a mut (dyn Arm + std::marker::Send + 'a)>);
+
+impl fmt::Debug for ArmRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ArmRef")
+    }
+}
+
+impl<'p> ArmRef<'p> {
+    /// Erases a receive arm.
+    pub fn recv<'c: 'p, T: std::marker::Send + 'p>(arm: Pin<&'p mut RecvArm<'c, T>>) -> Self {
+        ArmRef(arm)
+    }
+
+    /// Erases a send arm.
+    pub fn send<'c: 'p, T: std::marker::Send + 'p>(arm: Pin<&'p mut SendArm<'c, T>>) -> Self {
+        ArmRef(arm)
+    }
+}
+
+/// Indexed access to a select's arms.
+pub(crate) trait Arms {
+    fn count(&self) -> usize;
+    fn arm(&mut self, i: usize) -> Pin<&mut dyn Arm>;
+}
+
+impl<'a, const N: usize> Arms for [ArmRef<'a>; N] {
+    fn count(&self) -> usize {
+        N
+    }
+    fn arm(&mut self, i: usize) -> Pin<&mut dyn Arm> {
+        self[i].0.as_mut()
+    }
+}
+
+impl<'a> Arms for Vec<Pin<Box<dyn Arm + 'a>>> {
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn arm(&mut self, i: usize) -> Pin<&mut dyn Arm> {
+        self[i].as_mut()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Stage {
+    Start,
+    Waiting,
+    /// Pass 1 put this send arm's value in flight to a receiver.
+    InFlight(usize),
+    Finished,
+}
+
+/// The select state machine over some arms: which arm fired (`None`: none
+/// was ready and the select is non-blocking).
+pub(crate) struct Driver<A: Arms> {
+    pub(super) arms: A,
+    sel: Selection,
+    pub(super) stage: Stage,
+    waker: Option<Waker>,
+    nonblocking: bool,
+    at: &'static Location<'static>,
+}
+
+/// Calls `f` on `0..n` in a uniformly random order until it returns true.
+fn shuffled(n: usize, mut f: impl FnMut(usize) -> bool) -> Option<usize> {
+    const INLINE: usize = 32;
+    let mut inline = [0u32; INLINE];
+    let mut heap = Vec::new();
+    let order: &mut [u32] = if n <= INLINE {
+        &mut inline[..n]
+    } else {
+        heap.resize(n, 0);
+        &mut heap
+    };
+    // Inside-out Fisher-Yates, as Go builds `pollorder`.
+    for i in 0..n {
+        // Under loom every run must be deterministic: a fixed order.
+        #[cfg(loom)]
+        let j = 0;
+        #[cfg(not(loom))]
+        let j = crate::rand::below(i as u32 + 1) as usize;
+        order[i] = order[j];
+        order[j] = i as u32;
+    }
+    order.iter().map(|&i| i as usize).find(|&i| f(i))
+}
+
+impl<A: Arms> Driver<A> {
+    pub(crate) fn new(arms: A, nonblocking: bool, at: &'static Location<'static>) -> Self {
+        Driver {
+            arms,
+            sel: Selection::new(),
+            stage: Stage::Start,
+            waker: None,
+            nonblocking,
+            at,
+        }
+    }
+
+    /// Unlinks every arm except `keep`.
+    fn unregister_all(&mut self, keep: Option<usize>) {
+        for j in 0..self.arms.count() {
+            if Some(j) != keep {
+                self.arms.arm(j).unregister();
+            }
+        }
+    }
+
+    /// Passes 1 and 2. `Some(r)` ends the poll.
+    fn start(&mut self, cx: &mut Context<'_>) -> Option<Poll<Option<usize>>> {
+        let n = self.arms.count();
+        loop {
+            if n == 0 {
+                if self.nonblocking {
+                    self.stage = Stage::Finished;
+                    return Some(Poll::Ready(None));
+                }
+                wait::record(WaitReason::SelectNoCases, self.at);
+                return Some(Poll::Pending);
+            }
+            // Pass 1.
+            let arms = &mut self.arms;
+            let wait = (!self.nonblocking).then_some((&self.sel, cx.waker()));
+            let mut in_flight = false;
+            let found = shuffled(n, |i| {
+                match arms.arm(i).try_now(wait.map(|(s, w)| (s, i, w))) {
+                    Now::Done => true,
+                    Now::InFlight => {
+                        in_flight = true;
+                        true
+                    }
+                    Now::NotReady => false,
+                }
+            });
+            if let Some(i) = found {
+                if in_flight {
+                    self.waker = Some(cx.waker().clone());
+                    self.stage = Stage::InFlight(i);
+                    wait::record(WaitReason::Select, self.at);
+                    return Some(Poll::Pending);
+                }
+                self.stage = Stage::Finished;
+                return Some(Poll::Ready(Some(i)));
+            }
+            if self.nonblocking {
+                self.stage = Stage::Finished;
+                return Some(Poll::Ready(None));
+            }
+            // Pass 2.
+            self.sel.reset();
+            let mut restart = false;
+            for i in 0..n {
+                if self.arms.arm(i).register(&self.sel, i, cx.waker()) == Reg::Ready {
+                    if self.sel.abort().is_ok() {
+                        self.unregister_all(None);
+                        restart = true;
+                    }
+                    // Else a channel chose an arm: pass 3 finds it.
+                    break;
+                }
+            }
+            if restart {
+                continue;
+            }
+            self.waker = Some(cx.waker().clone());
+            self.stage = Stage::Waiting;
+            return None;
+        }
+    }
+
+    /// One poll. The driver must be pinned: waiters point at `sel`.
+    ///
+    /// # Safety
+    ///
+    /// `self` stays at this address until dropped (it is pinned).
+    pub(crate) unsafe fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Option<usize>> {
+        // A select loop that always finds an arm ready (a closed channel,
+        // a fast producer) must still yield its worker.
+        std::task::ready!(crate::runtime::coop::poll_proceed(cx));
+        loop {
+            match self.stage {
+                Stage::Start => {
+                    if let Some(r) = self.start(cx) {
+                        return r;
+                    }
+                }
+                Stage::Waiting => match self.sel.status() {
+                    Status::Waiting => {
+                        let same = self.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker()));
+                        if !same {
+                            for i in 0..self.arms.count() {
+                                self.arms.arm(i).refresh(cx.waker());
+                            }
+                            self.waker = Some(cx.waker().clone());
+                            // A channel may have taken the old waker before
+                            // the refresh: look again (once: `will_wake` may
+                            // never be true for some wakers).
+                            if self.sel.status() != Status::Waiting {
+                                continue;
+                            }
+                        }
+                        wait::record(WaitReason::Select, self.at);
+                        return Poll::Pending;
+                    }
+                    Status::Claimed(i) => self.arms.arm(i).wait_claimed(),
+                    Status::Done(i) => {
+                        self.unregister_all(Some(i));
+                        self.arms.arm(i).finish();
+                        self.stage = Stage::Finished;
+                        return Poll::Ready(Some(i));
+                    }
+                    Status::Aborted | Status::InFlight(_) => {
+                        unreachable!("goro: select aborted or in flight while waiting")
+                    }
+                },
+                Stage::InFlight(i) => match self.sel.status() {
+                    Status::InFlight(_) => {
+                        let same = self.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker()));
+                        if !same {
+                            self.arms.arm(i).refresh(cx.waker());
+                            self.waker = Some(cx.waker().clone());
+                            // As in `Waiting`: look again, once.
+                            if !matches!(self.sel.status(), Status::InFlight(_)) {
+                                continue;
+                            }
+                        }
+                        wait::record(WaitReason::Select, self.at);
+                        return Poll::Pending;
+                    }
+                    Status::Done(j) => {
+                        self.arms.arm(j).finish();
+                        self.stage = Stage::Finished;
+                        return Poll::Ready(Some(j));
+                    }
+                    // The receiver was cancelled and gave the value back:
+                    // start over (another arm may be ready now).
+                    Status::Waiting => {
+                        self.arms.arm(i).unregister();
+                        self.stage = Stage::Start;
+                    }
+                    Status::Claimed(_) | Status::Aborted => {
+                        unreachable!("goro: select in flight claimed or aborted")
+                    }
+                },
+                Stage::Finished => panic!("goro: select polled after completion"),
+            }
+        }
+    }
+}
+
+impl<A: Arms> Drop for Driver<A> {
+    fn drop(&mut self) {
+        if let Stage::InFlight(_) = self.stage {
+            // Only the in-flight arm is registered; under its channel lock
+            // it detaches from the receiver (or finds its value back, or
+            // the send done).
+            self.stage = Stage::Finished;
+            self.unregister_all(None);
+            return;
+        }
+        if self.stage != Stage::Waiting {
+            return;
+        }
+        self.stage = Stage::Finished;
+        let mut status = self.sel.abort();
+        loop {
+            match status {
+                Ok(()) | Err(Status::Waiting) | Err(Status::Aborted) => {
+                    self.unregister_all(None);
+                    return;
+                }
+                Err(Status::Claimed(i)) => {
+                    self.arms.arm(i).wait_claimed();
+                    status = Err(self.sel.status());
+                }
+                Err(Status::Done(_)) => {
+                    // Not taken by the caller: unlinking the chosen arm too
+                    // gives a received value back (to its sender if in
+                    // flight, else to its channel); a sent one stays sent.
+                    self.unregister_all(None);
+                    return;
+                }
+                Err(Status::InFlight(_)) => unreachable!("goro: select in flight while waiting"),
+            }
+        }
+    }
+}
+
+/// The future behind `select!` (N fixed arms, pinned by the macro).
+#[doc(hidden)]
+#[must_use = "futures do nothing unless polled"]
+pub struct SelectFuture<'a, const N: usize> {
+    driver: Driver<[ArmRef<'a>; N]>,
+}
+
+impl<const N: usize> fmt::Debug for SelectFuture<'_, N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SelectFuture")
+            .field("stage", &self.driver.stage)
+            .field("at", &self.driver.at)
+            .finish()
+    }
+}
+
+impl<'a, const N: usize> SelectFuture<'a, N> {
+    /// A select over `arms`; with `nonblocking`, it has a `default`.
+    #[track_caller]
+    pub fn new(arms: [ArmRef<'a>; N], nonblocking: bool) -> Self {
+        SelectFuture {
+            driver: Driver::new(arms, nonblocking, Location::caller()),
+        }
+    }
+}
+
+impl<const N: usize> Future for SelectFuture<'_, N> {
+    type Output = Option<usize>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<usize>> {
+        // SAFETY: the driver is never moved out of the pinned future.
+        let d = unsafe { &mut self.get_unchecked_mut().driver };
+        // SAFETY: pinned, see above.
+        unsafe { d.poll(cx) }
+    }
+}

@@ -1,0 +1,275 @@
+//! The sending end and its `send` future.
+
+use std::{
+    fmt,
+    future::Future,
+    panic::Location,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+};
+
+use super::{
+    arm::{SendArm, Start},
+    core::{Chan, SendFail, Sent},
+    error::{SendError, TrySendError},
+    waiter::{Selection, Status},
+};
+use crate::{
+    loom::atomic::Ordering,
+    wait::{self, WaitReason},
+};
+
+/// The sending end of a channel (`chan<- T`). Clone it for more senders;
+/// when the last one is dropped the channel closes.
+///
+/// # Examples
+///
+/// ```
+/// let (tx, rx) = goro::chan::<&str>(1);
+/// let tx2 = tx.clone();
+/// std::thread::spawn(move || tx2.send_blocking("hi").unwrap());
+/// assert_eq!(rx.recv_blocking(), Some("hi"));
+/// ```
+pub struct Sender<T> {
+    pub(crate) chan: Arc<Chan<T>>,
+}
+
+impl<T> Sender<T> {
+    /// Sends `v`, waiting while the buffer is full (unbuffered: until a
+    /// receiver takes it). Fails with the value if the channel is closed,
+    /// or closes while waiting, or every receiver is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = goro::chan::<i32>(0);
+    /// let t = std::thread::spawn(move || rx.recv_blocking());
+    /// futures::executor::block_on(tx.send(5)).unwrap();
+    /// assert_eq!(t.join().unwrap(), Some(5));
+    /// ```
+    #[track_caller]
+    pub fn send(&self, v: T) -> Send<'_, T> {
+        Send {
+            // SAFETY: the future borrows `self`, which keeps the channel alive.
+            arm: unsafe { SendArm::new(Arc::as_ptr(&self.chan), v) },
+            sel: Selection::new(),
+            started: false,
+            at: Location::caller(),
+        }
+    }
+
+    /// [`send`](Sender::send), parking the calling thread while it waits.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = goro::chan::<i32>(1);
+    /// tx.send_blocking(1).unwrap();
+    /// assert_eq!(rx.recv_blocking(), Some(1));
+    /// ```
+    #[track_caller]
+    pub fn send_blocking(&self, v: T) -> Result<(), SendError<T>> {
+        wait::block_on(self.send(v))
+    }
+
+    /// Sends `v` only if that needs no waiting: a receiver is waiting or
+    /// the buffer has room.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use goro::chan::TrySendError;
+    /// let (tx, rx) = goro::chan::<i32>(0);
+    /// assert_eq!(tx.try_send(1), Err(TrySendError::Full(1)));
+    /// drop(rx);
+    /// assert_eq!(tx.try_send(1), Err(TrySendError::Closed(1)));
+    /// ```
+    pub fn try_send(&self, v: T) -> Result<(), TrySendError<T>> {
+        let r = {
+            let mut st = self.chan.lock();
+            // No waiter of its own: on an unbuffered channel the value is
+            // handed over outright (a sender that detaches at once).
+            self.chan
+                .try_send_locked(&mut st, v, std::ptr::null(), std::ptr::null())
+        };
+        match r {
+            Ok(Sent::Done(w) | Sent::InFlight(w)) => {
+                if let Some(w) = w {
+                    w.wake();
+                }
+                Ok(())
+            }
+            Err(SendFail::Full(v)) => Err(TrySendError::Full(v)),
+            Err(SendFail::Closed(v)) => Err(TrySendError::Closed(v)),
+        }
+    }
+
+    /// Closes the channel (Go's `close(ch)`): waiting receivers and senders
+    /// wake; receivers drain the buffer, then get `None`. Returns `true` if
+    /// this call closed it, `false` if it was closed already.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = goro::chan::<i32>(2);
+    /// tx.send_blocking(1).unwrap();
+    /// assert!(tx.close());
+    /// assert!(!tx.close());
+    /// assert_eq!(rx.recv_blocking(), Some(1));
+    /// assert_eq!(rx.recv_blocking(), None);
+    /// ```
+    pub fn close(&self) -> bool {
+        self.chan.close()
+    }
+
+    /// Whether the channel is closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, _rx) = goro::chan::<i32>(0);
+    /// assert!(!tx.is_closed());
+    /// tx.close();
+    /// assert!(tx.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.chan.is_closed()
+    }
+
+    /// How many values are buffered (Go's `len(ch)`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, _rx) = goro::chan::<i32>(4);
+    /// tx.try_send(1).unwrap();
+    /// assert_eq!(tx.len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.chan.len()
+    }
+
+    /// Whether no value is buffered.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, _rx) = goro::chan::<i32>(4);
+    /// assert!(tx.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The buffer size (Go's `cap(ch)`); 0 for unbuffered.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, _rx) = goro::chan::<i32>(4);
+    /// assert_eq!(tx.capacity(), 4);
+    /// ```
+    pub fn capacity(&self) -> usize {
+        self.chan.cap
+    }
+
+    /// Whether `self` and `other` send on the same channel.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, _rx) = goro::chan::<i32>(0);
+    /// assert!(tx.same_channel(&tx.clone()));
+    /// ```
+    pub fn same_channel(&self, other: &Sender<T>) -> bool {
+        Arc::ptr_eq(&self.chan, &other.chan)
+    }
+}
+
+impl<T> Clone for Sender<T> {
+    fn clone(&self) -> Self {
+        self.chan.senders.fetch_add(1, Ordering::Relaxed);
+        Sender {
+            chan: self.chan.clone(),
+        }
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        if self.chan.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.chan.close();
+        }
+    }
+}
+
+impl<T> fmt::Debug for Sender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sender")
+            .field("cap", &self.chan.cap)
+            .field("closed", &self.chan.is_closed())
+            .finish()
+    }
+}
+
+/// The future of [`Sender::send`].
+///
+/// On an unbuffered channel it completes only once a receiver has taken
+/// the value. Dropping it before it completes sends nothing — unless a
+/// receiver had already been handed the value: then the value is that
+/// receiver's (and goes back to the channel if it is cancelled too).
+#[must_use = "futures do nothing unless polled"]
+pub struct Send<'a, T> {
+    // Declared before `sel`: dropped (unlinked) first.
+    arm: SendArm<'a, T>,
+    sel: Selection,
+    started: bool,
+    at: &'static Location<'static>,
+}
+
+impl<T> fmt::Debug for Send<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Send").field("at", &self.at).finish()
+    }
+}
+
+impl<T> Future for Send<'_, T> {
+    type Output = Result<(), SendError<T>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // A goroutine whose sends always succeed must still yield its worker.
+        std::task::ready!(crate::runtime::coop::poll_proceed(cx));
+        // SAFETY: `arm` and `sel` are never moved out; they stay pinned.
+        let this = unsafe { self.get_unchecked_mut() };
+        // SAFETY: structural pinning of `arm`, as above.
+        let mut arm = unsafe { Pin::new_unchecked(&mut this.arm) };
+        if !this.started {
+            this.started = true;
+            match arm.as_mut().start_single(&this.sel, cx.waker()) {
+                Start::Done(r) => return Poll::Ready(r),
+                Start::Linked | Start::Never => {
+                    wait::record(WaitReason::ChanSend, this.at);
+                    return Poll::Pending;
+                }
+            }
+        }
+        loop {
+            match this.sel.status() {
+                Status::Done(_) => return Poll::Ready(arm.take_done()),
+                Status::Claimed(_) => super::arm::Arm::wait_claimed(&*arm),
+                // Waiting in `sendq`, or in flight to a receiver that has
+                // not taken the value yet (which may give it back: then it
+                // waits in `sendq` again).
+                Status::Waiting | Status::InFlight(_) => {
+                    super::arm::Arm::refresh(arm.as_mut(), cx.waker());
+                    if matches!(this.sel.status(), Status::Waiting | Status::InFlight(_)) {
+                        wait::record(WaitReason::ChanSend, this.at);
+                        return Poll::Pending;
+                    }
+                }
+                Status::Aborted => unreachable!("goro: send aborted while polled"),
+            }
+        }
+    }
+}

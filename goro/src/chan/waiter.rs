@@ -1,0 +1,365 @@
+//! Waiters (Go's `sudog`): the nodes a blocked operation links into a
+//! channel's queue, and the shared "chosen" word ([`Selection`]) that picks
+//! the single operation a blocked `recv`, `send` or `select` performs.
+//!
+//! # Ownership
+//!
+//! A [`Waiter`] lives inside a pinned future (or a pinned select arm); it is
+//! never allocated on its own. Its fields sit in one [`UnsafeCell`] and are
+//! read and written **only with the lock of the channel the waiter belongs
+//! to held** — by the channel while the waiter is linked or in flight, by
+//! the owner when it links or unlinks it. The one exception: after the
+//! owner has seen its [`Selection`] reach `DONE(arm)` (an acquire load), the
+//! waiter of a *send* arm, or of a receive arm on a buffered channel, is out
+//! of every channel's reach, so the owner reads its slot without the lock.
+//! A receive arm on an unbuffered channel always takes its slot under the
+//! lock: its `peer` (the sender in flight) may change until then.
+//!
+//! # The chosen word
+//!
+//! | value            | meaning                                                  |
+//! |------------------|----------------------------------------------------------|
+//! | `WAITING`        | registered, nobody has chosen an arm                     |
+//! | `ABORTED`        | the owner gave up (dropped, or restarts its select)      |
+//! | `CLAIMED(arm)`   | a channel won the word for `arm`, holds its lock, and is |
+//! |                  | writing/taking the slot                                  |
+//! | `DONE(arm)`      | that channel finished; the waiter is unlinked            |
+//! | `INFLIGHT(arm)`  | (senders, `cap == 0`) `arm` moved its value into a       |
+//! |                  | receiver's waiter (`peer`) that has not taken it yet     |
+//!
+//! Transitions: `WAITING → ABORTED` by the owner (CAS); `WAITING →
+//! CLAIMED(arm)` by a channel holding that arm's channel lock (CAS);
+//! `CLAIMED(arm) → DONE(arm)` by the same channel before it unlocks (release
+//! store); `ABORTED → WAITING` by the owner once nothing is linked. An owner
+//! that sees `CLAIMED(arm)` locks that arm's channel once: when it gets the
+//! lock the word is `DONE(arm)`.
+//!
+//! In flight (see mod.rs, "Why a two-phase rendezvous?"): `WAITING/ABORTED →
+//! INFLIGHT(arm)` by the owner itself, under the channel lock, while none of
+//! its waiters is linked; then, under that same lock, `INFLIGHT(arm) →
+//! DONE(arm)` by the receiver that takes the value, or `INFLIGHT(arm) →
+//! WAITING` by the receiver that is cancelled and gives it back (a plain
+//! send is linked into `sendq` again at once; a select is woken and starts
+//! over). A sender in flight cannot be chosen by anyone else: none of its
+//! waiters is linked.
+
+use std::{marker::PhantomPinned, ptr, task::Waker};
+
+use crate::loom::{
+    atomic::{AtomicUsize, Ordering},
+    UnsafeCell,
+};
+
+const WAITING: usize = 0;
+const ABORTED: usize = 1;
+const CLAIMED: usize = 2;
+const DONE: usize = 3;
+const INFLIGHT: usize = 4;
+/// Bits of the tag; the arm index sits above them.
+const TAG: usize = 7;
+const SHIFT: u32 = 3;
+
+/// What the chosen word says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Status {
+    Waiting,
+    Aborted,
+    Claimed(usize),
+    Done(usize),
+    InFlight(usize),
+}
+
+/// The chosen word shared by every waiter of one blocked operation.
+#[derive(Debug)]
+pub(crate) struct Selection {
+    state: AtomicUsize,
+    _pin: PhantomPinned,
+}
+
+impl Selection {
+    pub(crate) fn new() -> Selection {
+        Selection {
+            state: AtomicUsize::new(WAITING),
+            _pin: PhantomPinned,
+        }
+    }
+
+    fn decode(v: usize) -> Status {
+        match v & TAG {
+            WAITING => Status::Waiting,
+            ABORTED => Status::Aborted,
+            CLAIMED => Status::Claimed(v >> SHIFT),
+            DONE => Status::Done(v >> SHIFT),
+            _ => Status::InFlight(v >> SHIFT),
+        }
+    }
+
+    /// The current status (acquire: a `Done` makes the slot's content visible).
+    #[inline]
+    pub(crate) fn status(&self) -> Status {
+        Self::decode(self.state.load(Ordering::Acquire))
+    }
+
+    /// Whether nobody has chosen yet (a hint; only a CAS decides).
+    #[inline]
+    pub(crate) fn is_waiting(&self) -> bool {
+        self.state.load(Ordering::Relaxed) == WAITING
+    }
+
+    /// Channel side: tries to win the word for `arm`. Caller holds the lock
+    /// of that arm's channel.
+    #[inline]
+    pub(crate) fn try_claim(&self, arm: usize) -> bool {
+        self.state
+            .compare_exchange(
+                WAITING,
+                (arm << SHIFT) | CLAIMED,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            )
+            .is_ok()
+    }
+
+    /// Channel side: the claimed operation is complete. Caller holds the
+    /// lock it claimed under and touches the waiter no more.
+    #[inline]
+    pub(crate) fn finish(&self, arm: usize) {
+        self.state.store((arm << SHIFT) | DONE, Ordering::Release);
+    }
+
+    /// Owner side: `arm` handed its value to a receiver that has not taken
+    /// it yet. Caller holds that arm's channel lock, and none of this
+    /// selection's waiters is linked (nobody else can touch the word).
+    #[inline]
+    pub(crate) fn set_in_flight(&self, arm: usize) {
+        self.state
+            .store((arm << SHIFT) | INFLIGHT, Ordering::Release);
+    }
+
+    /// Channel side: the receiver of an in-flight value was cancelled and
+    /// gave it back: `INFLIGHT → WAITING`. Caller holds the channel lock.
+    #[inline]
+    pub(crate) fn give_back(&self) {
+        self.state.store(WAITING, Ordering::Release);
+    }
+
+    /// Owner side: gives up. `Err` carries the status when a channel won
+    /// first.
+    #[inline]
+    pub(crate) fn abort(&self) -> Result<(), Status> {
+        self.state
+            .compare_exchange(WAITING, ABORTED, Ordering::AcqRel, Ordering::Acquire)
+            .map(|_| ())
+            .map_err(Self::decode)
+    }
+
+    /// Owner side: back to `WAITING`. Only when no waiter is linked.
+    #[inline]
+    pub(crate) fn reset(&self) {
+        self.state.store(WAITING, Ordering::Relaxed);
+    }
+}
+
+/// The lock-protected part of a waiter.
+#[derive(Debug)]
+pub(crate) struct Node<T> {
+    prev: *const Waiter<T>,
+    next: *const Waiter<T>,
+    /// In a channel queue right now.
+    pub(crate) linked: bool,
+    /// The chosen word of the operation this waiter belongs to.
+    pub(crate) sel: *const Selection,
+    /// Which arm of that operation this waiter is.
+    pub(crate) arm: usize,
+    /// Woken after a channel completes this waiter.
+    pub(crate) waker: Option<Waker>,
+    /// A receiver's incoming value, or a sender's outgoing one.
+    pub(crate) slot: Option<T>,
+    /// The other half of a hand-off in flight (`cap == 0` only): for a
+    /// receiver, the sender whose value sits in its slot and waits for it to
+    /// be taken; for that sender, this receiver. Set and cleared in pairs,
+    /// under the lock; null otherwise (also for a receiver that holds a
+    /// value whose sender is gone).
+    pub(crate) peer: *const Waiter<T>,
+    /// (senders) A plain `send`, not a select arm: given back its value, it
+    /// is linked into `sendq` again instead of being woken to start over.
+    pub(crate) single: bool,
+}
+
+/// A waiter: one arm of a blocked operation, linkable into one channel queue.
+#[derive(Debug)]
+pub(crate) struct Waiter<T> {
+    node: UnsafeCell<Node<T>>,
+    _pin: PhantomPinned,
+}
+
+impl<T> Waiter<T> {
+    pub(crate) fn new() -> Waiter<T> {
+        Waiter {
+            node: UnsafeCell::new(Node {
+                prev: ptr::null(),
+                next: ptr::null(),
+                linked: false,
+                sel: ptr::null(),
+                arm: 0,
+                waker: None,
+                slot: None,
+                peer: ptr::null(),
+                single: false,
+            }),
+            _pin: PhantomPinned,
+        }
+    }
+
+    /// Runs `f` on the node.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the lock of the channel this waiter is (or is about
+    /// to be) linked into; or the caller is the owner and the waiter is
+    /// unlinked and out of every channel's reach: never linked, unlinked by
+    /// the owner under the lock (and not in flight), or completed by a
+    /// channel (the owner saw `DONE` for this waiter's arm) with no `peer`
+    /// that could still reach it — a send arm, or a receive arm on a
+    /// buffered channel (see the module docs).
+    #[inline]
+    pub(crate) unsafe fn with<R>(&self, f: impl FnOnce(&mut Node<T>) -> R) -> R {
+        // SAFETY: exclusive access is the caller's contract.
+        self.node.with_mut(|p| f(unsafe { &mut *p }))
+    }
+}
+
+/// An intrusive FIFO of waiters: one of a channel's `recvq` / `sendq`.
+/// Lives inside the channel's locked state; every method expects that lock.
+// SAFETY: the node's raw pointers are followed only under the channel lock
+// (see `with`); the value in the slot moves between threads, hence `T: Send`.
+unsafe impl<T: Send> Send for Waiter<T> {}
+// SAFETY: shared access goes through `with`, whose contract serialises it.
+unsafe impl<T: Send> Sync for Waiter<T> {}
+
+#[derive(Debug)]
+pub(crate) struct Queue<T> {
+    head: *const Waiter<T>,
+    tail: *const Waiter<T>,
+}
+
+impl<T> Queue<T> {
+    pub(crate) const fn new() -> Queue<T> {
+        Queue {
+            head: ptr::null(),
+            tail: ptr::null(),
+        }
+    }
+
+    /// Appends `w`.
+    ///
+    /// # Safety
+    ///
+    /// The channel lock is held; `w` is pinned, not linked anywhere, and
+    /// stays valid until it is unlinked (its owner unlinks it before it is
+    /// freed).
+    pub(crate) unsafe fn push_back(&mut self, w: *const Waiter<T>) {
+        let tail = self.tail;
+        // SAFETY: lock held, `w` valid (caller).
+        unsafe {
+            (*w).with(|n| {
+                debug_assert!(!n.linked);
+                n.prev = tail;
+                n.next = ptr::null();
+                n.linked = true;
+            })
+        };
+        if tail.is_null() {
+            self.head = w;
+        } else {
+            // SAFETY: `tail` is linked, hence valid; lock held.
+            unsafe { (*tail).with(|n| n.next = w) };
+        }
+        self.tail = w;
+    }
+
+    /// Unlinks `w` if it is linked here.
+    ///
+    /// # Safety
+    ///
+    /// The channel lock is held; `w` is valid and, if linked, linked in this
+    /// queue.
+    pub(crate) unsafe fn remove(&mut self, w: *const Waiter<T>) {
+        // SAFETY: lock held, `w` valid (caller).
+        let (linked, prev, next) = unsafe { (*w).with(|n| (n.linked, n.prev, n.next)) };
+        if !linked {
+            return;
+        }
+        if prev.is_null() {
+            self.head = next;
+        } else {
+            // SAFETY: linked neighbours are valid; lock held.
+            unsafe { (*prev).with(|n| n.next = next) };
+        }
+        if next.is_null() {
+            self.tail = prev;
+        } else {
+            // SAFETY: as above.
+            unsafe { (*next).with(|n| n.prev = prev) };
+        }
+        // SAFETY: lock held, `w` valid.
+        unsafe {
+            (*w).with(|n| {
+                n.linked = false;
+                n.prev = ptr::null();
+                n.next = ptr::null();
+            })
+        };
+    }
+
+    /// Unlinks and returns the first waiter that does not belong to `me`
+    /// and whose chosen word this call wins. Waiters whose word is already
+    /// taken (aborted, or chosen by another channel) are unlinked on the
+    /// way: nobody will complete them here. The returned waiter's word is
+    /// `CLAIMED(arm)`; the caller completes it and calls [`Selection::finish`].
+    ///
+    /// # Safety
+    ///
+    /// The channel lock is held.
+    pub(crate) unsafe fn claim_first(&mut self, me: *const Selection) -> Option<*const Waiter<T>> {
+        let mut cur = self.head;
+        while !cur.is_null() {
+            // SAFETY: `cur` is linked, hence valid; lock held.
+            let (next, sel, arm) = unsafe { (*cur).with(|n| (n.next, n.sel, n.arm)) };
+            if ptr::eq(sel, me) {
+                cur = next;
+                continue;
+            }
+            // SAFETY: `cur` is linked and valid; lock held.
+            unsafe { self.remove(cur) };
+            // SAFETY: the owner keeps its `Selection` alive while any of its
+            // waiters is linked, and `cur` was linked until just now, under
+            // the lock we still hold (the owner cannot unlink it meanwhile).
+            if unsafe { (*sel).try_claim(arm) } {
+                return Some(cur);
+            }
+            cur = next;
+        }
+        None
+    }
+
+    /// Whether some waiter not belonging to `me` has not been chosen yet
+    /// (a readiness hint for select registration).
+    ///
+    /// # Safety
+    ///
+    /// The channel lock is held.
+    pub(crate) unsafe fn has_live(&self, me: *const Selection) -> bool {
+        let mut cur = self.head;
+        while !cur.is_null() {
+            // SAFETY: linked, valid, lock held.
+            let (next, sel) = unsafe { (*cur).with(|n| (n.next, n.sel)) };
+            // SAFETY: a linked waiter's selection is alive (see claim_first).
+            if !ptr::eq(sel, me) && unsafe { (*sel).is_waiting() } {
+                return true;
+            }
+            cur = next;
+        }
+        false
+    }
+}
