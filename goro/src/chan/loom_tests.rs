@@ -230,61 +230,65 @@ fn recv_then_drop(rx: &crate::chan::Receiver<i32>, polls: usize) -> Option<i32> 
 
 #[test]
 fn rendezvous_in_flight_against_receiver_drop() {
-    loom::model(|| {
-        let (tx, rx) = chan::<i32>(0);
-        let rx2 = rx.clone();
-        let t = thread::spawn(move || recv_then_drop(&rx, 2));
-        let mut s = pin!(tx.send(1));
-        let first = poll_once(s.as_mut());
-        let got = t.join().unwrap();
-        match got {
-            Some(v) => {
-                // Taken: the send completed (now or at once when polled).
-                assert_eq!(v, 1);
-                let r = match first {
-                    Poll::Ready(r) => r,
-                    Poll::Pending => match poll_once(s.as_mut()) {
+    for polls in [1, 2] {
+        loom::model(move || {
+            let (tx, rx) = chan::<i32>(0);
+            let rx2 = rx.clone();
+            let t = thread::spawn(move || recv_then_drop(&rx, polls));
+            let mut s = pin!(tx.send(1));
+            let first = poll_once(s.as_mut());
+            let got = t.join().unwrap();
+            match got {
+                Some(v) => {
+                    // Taken: the send completed (now or at once when polled).
+                    assert_eq!(v, 1);
+                    let r = match first {
                         Poll::Ready(r) => r,
-                        Poll::Pending => panic!("taken but the send is pending"),
-                    },
-                };
-                assert_eq!(r, Ok(()));
-                assert_eq!(rx2.try_recv(), Err(TryRecvError::Empty));
+                        Poll::Pending => match poll_once(s.as_mut()) {
+                            Poll::Ready(r) => r,
+                            Poll::Pending => panic!("taken but the send is pending"),
+                        },
+                    };
+                    assert_eq!(r, Ok(()));
+                    assert_eq!(rx2.try_recv(), Err(TryRecvError::Empty));
+                }
+                None => {
+                    // Not taken: the value is still the sender's, and the send
+                    // has not completed.
+                    assert!(first.is_pending());
+                    assert!(poll_once(s.as_mut()).is_pending(), "sent but not received");
+                    assert_eq!(tx.len(), 0, "not given to the channel");
+                    assert_eq!(rx2.try_recv(), Ok(1));
+                    assert_eq!(poll_once(s.as_mut()), Poll::Ready(Ok(())));
+                }
             }
-            None => {
-                // Not taken: the value is still the sender's, and the send
-                // has not completed.
-                assert!(first.is_pending());
-                assert!(poll_once(s.as_mut()).is_pending(), "sent but not received");
-                assert_eq!(tx.len(), 0, "not given to the channel");
-                assert_eq!(rx2.try_recv(), Ok(1));
-                assert_eq!(poll_once(s.as_mut()), Poll::Ready(Ok(())));
-            }
-        }
-    });
+        });
+    }
 }
 
 #[test]
 fn rendezvous_in_flight_against_sender_drop() {
-    loom::model(|| {
-        let (tx, rx) = chan::<i32>(0);
-        let rx2 = rx.clone();
-        let t = thread::spawn(move || recv_then_drop(&rx, 2));
-        let sent = {
-            let mut s = pin!(tx.send(1));
-            poll_once(s.as_mut()).is_ready()
-            // Dropped here, possibly while its value is in flight.
-        };
-        let got = t.join().unwrap();
-        let left = rx2.try_recv().ok();
-        // Never twice; never lost once sent.
-        assert!(!(got.is_some() && left.is_some()));
-        if sent {
-            assert!(got == Some(1) || left == Some(1));
-        }
-        assert!(got.is_none() || got == Some(1));
-        assert_eq!(rx2.try_recv(), Err(TryRecvError::Empty));
-    });
+    for polls in [1, 2] {
+        loom::model(move || {
+            let (tx, rx) = chan::<i32>(0);
+            let rx2 = rx.clone();
+            let t = thread::spawn(move || recv_then_drop(&rx, polls));
+            let sent = {
+                let mut s = pin!(tx.send(1));
+                poll_once(s.as_mut()).is_ready()
+                // Dropped here, possibly while its value is in flight.
+            };
+            let got = t.join().unwrap();
+            let left = rx2.try_recv().ok();
+            // Never twice; never lost once sent.
+            assert!(!(got.is_some() && left.is_some()));
+            if sent {
+                assert!(got == Some(1) || left == Some(1));
+            }
+            assert!(got.is_none() || got == Some(1));
+            assert_eq!(rx2.try_recv(), Err(TryRecvError::Empty));
+        });
+    }
 }
 
 #[test]
