@@ -2,13 +2,9 @@
 //! `futures::executor::block_on`, std threads and tokio runtimes.
 
 use std::{
-    future::Future,
     pin::pin,
-    sync::{
-        atomic::{AtomicUsize, Ordering},
-        Arc,
-    },
-    task::{Context, Poll, Wake, Waker},
+    sync::{atomic::Ordering, Arc},
+    task::Poll,
     thread,
     time::Duration,
 };
@@ -16,22 +12,8 @@ use std::{
 use futures::executor::block_on;
 use goro::chan::{self, Select, SendError, TryRecvError, TrySendError};
 
-/// Polls `fut` once with a waker that counts its wakes.
-fn poll_once<F: Future + ?Sized>(
-    fut: std::pin::Pin<&mut F>,
-    w: &Arc<CountWaker>,
-) -> Poll<F::Output> {
-    let waker = Waker::from(w.clone());
-    fut.poll(&mut Context::from_waker(&waker))
-}
-
-#[derive(Default)]
-struct CountWaker(AtomicUsize);
-impl Wake for CountWaker {
-    fn wake(self: Arc<Self>) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
+mod common;
+use common::{poll_once, CountWaker};
 
 #[test]
 fn buffered_fifo_and_len() {

@@ -7,40 +7,20 @@
 
 use std::{
     collections::HashMap,
-    future::Future,
     pin::pin,
     sync::{
         atomic::{AtomicUsize, Ordering},
         Arc, Mutex,
     },
-    task::{Context, Poll, Wake, Waker},
+    task::Poll,
     thread,
     time::Duration,
 };
 
 use goro::chan::{SendError, TryRecvError};
 
-/// Polls `fut` once with a waker that counts its wakes.
-fn poll_once<F: Future + ?Sized>(
-    fut: std::pin::Pin<&mut F>,
-    w: &Arc<CountWaker>,
-) -> Poll<F::Output> {
-    let waker = Waker::from(w.clone());
-    fut.poll(&mut Context::from_waker(&waker))
-}
-
-#[derive(Default)]
-struct CountWaker(AtomicUsize);
-impl Wake for CountWaker {
-    fn wake(self: Arc<Self>) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
-impl CountWaker {
-    fn wakes(&self) -> usize {
-        self.0.load(Ordering::SeqCst)
-    }
-}
+mod common;
+use common::{poll_once, CountWaker};
 
 /// A value that counts how many times it has been dropped.
 #[derive(Debug)]

@@ -194,10 +194,7 @@ impl<'a, T> RecvArm<'a, T> {
                 n.sel = sel;
                 n.arm = arm;
                 n.slot = None;
-                match &mut n.waker {
-                    Some(w) if w.will_wake(waker) => {}
-                    w => *w = Some(waker.clone()),
-                }
+                set_waker(&mut n.waker, waker);
             });
             q.push_back(&self.waiter);
         }
