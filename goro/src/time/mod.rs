@@ -313,8 +313,9 @@ impl<F: Future> Future for Timeout<F> {
             // SAFETY: see above.
             let fut = unsafe { Pin::new_unchecked(fut) };
             if let Poll::Ready(v) = fut.poll(cx) {
-                // SAFETY: dropping in place is allowed for pinned data.
-                unsafe { drop_in_place_option(&mut this.fut) };
+                // Assigning drops the pinned future in place, which `Pin`
+                // allows (it is never moved).
+                this.fut = None;
                 return Poll::Ready(Ok(v));
             }
         } else {
@@ -322,22 +323,12 @@ impl<F: Future> Future for Timeout<F> {
         }
         match Pin::new(&mut this.sleep).poll(cx) {
             Poll::Ready(()) => {
-                // SAFETY: as above.
-                unsafe { drop_in_place_option(&mut this.fut) };
+                this.fut = None;
                 Poll::Ready(Err(Elapsed(())))
             }
             Poll::Pending => Poll::Pending,
         }
     }
-}
-
-/// Drops the pinned value in place by overwriting the option with `None`.
-///
-/// # Safety
-/// The value may be pinned; assignment drops it in place, which `Pin`
-/// permits.
-unsafe fn drop_in_place_option<T>(o: &mut Option<T>) {
-    *o = None;
 }
 
 impl<F> fmt::Debug for Timeout<F> {
