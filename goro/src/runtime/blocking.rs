@@ -143,6 +143,7 @@ impl BlockingPool {
         let ctx = ThreadCtx {
             shared: Arc::as_ptr(shared),
             kind: Kind::Blocking,
+            worker: None,
         };
         let _enter = context::enter(&ctx);
         let mut st = lock(&self.state);

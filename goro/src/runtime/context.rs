@@ -26,6 +26,8 @@ pub(crate) enum Kind {
 pub(crate) struct ThreadCtx {
     pub(crate) shared: *const Shared,
     pub(crate) kind: Kind,
+    /// The worker's index, for worker threads.
+    pub(crate) worker: Option<usize>,
 }
 
 impl ThreadCtx {
@@ -69,6 +71,15 @@ impl Drop for EnterGuard {
     fn drop(&mut self) {
         let _ = TLS.try_with(|t| t.ctx.set(self.prev));
     }
+}
+
+/// The index of the worker this thread is, if it is one of `shared`'s.
+#[inline]
+pub(crate) fn worker_index(shared: &Shared) -> Option<usize> {
+    with(|ctx| match ctx {
+        Some(c) if std::ptr::eq(c.shared, shared) => c.worker,
+        _ => None,
+    })
 }
 
 /// True when this thread already serves a runtime.

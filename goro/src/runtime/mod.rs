@@ -229,7 +229,7 @@ impl Shared {
         let (notified, ptr) = raw::allocate::<F, worker::Goroutine>(fut, self, id, parent, at);
         // SAFETY: `allocate` made a join-handle reference for us.
         let handle = unsafe { JoinHandle::from_raw(ptr) };
-        if !self.owned.insert(ptr) {
+        if !self.owned.insert(ptr, context::worker_index(self)) {
             // Shutting down: cancel at once (its future is dropped here).
             // SAFETY: the owned-list reference the list refused.
             unsafe { Notified::from_raw(ptr) }.shutdown();
@@ -482,6 +482,7 @@ impl Runtime {
         let ctx = ThreadCtx {
             shared: Arc::as_ptr(&self.shared),
             kind: Kind::Main,
+            worker: None,
         };
         let _enter = context::enter(&ctx);
         if shared.main.id.load(Relaxed) == 0 {

@@ -1,20 +1,24 @@
 //! Every live goroutine of a runtime, for shutdown, `num_goroutine`, the
 //! leak check and the goroutine dump.
 //!
-//! Sharded slabs: each shard is a vector of task pointers with a free list,
-//! behind its own lock. A task records its slot index in its header, so
-//! leaving is "lock, clear the slot, push the index" — it touches only the
-//! shard, never other tasks (an intrusive list would touch both neighbours,
-//! usually cold in cache).
+//! One list per worker, plus one for every other thread (the `block_on`
+//! thread, blocking-pool threads): a spawn appends the task to its own
+//! thread's list, under a lock that other threads take only to sweep at
+//! shutdown or to read a dump. A goroutine that finishes does **not** leave
+//! its list — that would take another thread's lock on every exit (the
+//! list's lock bounced between the spawning and the finishing worker in
+//! spawn-heavy programs) — it only decrements its own thread's live
+//! counter. The list's owner sweeps finished tasks out when the list has
+//! grown to twice what was live at the last sweep, dropping the list's
+//! references then (Go's `allgs` keeps dead goroutines around too).
 //!
-//! Shards are chosen by `id / 64`: ids are handed to threads in batches of
-//! 64, so consecutive spawns from one thread land in one shard, and exits
-//! on other workers mostly lock other shards.
+//! The exact number of live goroutines is the sum of the per-thread
+//! counters (each may be negative on its own). A task is counted from
+//! spawn until it is about to be marked complete, so whoever sees a task
+//! finished also sees `num_goroutine()` without it.
 //!
-//! A task is in its shard from spawn until it completes; the shard holds
-//! one reference meanwhile. Membership: `slots[task.owned_slot] == task`,
-//! read and written only under the shard's lock. Once closed (shutdown),
-//! inserts fail and the spawner cancels the new task at once.
+//! Once closed (shutdown), inserts fail and the spawner cancels the new
+//! task at once.
 
 use std::ptr::NonNull;
 
@@ -22,123 +26,133 @@ use crossbeam_utils::CachePadded;
 
 use crate::{
     loom::{
-        atomic::{AtomicUsize, Ordering::Relaxed},
+        atomic::{AtomicIsize, Ordering::Relaxed},
         lock, Mutex,
     },
-    task::Header,
+    task::{raw, Header},
 };
 
+/// Sweep no list shorter than this.
+const MIN_SWEEP: usize = 64;
+
 pub(crate) struct OwnedTasks {
-    shards: Box<[CachePadded<Shard>]>,
-    mask: u64,
+    lists: Box<[CachePadded<Slot>]>,
 }
 
-struct Shard {
-    slab: Mutex<Slab>,
-    len: AtomicUsize,
+struct Slot {
+    list: Mutex<List>,
+    /// Spawns minus exits counted on this slot's thread(s).
+    live: AtomicIsize,
 }
 
-struct Slab {
-    slots: Vec<Option<NonNull<Header>>>,
-    free: Vec<u32>,
+struct List {
+    tasks: Vec<NonNull<Header>>,
+    /// Sweep when `tasks` reaches this length.
+    sweep_at: usize,
     closed: bool,
 }
 
-// SAFETY: the raw pointers are only followed under the shard lock, and
-// tasks may be touched from any thread.
-unsafe impl Send for Slab {}
+// SAFETY: the raw pointers are only followed under the list's lock, each
+// list holds a reference to each of its tasks, and tasks may be touched
+// from any thread.
+unsafe impl Send for List {}
 
 impl OwnedTasks {
+    /// Lists for `procs` workers and one for every other thread.
     pub(crate) fn new(procs: usize) -> OwnedTasks {
-        let n = (procs * 4).next_power_of_two().max(8);
         OwnedTasks {
-            shards: (0..n)
+            lists: (0..=procs)
                 .map(|_| {
-                    CachePadded::new(Shard {
-                        slab: Mutex::new(Slab {
-                            slots: Vec::new(),
-                            free: Vec::new(),
+                    CachePadded::new(Slot {
+                        list: Mutex::new(List {
+                            tasks: Vec::new(),
+                            sweep_at: MIN_SWEEP,
                             closed: false,
                         }),
-                        len: AtomicUsize::new(0),
+                        live: AtomicIsize::new(0),
                     })
                 })
                 .collect(),
-            mask: n as u64 - 1,
         }
     }
 
-    fn shard(&self, h: &Header) -> &Shard {
-        &self.shards[((h.id >> 6) & self.mask) as usize]
+    fn slot(&self, worker: Option<usize>) -> &Slot {
+        let i = worker.unwrap_or(self.lists.len() - 1);
+        &self.lists[i.min(self.lists.len() - 1)]
     }
 
-    /// Adds a task. False when the runtime is shutting down.
-    pub(crate) fn insert(&self, task: NonNull<Header>) -> bool {
-        // SAFETY: the caller holds the list's reference to a live task.
-        let h = unsafe { task.as_ref() };
-        let shard = self.shard(h);
-        let mut slab = lock(&shard.slab);
-        if slab.closed {
-            return false;
-        }
-        let idx = match slab.free.pop() {
-            Some(i) => {
-                slab.slots[i as usize] = Some(task);
-                i
+    /// Adds a task to the calling thread's list (`worker`: its index, or
+    /// `None` for other threads). False when the runtime is shutting down.
+    pub(crate) fn insert(&self, task: NonNull<Header>, worker: Option<usize>) -> bool {
+        let slot = self.slot(worker);
+        let swept = {
+            let mut list = lock(&slot.list);
+            if list.closed {
+                return false;
             }
-            None => {
-                slab.slots.push(Some(task));
-                (slab.slots.len() - 1) as u32
+            list.tasks.push(task);
+            slot.live.fetch_add(1, Relaxed);
+            if list.tasks.len() >= list.sweep_at {
+                let mut done = Vec::new();
+                list.tasks.retain(|t| {
+                    // SAFETY: the list holds a reference to each task.
+                    let finished = unsafe { t.as_ref() }
+                        .state
+                        .load()
+                        .has(crate::task::state::COMPLETE);
+                    if finished {
+                        done.push(*t);
+                    }
+                    !finished
+                });
+                list.sweep_at = (list.tasks.len() * 2).max(MIN_SWEEP);
+                done
+            } else {
+                Vec::new()
             }
         };
-        h.owned_slot.set(idx);
-        shard.len.fetch_add(1, Relaxed);
+        // Drop the list's references outside the lock: a last reference
+        // frees the task.
+        for t in swept {
+            // SAFETY: the list's reference, taken out of the list above.
+            unsafe { raw::drop_ref(t) };
+        }
         true
     }
 
-    /// Removes a task. True when it was there (its reference is then the
-    /// caller's).
-    pub(crate) fn remove(&self, task: NonNull<Header>) -> bool {
-        // SAFETY: the caller holds a reference to the task.
-        let h = unsafe { task.as_ref() };
-        let shard = self.shard(h);
-        let mut slab = lock(&shard.slab);
-        let idx = h.owned_slot.get();
-        match slab.slots.get_mut(idx as usize) {
-            Some(slot) if *slot == Some(task) => *slot = None,
-            _ => return false,
-        }
-        slab.free.push(idx);
-        shard.len.fetch_sub(1, Relaxed);
-        true
+    /// A goroutine finished on the calling thread: one fewer live.
+    pub(crate) fn exited(&self, worker: Option<usize>) {
+        self.slot(worker).live.fetch_sub(1, Relaxed);
     }
 
     /// How many goroutines are live.
     pub(crate) fn len(&self) -> usize {
-        self.shards.iter().map(|s| s.len.load(Relaxed)).sum()
+        let n: isize = self.lists.iter().map(|s| s.live.load(Relaxed)).sum();
+        n.max(0) as usize
     }
 
-    /// Closes every shard and takes every task out, each with the list's
-    /// reference.
+    /// Closes every list and takes every task out, each with the list's
+    /// reference (finished ones included; their shutdown is a no-op).
     pub(crate) fn close_and_take_all(&self) -> Vec<NonNull<Header>> {
         let mut all = Vec::new();
-        for shard in self.shards.iter() {
-            let mut slab = lock(&shard.slab);
-            slab.closed = true;
-            all.extend(slab.slots.drain(..).flatten());
-            slab.free.clear();
-            shard.len.store(0, Relaxed);
+        for slot in self.lists.iter() {
+            let mut list = lock(&slot.list);
+            list.closed = true;
+            all.append(&mut list.tasks);
         }
         all
     }
 
-    /// Calls `f` on every live goroutine, one shard locked at a time.
+    /// Calls `f` on every live goroutine, one list locked at a time.
     pub(crate) fn for_each(&self, mut f: impl FnMut(&Header)) {
-        for shard in self.shards.iter() {
-            let slab = lock(&shard.slab);
-            for t in slab.slots.iter().flatten() {
-                // SAFETY: members are alive while the shard is locked.
-                f(unsafe { t.as_ref() });
+        for slot in self.lists.iter() {
+            let list = lock(&slot.list);
+            for t in list.tasks.iter() {
+                // SAFETY: listed tasks are alive while the list is locked.
+                let h = unsafe { t.as_ref() };
+                if !h.state.load().has(crate::task::state::COMPLETE) {
+                    f(h);
+                }
             }
         }
     }

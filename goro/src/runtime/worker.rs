@@ -173,8 +173,10 @@ impl Schedule for Goroutine {
     }
 
     #[inline]
-    fn release(shared: &Shared, header: std::ptr::NonNull<Header>) -> bool {
-        shared.owned.remove(header)
+    fn release(shared: &Shared, _header: std::ptr::NonNull<Header>) -> bool {
+        // The task stays listed until its list's owner sweeps it.
+        shared.owned.exited(context::worker_index(shared));
+        false
     }
 }
 
@@ -209,6 +211,7 @@ pub(crate) fn run(shared: Arc<Shared>, index: usize, local: Local) {
     let ctx = ThreadCtx {
         shared: Arc::as_ptr(&shared),
         kind: Kind::Worker(std::cell::RefCell::new(Some(Worker::new(index, local)))),
+        worker: Some(index),
     };
     let enter = context::enter(&ctx);
     let Kind::Worker(core) = &ctx.kind else {

@@ -18,7 +18,7 @@ use loom::{
 
 use super::{
     raw::{self, Notified},
-    testing::{shared, TestSched},
+    testing::{shared, shutdown, TestSched},
     JoinHandle,
 };
 use crate::runtime::Shared;
@@ -53,7 +53,7 @@ where
     F::Output: Send + 'static,
 {
     let (n, ptr) = raw::allocate::<F, TestSched>(f, sh, 1, 0, Location::caller());
-    assert!(sh.owned.insert(ptr));
+    assert!(sh.owned.insert(ptr, None));
     // SAFETY: `allocate` gave us the join-handle reference.
     (n, unsafe { JoinHandle::from_raw(ptr) })
 }
@@ -98,6 +98,7 @@ fn wake_races_poll() {
         assert_eq!(loom::future::block_on(handle).unwrap(), 42);
         assert_eq!(dropped.load(SeqCst), 1);
         assert_eq!(sh.owned.len(), 0);
+        shutdown(&sh);
     });
 }
 
@@ -129,6 +130,7 @@ fn abort_races_poll() {
         assert!(r.unwrap_err().is_cancelled());
         assert_eq!(dropped.load(SeqCst), 1);
         assert_eq!(sh.owned.len(), 0);
+        shutdown(&sh);
     });
 }
 
@@ -154,6 +156,7 @@ fn join_handle_drop_races_completion() {
             1,
             "the output is dropped exactly once"
         );
+        shutdown(&sh);
     });
 }
 
@@ -165,5 +168,6 @@ fn join_waker_races_completion() {
         let w = thread::spawn(move || task.run());
         assert_eq!(loom::future::block_on(handle).unwrap(), 7);
         w.join().unwrap();
+        shutdown(&sh);
     });
 }

@@ -8,7 +8,8 @@
 //! The state word (`state.rs`) carries the lifecycle bits and the reference
 //! count; its table of bits says who may touch the stage and the join-waker
 //! slot, and when. References are held by: the run queue (while notified),
-//! the owned-task list (until completion), the `JoinHandle`, each `Waker`.
+//! the owned-task list (until swept after completion), the `JoinHandle`,
+//! each `Waker`.
 //!
 //! Invariants:
 //! - a future is polled by at most one thread at a time (`RUNNING`);

@@ -60,9 +60,6 @@ pub(crate) struct Header {
     pub(crate) wait_at: AtomicPtr<Location<'static>>,
     /// A `WaitReason` as `u8`; `None` while running or on a foreign future.
     pub(crate) wait_reason: AtomicU8,
-    /// The task's slot in its owned-list shard; touched only under that
-    /// shard's lock.
-    pub(crate) owned_slot: std::cell::Cell<u32>,
 }
 
 impl Header {
@@ -197,7 +194,6 @@ where
             spawned_at,
             wait_at: AtomicPtr::new(std::ptr::null_mut()),
             wait_reason: AtomicU8::new(0),
-            owned_slot: std::cell::Cell::new(u32::MAX),
         },
         join_waker: UnsafeCell::new(None),
         stage: UnsafeCell::new(Stage::Running(future)),
@@ -440,8 +436,8 @@ where
         cell.stage
             .with_mut(|s| unsafe { std::ptr::write(s, Stage::Finished(Err(JoinError::Panic(p)))) });
     }
-    // Leave the owned list first, so that whoever sees the task complete
-    // also sees `num_goroutine` without it.
+    // Count the exit first, so that whoever sees the task complete also
+    // sees `num_goroutine` without it.
     let released = S::release(header.shared(), ptr);
     let prev: Snapshot = header.state.complete();
     if !prev.has(JOIN_HANDLE) {

@@ -18,14 +18,24 @@ impl Schedule for TestSched {
     fn schedule(shared: &Shared, task: Notified, _yielded: bool) {
         shared.inject.push(task);
     }
-    fn release(shared: &Shared, header: std::ptr::NonNull<Header>) -> bool {
-        shared.owned.remove(header)
+    fn release(shared: &Shared, _header: std::ptr::NonNull<Header>) -> bool {
+        shared.owned.exited(None);
+        false
     }
 }
 
 pub(crate) fn shared() -> Arc<Shared> {
     let pool = BlockingPool::new(1, std::time::Duration::from_secs(1), "loom".into());
     Shared::new(1, pool).0
+}
+
+/// What runtime shutdown does to the owned list: every task still listed
+/// (finished ones wait there for a sweep) gets its list reference dropped.
+pub(crate) fn shutdown(shared: &Shared) {
+    for t in shared.owned.close_and_take_all() {
+        // SAFETY: `close_and_take_all` hands over the list's reference.
+        unsafe { Notified::from_raw(t) }.shutdown();
+    }
 }
 
 /// Counts how many times each task body ran.
