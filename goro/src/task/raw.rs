@@ -31,15 +31,16 @@ use crate::{
     wait::WaitReason,
 };
 
-/// Where a task goes when it is woken, and how it leaves the owned list.
+/// Where a task goes when it is woken, and how its exit is accounted.
 pub(crate) trait Schedule: Sized + 'static {
     /// Puts a notified task in a run queue. The task's queue reference moves
     /// with it. `yielded` is true when the task woke itself during its own
     /// poll (it goes to the back of the queue, not to `runnext`).
     fn schedule(shared: &Shared, task: Notified, yielded: bool);
 
-    /// Removes the task from the runtime's owned list, if it is there.
-    /// Returns true when it was (the list's reference is then the caller's).
+    /// The task is about to complete: account for its exit. Returns true
+    /// when the task also left the owned list (the list's reference is
+    /// then the caller's); goroutines stay listed until a sweep.
     fn release(shared: &Shared, header: NonNull<Header>) -> bool;
 }
 
@@ -408,7 +409,7 @@ where
     unsafe { finish::<F, S>(ptr, result, queue_ref) }
 }
 
-/// Stores the result, leaves the owned list, marks the task complete and
+/// Stores the result, counts the exit, marks the task complete and
 /// wakes the joiner.
 ///
 /// # Safety
