@@ -175,16 +175,10 @@ impl<E: Send + 'static> Group<E> {
         let at = Location::caller();
         let slot = match self.semaphore() {
             Some(sem) => {
-                let got = match sem.try_acquire(1) {
-                    Some(p) => {
-                        p.forget();
-                        true
-                    }
-                    None => false,
-                };
-                if !got {
+                let Some(permit) = sem.try_acquire(1) else {
                     return false;
-                }
+                };
+                permit.forget();
                 Some(sem)
             }
             None => None,

@@ -173,7 +173,18 @@ pub(crate) fn threads_in_blocking_calls() -> usize {
     THREADS_IN_BLOCKING_CALLS.load(Ordering::SeqCst)
 }
 
-struct ThreadWaker(Parker);
+/// A waker that unparks one OS thread: the thread waiting in `block_on`
+/// (here, or as `Runtime::block_on`'s main goroutine, with its own).
+pub(crate) struct ThreadWaker(pub(crate) Parker);
+
+impl ThreadWaker {
+    /// A fresh parker and a waker for it.
+    pub(crate) fn new_pair() -> (Arc<ThreadWaker>, Waker) {
+        let p = Arc::new(ThreadWaker(Parker::new()));
+        let w = Waker::from(p.clone());
+        (p, w)
+    }
+}
 
 impl Wake for ThreadWaker {
     fn wake(self: Arc<Self>) {
@@ -185,11 +196,7 @@ impl Wake for ThreadWaker {
 }
 
 thread_local! {
-    static THREAD_WAKER: (Arc<ThreadWaker>, Waker) = {
-        let w = Arc::new(ThreadWaker(Parker::new()));
-        let waker = Waker::from(w.clone());
-        (w, waker)
-    };
+    static THREAD_WAKER: (Arc<ThreadWaker>, Waker) = ThreadWaker::new_pair();
 }
 
 /// Drives `fut` to completion on the calling OS thread, parking the thread
@@ -199,37 +206,28 @@ thread_local! {
 /// blocking syscall does in Go.
 pub(crate) fn block_on<F: Future>(fut: F) -> F::Output {
     let mut fut = pin!(fut);
-    // Re-entrant use (a `_blocking` call inside a waker or a destructor
-    // during another one) falls back to a fresh parker.
-    let run = |parker: &ThreadWaker, waker: &Waker, fut: std::pin::Pin<&mut F>| {
-        let mut fut = fut;
-        let mut cx = Context::from_waker(waker);
+    // Nested calls on one thread share its parker (a wake-up meant for the
+    // outer one is then a spurious wake for the inner, which re-polls and
+    // sleeps again); while the thread-local is being destroyed, a fresh one.
+    let (parker, waker) = THREAD_WAKER
+        .try_with(|(p, w)| (p.clone(), w.clone()))
+        .unwrap_or_else(|_| ThreadWaker::new_pair());
+    let mut cx = Context::from_waker(&waker);
+    if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+        return v;
+    }
+    THREADS_IN_BLOCKING_CALLS.fetch_add(1, Ordering::SeqCst);
+    struct Leave;
+    impl Drop for Leave {
+        fn drop(&mut self) {
+            THREADS_IN_BLOCKING_CALLS.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+    let _leave = Leave;
+    loop {
+        parker.0.park();
         if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
             return v;
-        }
-        THREADS_IN_BLOCKING_CALLS.fetch_add(1, Ordering::SeqCst);
-        struct Leave;
-        impl Drop for Leave {
-            fn drop(&mut self) {
-                THREADS_IN_BLOCKING_CALLS.fetch_sub(1, Ordering::SeqCst);
-            }
-        }
-        let _leave = Leave;
-        loop {
-            parker.0.park();
-            if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
-                return v;
-            }
-        }
-    };
-    let mut fut_slot = Some(fut.as_mut());
-    let shared = THREAD_WAKER.try_with(|(p, w)| (p.clone(), w.clone()));
-    match shared {
-        Ok((p, w)) => run(&p, &w, fut_slot.take().expect("future")),
-        Err(_) => {
-            let p = Arc::new(ThreadWaker(Parker::new()));
-            let w = Waker::from(p.clone());
-            run(&p, &w, fut_slot.take().expect("future"))
         }
     }
 }

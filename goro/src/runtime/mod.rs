@@ -43,7 +43,7 @@ use std::{
         atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize, Ordering::*},
         Arc,
     },
-    task::{Context, Poll, Wake, Waker},
+    task::{Context, Poll, Waker},
     time::{Duration, Instant},
 };
 
@@ -52,6 +52,7 @@ use crossbeam_utils::CachePadded;
 pub use crate::wait::WaitReason;
 pub use stats::{stats, Stats, WorkerStats};
 
+use crate::wait::ThreadWaker;
 use crate::{
     task::{raw, JoinHandle, Notified},
     time::driver::TimerDriver,
@@ -400,19 +401,10 @@ impl fmt::Debug for Runtime {
     }
 }
 
-struct MainWaker(Parker);
-
-impl Wake for MainWaker {
-    fn wake(self: Arc<Self>) {
-        self.0.unpark();
-    }
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.0.unpark();
-    }
-}
-
 thread_local! {
-    static MAIN_WAKER: RefCell<Option<(Arc<MainWaker>, Waker)>> = const { RefCell::new(None) };
+    /// The main goroutine's own parker: not the one `_blocking` calls use,
+    /// so a blocking call inside `main` cannot swallow main's wake-up.
+    static MAIN_WAKER: RefCell<Option<(Arc<ThreadWaker>, Waker)>> = const { RefCell::new(None) };
 }
 
 impl Runtime {
@@ -499,11 +491,7 @@ impl Runtime {
 
         let (parker, waker) = MAIN_WAKER.with(|m| {
             m.borrow_mut()
-                .get_or_insert_with(|| {
-                    let p = Arc::new(MainWaker(Parker::new()));
-                    let w = Waker::from(p.clone());
-                    (p, w)
-                })
+                .get_or_insert_with(ThreadWaker::new_pair)
                 .clone()
         });
         let mut cx = Context::from_waker(&waker);
@@ -588,18 +576,13 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let at = Location::caller();
-    context::with(|ctx| match ctx {
-        Some(ctx) => ctx.shared().spawn(fut, at),
-        None => panic!(
-            "goro::go called outside a goro runtime: start one with goro::run, \
-             #[goro::main] or Runtime::block_on"
-        ),
-    })
+    go_at(fut, Location::caller())
 }
 
 /// `go` with an explicit spawn site, for goro's own helpers (errgroup,
-/// WaitGroup::go) that are `#[track_caller]` themselves.
+/// WaitGroup::go) that are `#[track_caller]` themselves; the panic outside
+/// a runtime points at the user's call through the same chain.
+#[track_caller]
 pub(crate) fn go_at<F>(fut: F, at: &'static Location<'static>) -> JoinHandle<F::Output>
 where
     F: Future + Send + 'static,
@@ -608,8 +591,8 @@ where
     context::with(|ctx| match ctx {
         Some(ctx) => ctx.shared().spawn(fut, at),
         None => panic!(
-            "goro: a goroutine was started outside a goro runtime (from {at}): start one \
-             with goro::run, #[goro::main] or Runtime::block_on"
+            "goro::go called outside a goro runtime: start one with goro::run, \
+             #[goro::main] or Runtime::block_on"
         ),
     })
 }

@@ -152,24 +152,32 @@ impl Worker {
 /// The `Schedule` of goroutines.
 pub(crate) struct Goroutine;
 
-impl Schedule for Goroutine {
-    #[inline]
-    fn schedule(shared: &Shared, task: Notified, yielded: bool) {
-        context::with(|ctx| {
-            if let Some(ctx) = ctx {
-                if std::ptr::eq(ctx.shared, shared) {
-                    if let Kind::Worker(w) = &ctx.kind {
-                        if let Ok(mut w) = w.try_borrow_mut() {
-                            if let Some(w) = w.as_mut() {
-                                w.schedule(shared, task, !yielded);
-                                return;
-                            }
-                        }
+/// Queues `task` on this thread's worker if this thread is one of
+/// `shared`'s workers (and its core is not borrowed), else on the injector.
+/// The `block_on` thread may block right after spawning (a `_blocking`
+/// call, a thread sleep), so its spawns must be runnable at once: they go
+/// to the injector, unbatched.
+#[inline]
+fn schedule_here(shared: &Shared, task: Notified, next: bool) {
+    context::with(|ctx| {
+        if let Some(ctx) = ctx.filter(|c| std::ptr::eq(c.shared, shared)) {
+            if let Kind::Worker(core) = &ctx.kind {
+                if let Ok(mut core) = core.try_borrow_mut() {
+                    if let Some(w) = core.as_mut() {
+                        w.schedule(shared, task, next);
+                        return;
                     }
                 }
             }
-            shared.push_remote(task);
-        })
+        }
+        shared.push_remote(task);
+    })
+}
+
+impl Schedule for Goroutine {
+    #[inline]
+    fn schedule(shared: &Shared, task: Notified, yielded: bool) {
+        schedule_here(shared, task, !yielded)
     }
 
     #[inline]
@@ -183,27 +191,7 @@ impl Schedule for Goroutine {
 /// Spawns goroutine `task` from this thread: onto this worker's queue, or
 /// the injector.
 pub(crate) fn schedule_spawned(shared: &Shared, task: Notified) {
-    context::with(|ctx| {
-        if let Some(ctx) = ctx {
-            if std::ptr::eq(ctx.shared, shared) {
-                match &ctx.kind {
-                    Kind::Worker(w) => {
-                        if let Ok(mut w) = w.try_borrow_mut() {
-                            if let Some(w) = w.as_mut() {
-                                w.schedule(shared, task, false);
-                                return;
-                            }
-                        }
-                    }
-                    // The `block_on` thread may block right after spawning
-                    // (a `_blocking` call, a thread sleep): the goroutine
-                    // must be runnable at once, so no batching there.
-                    Kind::Main | Kind::Blocking => {}
-                }
-            }
-        }
-        shared.push_remote(task);
-    })
+    schedule_here(shared, task, false)
 }
 
 /// The body of a worker thread.

@@ -123,6 +123,18 @@ impl Global {
     }
 }
 
+/// The tick after one due at `at`: one period later, or, for a receiver
+/// that fell behind, the first tick of the schedule after `now` (missed
+/// ticks are dropped, as Go's one-slot ticker channel does).
+fn next_tick(at: Instant, period: Duration, now: Instant) -> Instant {
+    let next = at + period;
+    if next > now {
+        return next;
+    }
+    let behind = now.duration_since(at).as_nanos() / period.as_nanos();
+    at + period * (behind as u32 + 1)
+}
+
 /// The state every timer future shares: a deadline and, once armed, an
 /// entry in a heap.
 struct Armed {
@@ -498,14 +510,7 @@ impl Ticker {
         }
         match self.armed.poll_at(cx, at) {
             Poll::Ready(t) => {
-                let now = Instant::now();
-                let mut next = t + self.period;
-                if next <= now {
-                    // Fell behind: drop the missed ticks.
-                    let behind = now.duration_since(t).as_nanos() / self.period.as_nanos();
-                    next = t + self.period * (behind as u32 + 1);
-                }
-                self.armed.deadline = next;
+                self.armed.deadline = next_tick(t, self.period, Instant::now());
                 Poll::Ready(t)
             }
             Poll::Pending => Poll::Pending,
@@ -594,12 +599,7 @@ impl Wake for TickAt {
         if let Err(crate::chan::TrySendError::Closed(_)) = self.tx.try_send(at) {
             return; // every receiver is gone: stop ticking
         }
-        let now = Instant::now();
-        let mut next = at + self.period;
-        if next <= now {
-            let behind = now.duration_since(at).as_nanos() / self.period.as_nanos();
-            next = at + self.period * (behind as u32 + 1);
-        }
+        let next = next_tick(at, self.period, Instant::now());
         *self.next.lock().unwrap_or_else(|p| p.into_inner()) = next;
         let handle = self.handle.clone();
         drop(Callback::arm_in(handle, next, Waker::from(self)));
