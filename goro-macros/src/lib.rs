@@ -4,7 +4,9 @@
 //! runs the body as the main goroutine. Options (comma separated):
 //! `procs = N` (worker threads) for both; for tests also
 //! `leak_check = false` (the test fails by default when it leaves
-//! goroutines behind).
+//! goroutines behind), `deadlock_check = false` (a deadlocked test fails
+//! with the goroutine dump by default) and `start_paused = true` (the
+//! virtual clock).
 
 use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as TokenStream2};
@@ -17,12 +19,28 @@ use syn::{
 struct Options {
     procs: Option<Expr>,
     leak_check: bool,
+    deadlock_check: bool,
+    start_paused: bool,
+}
+
+fn bool_value(name: &str, value: &Expr) -> syn::Result<bool> {
+    match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Bool(b), ..
+        }) => Ok(b.value),
+        other => Err(syn::Error::new(
+            other.span(),
+            format!("{name} takes `true` or `false`"),
+        )),
+    }
 }
 
 fn parse_options(attr: TokenStream, allow_test_keys: bool) -> syn::Result<Options> {
     let mut opts = Options {
         procs: None,
         leak_check: true,
+        deadlock_check: true,
+        start_paused: false,
     };
     let args = Punctuated::<MetaNameValue, Token![,]>::parse_terminated.parse(attr)?;
     for arg in args {
@@ -33,20 +51,19 @@ fn parse_options(attr: TokenStream, allow_test_keys: bool) -> syn::Result<Option
             .unwrap_or_default();
         match name.as_str() {
             "procs" => opts.procs = Some(arg.value),
-            "leak_check" if allow_test_keys => match &arg.value {
-                Expr::Lit(ExprLit {
-                    lit: Lit::Bool(b), ..
-                }) => opts.leak_check = b.value,
-                other => {
-                    return Err(syn::Error::new(
-                        other.span(),
-                        "leak_check takes `true` or `false`",
-                    ))
-                }
-            },
+            "leak_check" if allow_test_keys => {
+                opts.leak_check = bool_value(&name, &arg.value)?;
+            }
+            "deadlock_check" if allow_test_keys => {
+                opts.deadlock_check = bool_value(&name, &arg.value)?;
+            }
+            "start_paused" if allow_test_keys => {
+                opts.start_paused = bool_value(&name, &arg.value)?;
+            }
             _ => {
                 let known = if allow_test_keys {
-                    "`procs = N`, `leak_check = false`"
+                    "`procs = N`, `leak_check = false`, `deadlock_check = false`, \
+                     `start_paused = true`"
                 } else {
                     "`procs = N`"
                 };
@@ -77,10 +94,17 @@ fn check_async(f: &ItemFn, what: &str) -> syn::Result<()> {
 }
 
 fn builder(opts: &Options) -> TokenStream2 {
-    match &opts.procs {
+    let mut b = match &opts.procs {
         Some(p) => quote! { ::goro::Runtime::builder().procs(#p) },
         None => quote! { ::goro::Runtime::builder() },
+    };
+    if !opts.deadlock_check {
+        b = quote! { #b.deadlock_detection(false) };
     }
+    if opts.start_paused {
+        b = quote! { #b.start_paused(true) };
+    }
+    b
 }
 
 /// Runs `async fn main` as the main goroutine of a goro runtime; when it
@@ -143,7 +167,27 @@ fn expand_main(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream>
 /// # fn main() {}
 /// ```
 ///
-/// Options: `procs = N`, `leak_check = false`.
+/// A test whose goroutines all block on goro primitives with nothing
+/// left to wake them fails with Go's `all goroutines are asleep -
+/// deadlock!` and the dump (after the state has held still for a second),
+/// instead of hanging.
+///
+/// With `start_paused = true` the runtime's clock stands still and jumps
+/// to the next timer whenever every goroutine is blocked, so timeouts
+/// fire at once, in order:
+///
+/// ```
+/// #[goro::test(start_paused = true)]
+/// async fn an_hour_passes_at_once() {
+///     let start = goro::time::now();
+///     goro::time::sleep(std::time::Duration::from_secs(3600)).await;
+///     assert_eq!(goro::time::now() - start, std::time::Duration::from_secs(3600));
+/// }
+/// # fn main() {}
+/// ```
+///
+/// Options: `procs = N`, `leak_check = false`, `deadlock_check = false`,
+/// `start_paused = true`.
 #[proc_macro_attribute]
 pub fn test(attr: TokenStream, item: TokenStream) -> TokenStream {
     let original = item.clone();

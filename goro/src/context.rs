@@ -273,7 +273,7 @@ fn derive(parent: &Context, deadline: Option<Instant>) -> (Context, CancelFunc) 
     if let Some(e) = parent_err {
         node.cancel(e, false);
     } else if let Some(d) = deadline {
-        if d <= Instant::now() {
+        if d <= crate::time::now() {
             node.cancel(ContextError::DeadlineExceeded, true);
         } else {
             let waker = Waker::from(Arc::new(DeadlineWaker(Arc::downgrade(&node))));
@@ -326,7 +326,7 @@ pub fn with_cancel(parent: &Context) -> (Context, CancelFunc) {
 /// assert_eq!(ctx.err(), Some(goro::context::ContextError::Canceled));
 /// ```
 pub fn with_timeout(parent: &Context, d: Duration) -> (Context, CancelFunc) {
-    let deadline = Instant::now().checked_add(d);
+    let deadline = crate::time::now().checked_add(d);
     derive(parent, deadline)
 }
 

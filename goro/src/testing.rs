@@ -2,20 +2,24 @@
 //! job), usable from any harness through [`assert_no_leaks`].
 
 use std::{
-    fmt::Write as _,
     future::Future,
     time::{Duration, Instant},
 };
 
-use crate::runtime::{context, Runtime, Shared};
+use crate::runtime::{context, deadlock, dump, Runtime, Shared};
 
 /// How long leftover goroutines get to finish before they count as leaked.
 const GRACE: Duration = Duration::from_millis(500);
 
 /// Runs a test body on `rt`; with `leak_check`, panics if goroutines are
-/// left behind. Used by `#[goro::test]`.
+/// left behind. A deadlock (every goroutine blocked on goro primitives
+/// with nothing to wake them) fails the test with Go's message and the
+/// dump instead of hanging it. Used by `#[goro::test]`.
 #[doc(hidden)]
 pub fn run_test<F: Future>(rt: Runtime, leak_check: bool, body: F) -> F::Output {
+    if rt.shared().deadlock_mode() != deadlock::Mode::Off {
+        rt.shared().set_deadlock_mode(deadlock::Mode::Panic);
+    }
     let out = rt.block_on(body);
     if leak_check {
         if let Some(report) = leaks(rt.shared(), GRACE) {
@@ -50,29 +54,20 @@ pub fn assert_no_leaks() {
     }
 }
 
+/// After `grace`, the goroutines still alive (the main one aside),
+/// listed as the dump lists them.
 fn leaks(shared: &Shared, grace: Duration) -> Option<String> {
     let start = Instant::now();
     while shared.owned.len() > 0 {
         if start.elapsed() >= grace {
-            let mut out = String::new();
-            let mut n = 0;
-            shared.owned.for_each(|h| {
-                n += 1;
-                let (reason, at) = h.wait();
-                let _ = write!(out, "\ngoroutine {} [{}]:", h.id, reason);
-                if let Some(at) = at {
-                    let _ = write!(out, "\n\t{at}");
-                }
-                let _ = write!(
-                    out,
-                    "\ncreated by goroutine {} at\n\t{}\n",
-                    h.parent, h.spawned_at
-                );
-            });
-            if n == 0 {
+            let leaked = dump::collect(shared).without_main();
+            if leaked.is_empty() {
                 return None;
             }
-            return Some(format!("goro: found {n} leaked goroutine(s):\n{out}"));
+            return Some(format!(
+                "goro: found {} leaked goroutine(s):\n\n{leaked}",
+                leaked.len()
+            ));
         }
         std::thread::sleep(Duration::from_millis(5));
     }

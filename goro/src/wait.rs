@@ -18,10 +18,11 @@ use std::{
     panic::Location,
     pin::pin,
     sync::{
-        atomic::{AtomicUsize, Ordering},
-        Arc,
+        atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering},
+        Arc, OnceLock,
     },
     task::{Context, Poll, Wake, Waker},
+    time::Instant,
 };
 
 use crate::runtime::park::Parker;
@@ -157,10 +158,54 @@ impl std::fmt::Display for WaitReason {
 /// is about to block for `reason` at the user's call site `at`.
 ///
 /// Call it right before returning `Poll::Pending`. Costs a thread-local read
-/// and two relaxed stores; does nothing outside a goroutine.
+/// and three relaxed stores; does nothing outside a goroutine.
 #[inline]
 pub(crate) fn record(reason: WaitReason, at: &'static Location<'static>) {
-    crate::runtime::context::record_wait(reason, at);
+    if TRACKING.load(Ordering::Relaxed) {
+        crate::runtime::context::record_wait(reason, at);
+    }
+}
+
+/// Whether blocking calls record their wait reason and site. Only the
+/// benchmarks turn it off, to measure what recording costs.
+static TRACKING: AtomicBool = AtomicBool::new(true);
+
+/// Turns the recording of wait reasons and sites on or off, process-wide.
+/// For measuring its cost only: with it off, dumps show no blocking sites
+/// and the deadlock detector never reports (every goroutine looks as if it
+/// waited on a foreign future).
+#[doc(hidden)]
+pub fn set_wait_tracking(on: bool) {
+    TRACKING.store(on, Ordering::Relaxed);
+}
+
+/// The coarse clock that stamps when a wait began: whole seconds since
+/// [`clock_epoch`], advanced by the workers (every 61 scheduling ticks and
+/// when they wake) and by the main goroutine when it wakes. A wait stamped
+/// by a clock that lagged reads as a little shorter than it was; the dump
+/// prints waits in minutes, as Go does.
+static COARSE_SECS: AtomicU32 = AtomicU32::new(0);
+
+/// The instant the coarse clock counts from (the first use).
+pub(crate) fn clock_epoch() -> Instant {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+/// The coarse clock's reading (see [`COARSE_SECS`]).
+#[inline]
+pub(crate) fn coarse_now() -> u32 {
+    COARSE_SECS.load(Ordering::Relaxed)
+}
+
+/// Advances the coarse clock to `now`. Writes only when the second changed,
+/// so the workers do not bounce its cache line.
+#[inline]
+pub(crate) fn tick_coarse_clock(now: Instant) {
+    let secs = now.saturating_duration_since(clock_epoch()).as_secs() as u32;
+    if COARSE_SECS.load(Ordering::Relaxed) < secs {
+        COARSE_SECS.fetch_max(secs, Ordering::Relaxed);
+    }
 }
 
 /// How many OS threads are parked inside a goro `_blocking` call right now.

@@ -128,9 +128,11 @@ impl BlockingPool {
             drop(st);
             let shared = shared.arc();
             let name = format!("{}-blocking-{id}", self.thread_name);
-            let spawned = std::thread::Builder::new()
-                .name(name)
-                .spawn(move || shared.blocking.thread_main(&shared));
+            let counted = super::deadlock::goro_thread();
+            let spawned = std::thread::Builder::new().name(name).spawn(move || {
+                let _counted = counted;
+                shared.blocking.thread_main(&shared)
+            });
             if spawned.is_err() {
                 // Could not start a thread: the queued call waits for an
                 // existing one (or forever if none; reported by the dump).

@@ -24,11 +24,14 @@
 pub(crate) mod blocking;
 pub(crate) mod context;
 pub(crate) mod coop;
+pub(crate) mod deadlock;
+pub(crate) mod dump;
 mod idle;
 pub(crate) mod inject;
 pub(crate) mod owned;
 pub(crate) mod park;
 pub(crate) mod queue;
+mod signal;
 mod stats;
 pub(crate) mod worker;
 
@@ -40,8 +43,8 @@ use std::{
     panic::Location,
     pin::pin,
     sync::{
-        atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize, Ordering::*},
-        Arc,
+        atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering::*},
+        Arc, Mutex,
     },
     task::{Context, Poll, Waker},
     time::{Duration, Instant},
@@ -49,7 +52,10 @@ use std::{
 
 use crossbeam_utils::CachePadded;
 
+#[doc(hidden)]
+pub use crate::wait::set_wait_tracking;
 pub use crate::wait::WaitReason;
+pub use dump::{dump, Dump, Goroutine, Status};
 pub use stats::{stats, Stats, WorkerStats};
 
 use crate::wait::ThreadWaker;
@@ -76,29 +82,81 @@ pub(crate) struct MainGoroutine {
     active: AtomicUsize,
     wait_reason: AtomicU8,
     wait_at: AtomicPtr<Location<'static>>,
+    wait_since: AtomicU32,
+    /// Between deciding to sleep and waking up (the deadlock detector's
+    /// "main is blocked").
+    parked: AtomicBool,
+    /// Polls of the main future (the deadlock detector's progress count).
+    polls: AtomicU64,
+    /// The parker of the thread inside `block_on`.
+    parker: Mutex<Option<Arc<ThreadWaker>>>,
+    /// A deadlock report for `block_on` to panic with (test mode).
+    deadlock: Mutex<Option<String>>,
 }
 
 impl MainGoroutine {
+    fn new() -> MainGoroutine {
+        MainGoroutine {
+            id: AtomicU64::new(0),
+            active: AtomicUsize::new(0),
+            wait_reason: AtomicU8::new(0),
+            wait_at: AtomicPtr::new(std::ptr::null_mut()),
+            wait_since: AtomicU32::new(0),
+            parked: AtomicBool::new(false),
+            polls: AtomicU64::new(0),
+            parker: Mutex::new(None),
+            deadlock: Mutex::new(None),
+        }
+    }
+
     pub(crate) fn id(&self) -> u64 {
         self.id.load(Relaxed)
     }
 
     pub(crate) fn record_wait(&self, reason: WaitReason, at: &'static Location<'static>) {
         self.wait_at.store(at as *const _ as *mut _, Relaxed);
+        self.wait_since.store(crate::wait::coarse_now(), Relaxed);
         self.wait_reason.store(reason as u8, Relaxed);
     }
 
-    /// Whether a `block_on` is running, and what it waits for.
-    #[allow(dead_code)]
-    pub(crate) fn wait(&self) -> Option<(WaitReason, Option<&'static Location<'static>>)> {
+    /// Whether a `block_on` is running, and what it waits for (reason,
+    /// site, since when on the coarse clock).
+    pub(crate) fn wait(&self) -> Option<(WaitReason, Option<&'static Location<'static>>, u32)> {
         if self.active.load(Relaxed) == 0 {
             return None;
         }
         let r = WaitReason::from_u8(self.wait_reason.load(Relaxed));
         // SAFETY: only `&'static Location`s are stored.
         let at = unsafe { self.wait_at.load(Relaxed).as_ref() };
-        Some((r, at))
+        Some((r, at, self.wait_since.load(Relaxed)))
     }
+
+    /// Whether the main goroutine is asleep (or about to be).
+    pub(crate) fn is_parked(&self) -> bool {
+        self.parked.load(SeqCst)
+    }
+
+    /// Asleep with no wake-up pending (or no `block_on` running at all).
+    pub(crate) fn is_idle(&self) -> bool {
+        if self.active.load(SeqCst) == 0 {
+            return true;
+        }
+        self.is_parked()
+            && !lock(&self.parker)
+                .as_ref()
+                .is_some_and(|p| p.0.is_notified())
+    }
+
+    /// Wakes the thread inside `block_on`.
+    pub(crate) fn wake(&self) {
+        if let Some(p) = lock(&self.parker).as_ref() {
+            p.0.unpark();
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Everything the workers, wakers and handles of one runtime share.
@@ -113,6 +171,9 @@ pub(crate) struct Shared {
     shutdown: AtomicBool,
     pub(crate) procs: usize,
     pub(crate) main: MainGoroutine,
+    /// A `deadlock::Mode`.
+    deadlock_mode: AtomicU8,
+    deadlock_reported: AtomicBool,
 }
 
 impl Shared {
@@ -151,8 +212,16 @@ impl Shared {
         !self.inject.is_empty() || self.remotes.iter().any(|r| !r.steal.is_empty())
     }
 
-    pub(crate) fn fire_timers(&self, now: Instant) -> usize {
-        self.timers.fire_expired(now)
+    /// Fires the timers due now (on the runtime's clock, which is virtual
+    /// when it started paused). Returns how many it woke.
+    pub(crate) fn fire_timers(&self) -> usize {
+        self.timers.fire_expired(self.timers.now())
+    }
+
+    /// Sockets registered with the netpoller (none yet: the deadlock
+    /// detector asks).
+    pub(crate) fn io_registered(&self) -> usize {
+        0
     }
 
     /// A worker about to park volunteers to sleep with the timer deadline.
@@ -210,12 +279,9 @@ impl Shared {
             blocking,
             shutdown: AtomicBool::new(false),
             procs,
-            main: MainGoroutine {
-                id: AtomicU64::new(0),
-                active: AtomicUsize::new(0),
-                wait_reason: AtomicU8::new(0),
-                wait_at: AtomicPtr::new(std::ptr::null_mut()),
-            },
+            main: MainGoroutine::new(),
+            deadlock_mode: AtomicU8::new(deadlock::Mode::Off as u8),
+            deadlock_reported: AtomicBool::new(false),
         });
         (shared, locals)
     }
@@ -279,6 +345,9 @@ pub struct Builder {
     blocking_keep_alive: Duration,
     thread_name: String,
     thread_stack_size: Option<usize>,
+    deadlock_detection: bool,
+    sigquit_dump: bool,
+    start_paused: bool,
 }
 
 impl Default for Builder {
@@ -309,6 +378,9 @@ impl Builder {
             blocking_keep_alive: Duration::from_secs(10),
             thread_name: "goro".into(),
             thread_stack_size: None,
+            deadlock_detection: true,
+            sigquit_dump: true,
+            start_paused: false,
         }
     }
 
@@ -343,6 +415,67 @@ impl Builder {
         self
     }
 
+    /// Whether the runtime reports a global deadlock (default: on). When
+    /// the main goroutine and every goroutine are blocked on goro
+    /// primitives and nothing (timer, socket, blocking call, other thread)
+    /// can wake one, it prints Go's `fatal error: all goroutines are asleep
+    /// - deadlock!` and the [`dump`](crate::runtime::dump), and exits with
+    /// status 2. Under `#[goro::test]` the test panics with that text
+    /// instead.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = goro::Runtime::builder().deadlock_detection(false).build().unwrap();
+    /// # drop(rt);
+    /// ```
+    pub fn deadlock_detection(mut self, on: bool) -> Builder {
+        self.deadlock_detection = on;
+        self
+    }
+
+    /// Whether `SIGQUIT` (Ctrl-\\) prints every goroutine to stderr and
+    /// exits with status 2, as Go does (default: on). The handler is
+    /// installed once per process, by the first runtime built with it on.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = goro::Runtime::builder().sigquit_dump(false).build().unwrap();
+    /// # drop(rt);
+    /// ```
+    pub fn sigquit_dump(mut self, on: bool) -> Builder {
+        self.sigquit_dump = on;
+        self
+    }
+
+    /// Starts the runtime with its clock paused (for tests; tokio's
+    /// `start_paused`, Go's `testing/synctest`): time stands still while
+    /// goroutines run, and whenever every goroutine is blocked it jumps to
+    /// the earliest timer, which fires at once. Timeout logic is then
+    /// tested without waiting. Read the clock with
+    /// [`time::now`](crate::time::now); `std::time::Instant::now()` keeps
+    /// real time.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let rt = goro::Runtime::builder().start_paused(true).build().unwrap();
+    /// let real = std::time::Instant::now();
+    /// rt.block_on(async {
+    ///     let start = goro::time::now();
+    ///     goro::time::sleep(Duration::from_secs(3600)).await;
+    ///     assert_eq!(goro::time::now() - start, Duration::from_secs(3600));
+    /// });
+    /// assert!(real.elapsed() < Duration::from_secs(60));
+    /// ```
+    pub fn start_paused(mut self, paused: bool) -> Builder {
+        self.start_paused = paused;
+        self
+    }
+
     /// Starts the worker threads.
     pub fn build(self) -> io::Result<Runtime> {
         let procs = self.procs.unwrap_or_else(default_procs);
@@ -354,6 +487,17 @@ impl Builder {
                 self.thread_name.clone(),
             ),
         );
+        if self.deadlock_detection {
+            shared.set_deadlock_mode(deadlock::Mode::Exit);
+        }
+        if self.start_paused {
+            shared.timers.pause();
+        }
+        if self.sigquit_dump {
+            signal::install_sigquit();
+        }
+        dump::register(&shared);
+        deadlock::LIVE_RUNTIMES.fetch_add(1, SeqCst);
         let mut rt = Runtime {
             shared: shared.clone(),
             threads: Vec::with_capacity(procs),
@@ -365,8 +509,12 @@ impl Builder {
                 b = b.stack_size(s);
             }
             let sh = shared.clone();
+            let counted = deadlock::goro_thread();
             // On failure `rt` drops, stopping the workers already started.
-            rt.threads.push(b.spawn(move || worker::run(sh, i, local))?);
+            rt.threads.push(b.spawn(move || {
+                let _counted = counted;
+                worker::run(sh, i, local)
+            })?);
         }
         Ok(rt)
     }
@@ -477,38 +625,60 @@ impl Runtime {
             worker: None,
         };
         let _enter = context::enter(&ctx);
-        if shared.main.id.load(Relaxed) == 0 {
-            shared.main.id.store(next_goroutine_id(), Relaxed);
+        let main = &shared.main;
+        if main.id.load(Relaxed) == 0 {
+            main.id.store(next_goroutine_id(), Relaxed);
         }
-        shared.main.active.fetch_add(1, Relaxed);
-        struct Leave<'a>(&'a Shared);
-        impl Drop for Leave<'_> {
-            fn drop(&mut self) {
-                self.0.main.active.fetch_sub(1, Relaxed);
-            }
-        }
-        let _leave = Leave(shared);
-
         let (parker, waker) = MAIN_WAKER.with(|m| {
             m.borrow_mut()
                 .get_or_insert_with(ThreadWaker::new_pair)
                 .clone()
         });
+        *lock(&main.parker) = Some(parker.clone());
+        main.active.fetch_add(1, SeqCst);
+        deadlock::BLOCK_ON_THREADS.fetch_add(1, SeqCst);
+        struct Leave<'a>(&'a Shared);
+        impl Drop for Leave<'_> {
+            fn drop(&mut self) {
+                deadlock::BLOCK_ON_THREADS.fetch_sub(1, SeqCst);
+                self.0.main.active.fetch_sub(1, SeqCst);
+            }
+        }
+        let _leave = Leave(shared);
+
         let mut cx = Context::from_waker(&waker);
         let mut fut = pin!(fut);
         loop {
-            shared.main.wait_reason.store(0, Relaxed);
+            main.wait_reason.store(0, Relaxed);
+            main.polls.fetch_add(1, Relaxed);
             let r = fut.as_mut().poll(&mut cx);
             if let Poll::Ready(v) = r {
                 return v;
             }
-            parker.0.park();
+            // Asleep from here on, as far as the deadlock detector and the
+            // virtual clock are concerned; if every worker is parked too,
+            // this thread is the last to go idle and does their check.
+            main.parked.store(true, SeqCst);
+            let skip_sleep = shared.watches_idle()
+                && shared.idle.num_parked() == shared.procs
+                && shared.on_all_idle(&parker.0);
+            if !skip_sleep {
+                parker.0.park();
+            }
+            main.parked.store(false, SeqCst);
+            crate::wait::tick_coarse_clock(Instant::now());
+            if let Some(report) = lock(&main.deadlock).take() {
+                panic!("{report}");
+            }
         }
     }
 
     fn shutdown(&mut self) {
         let shared = &self.shared;
-        shared.shutdown.store(true, SeqCst);
+        if !shared.shutdown.swap(true, SeqCst) {
+            deadlock::LIVE_RUNTIMES.fetch_sub(1, SeqCst);
+            dump::unregister(shared);
+        }
         for r in shared.remotes.iter() {
             r.parker.unpark();
         }

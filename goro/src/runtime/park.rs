@@ -103,6 +103,11 @@ impl Parker {
         }
     }
 
+    /// Whether a wake-up is pending (the next `park` would return at once).
+    pub(crate) fn is_notified(&self) -> bool {
+        self.state.load(SeqCst) == NOTIFIED
+    }
+
     /// Wakes the owner if asleep, or makes its next `park` return at once.
     pub(crate) fn unpark(&self) {
         match self.state.swap(NOTIFIED, SeqCst) {

@@ -229,7 +229,8 @@ pub(crate) fn run(shared: Arc<Shared>, index: usize, local: Local) {
             task.run();
             let tick = core.borrow().as_ref().map_or(0, |w| w.tick);
             if tick % GLOBAL_CHECK_INTERVAL == 0 {
-                shared.fire_timers(Instant::now());
+                crate::wait::tick_coarse_clock(Instant::now());
+                shared.fire_timers();
             }
             continue;
         }
@@ -244,7 +245,7 @@ pub(crate) fn run(shared: Arc<Shared>, index: usize, local: Local) {
 
 fn park(shared: &Shared, core: &std::cell::RefCell<Option<Worker>>, index: usize) {
     // Timers that are due become work; no need to sleep then.
-    if shared.fire_timers(Instant::now()) > 0 {
+    if shared.fire_timers() > 0 {
         return;
     }
     let was_searching = {
@@ -258,8 +259,17 @@ fn park(shared: &Shared, core: &std::cell::RefCell<Option<Worker>>, index: usize
         return;
     }
     let remote = &shared.remotes[index];
+    // The last worker to park checks for a deadlock, or moves the virtual
+    // clock (cold: only when every worker is idle).
+    if shared.watches_idle()
+        && shared.idle.num_parked() == shared.procs
+        && shared.on_all_idle(&remote.parker)
+    {
+        wake_self(shared, core, index);
+        return;
+    }
     let driver = shared.take_timer_role(index);
-    if driver {
+    if driver && !shared.timers.is_paused() {
         match shared.timers.next_deadline() {
             Some(d) => {
                 let now = Instant::now();
@@ -274,8 +284,9 @@ fn park(shared: &Shared, core: &std::cell::RefCell<Option<Worker>>, index: usize
         remote.parker.park();
     }
     wake_self(shared, core, index);
+    crate::wait::tick_coarse_clock(Instant::now());
     if driver {
-        shared.fire_timers(Instant::now());
+        shared.fire_timers();
     }
 }
 

@@ -14,7 +14,7 @@ use std::{
     pin::Pin,
     ptr::NonNull,
     sync::{
-        atomic::{AtomicPtr, AtomicU8, Ordering::Relaxed},
+        atomic::{AtomicPtr, AtomicU32, AtomicU8, Ordering::Relaxed},
         Arc,
     },
     task::{Context, Poll, Waker},
@@ -61,6 +61,9 @@ pub(crate) struct Header {
     pub(crate) wait_at: AtomicPtr<Location<'static>>,
     /// A `WaitReason` as `u8`; `None` while running or on a foreign future.
     pub(crate) wait_reason: AtomicU8,
+    /// When the current wait began, on the coarse clock (`wait::coarse_now`):
+    /// whole seconds since the process's first runtime.
+    pub(crate) wait_since: AtomicU32,
 }
 
 impl Header {
@@ -71,18 +74,19 @@ impl Header {
         unsafe { self.shared.as_ref() }
     }
 
-    /// The recorded wait reason and call site.
-    pub(crate) fn wait(&self) -> (WaitReason, Option<&'static Location<'static>>) {
+    /// The recorded wait: reason, call site and since when (coarse seconds).
+    pub(crate) fn wait(&self) -> (WaitReason, Option<&'static Location<'static>>, u32) {
         let reason = WaitReason::from_u8(self.wait_reason.load(Relaxed));
         let at = self.wait_at.load(Relaxed);
         // SAFETY: only `&'static Location` values are ever stored.
         let at = unsafe { at.as_ref() };
-        (reason, at)
+        (reason, at, self.wait_since.load(Relaxed))
     }
 
     #[inline]
     pub(crate) fn record_wait(&self, reason: WaitReason, at: &'static Location<'static>) {
         self.wait_at.store(at as *const _ as *mut _, Relaxed);
+        self.wait_since.store(crate::wait::coarse_now(), Relaxed);
         self.wait_reason.store(reason as u8, Relaxed);
     }
 }
@@ -195,6 +199,7 @@ where
             spawned_at,
             wait_at: AtomicPtr::new(std::ptr::null_mut()),
             wait_reason: AtomicU8::new(0),
+            wait_since: AtomicU32::new(0),
         },
         join_waker: UnsafeCell::new(None),
         stage: UnsafeCell::new(Stage::Running(future)),

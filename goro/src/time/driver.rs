@@ -94,6 +94,9 @@ pub(crate) struct TimerDriver {
     heap: Mutex<Heap>,
     next: AtomicU64,
     epoch: Instant,
+    /// The virtual clock of a paused runtime: nanoseconds since `epoch`
+    /// (moved only by `advance_to`); `NONE` when the clock is real.
+    paused_at: AtomicU64,
 }
 
 impl TimerDriver {
@@ -106,6 +109,35 @@ impl TimerDriver {
             }),
             next: AtomicU64::new(NONE),
             epoch: Instant::now(),
+            paused_at: AtomicU64::new(NONE),
+        }
+    }
+
+    /// Stops this heap's clock: from now on `now()` moves only by
+    /// `advance_to` (the test-mode virtual clock).
+    pub(crate) fn pause(&self) {
+        let now = self.to_nanos(Instant::now());
+        self.paused_at.store(now, SeqCst);
+    }
+
+    pub(crate) fn is_paused(&self) -> bool {
+        self.paused_at.load(Relaxed) != NONE
+    }
+
+    /// The time on this heap's clock: real, or virtual when paused.
+    #[inline]
+    pub(crate) fn now(&self) -> Instant {
+        match self.paused_at.load(Relaxed) {
+            NONE => Instant::now(),
+            n => self.epoch + Duration::from_nanos(n),
+        }
+    }
+
+    /// Moves a paused clock forward to `t` (never backward).
+    pub(crate) fn advance_to(&self, t: Instant) {
+        let n = self.to_nanos(t);
+        if self.is_paused() {
+            self.paused_at.fetch_max(n, SeqCst);
         }
     }
 

@@ -103,18 +103,22 @@ impl Global {
             parker: Parker::new(),
         });
         STARTED.call_once(|| {
+            let counted = crate::runtime::deadlock::goro_thread();
             std::thread::Builder::new()
                 .name("goro-timer".into())
-                .spawn(move || loop {
-                    g.driver.fire_expired(Instant::now());
-                    match g.driver.next_deadline() {
-                        Some(d) => {
-                            let now = Instant::now();
-                            if d > now {
-                                g.parker.park_timeout(d - now);
+                .spawn(move || {
+                    let _counted = counted;
+                    loop {
+                        g.driver.fire_expired(Instant::now());
+                        match g.driver.next_deadline() {
+                            Some(d) => {
+                                let now = Instant::now();
+                                if d > now {
+                                    g.parker.park_timeout(d - now);
+                                }
                             }
+                            None => g.parker.park(),
                         }
-                        None => g.parker.park(),
                     }
                 })
                 .expect("goro: cannot start the timer thread");
@@ -165,10 +169,10 @@ impl Armed {
                 }
             }
             None => {
-                if Instant::now() >= self.deadline {
+                let h = Handle::current();
+                if h.driver().now() >= self.deadline {
                     return Poll::Ready(self.deadline);
                 }
-                let h = Handle::current();
                 let e = TimerEntry::new(cx.waker().clone());
                 h.insert(self.deadline, e.clone());
                 self.entry = Some((h, e));
@@ -199,6 +203,30 @@ impl Drop for Armed {
     }
 }
 
+/// The current time on the clock of the runtime this thread serves: real
+/// time, or a virtual clock that stands still until every goroutine is
+/// blocked when the runtime started paused
+/// ([`Builder::start_paused`](crate::Builder::start_paused),
+/// `#[goro::test(start_paused = true)]`). Outside a runtime, real time.
+/// Deadlines for goro's timers are instants on this clock.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// goro::run(async {
+///     let start = goro::time::now();
+///     goro::time::sleep(Duration::from_millis(5)).await;
+///     assert!(goro::time::now() - start >= Duration::from_millis(5));
+/// });
+/// ```
+pub fn now() -> Instant {
+    context::with(|ctx| match ctx {
+        Some(ctx) => ctx.shared().timers.now(),
+        None => Instant::now(),
+    })
+}
+
 /// A future that completes after a duration: Go's `time.Sleep`.
 ///
 /// # Examples
@@ -213,7 +241,7 @@ impl Drop for Armed {
 /// ```
 #[track_caller]
 pub fn sleep(d: Duration) -> Sleep {
-    sleep_until(Instant::now().checked_add(d).unwrap_or_else(far_future))
+    sleep_until(now().checked_add(d).unwrap_or_else(far_future))
 }
 
 /// A future that completes at `deadline`.
@@ -238,7 +266,7 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 
 fn far_future() -> Instant {
     // About 30 years: far enough to mean "never", near enough not to overflow.
-    Instant::now() + Duration::from_secs(86400 * 365 * 30)
+    now() + Duration::from_secs(86400 * 365 * 30)
 }
 
 /// The future returned by [`sleep`] and [`sleep_until`].
@@ -376,7 +404,7 @@ impl Timer {
     #[track_caller]
     pub fn new(d: Duration) -> Timer {
         Timer {
-            armed: Armed::new(Instant::now().checked_add(d).unwrap_or_else(far_future)),
+            armed: Armed::new(now().checked_add(d).unwrap_or_else(far_future)),
             stopped: false,
             at: Location::caller(),
         }
@@ -394,7 +422,7 @@ impl Timer {
     fn fired(&self) -> bool {
         match &self.armed.entry {
             Some((_, e)) => e.has_fired(),
-            None => Instant::now() >= self.armed.deadline,
+            None => now() >= self.armed.deadline,
         }
     }
 
@@ -402,7 +430,7 @@ impl Timer {
     pub fn reset(&mut self, d: Duration) -> bool {
         let was_active = !self.stopped && !self.fired();
         self.armed
-            .reset(Instant::now().checked_add(d).unwrap_or_else(far_future));
+            .reset(now().checked_add(d).unwrap_or_else(far_future));
         self.stopped = false;
         was_active
     }
@@ -470,7 +498,7 @@ impl Ticker {
         assert!(!period.is_zero(), "non-positive interval for NewTicker");
         Ticker {
             period,
-            armed: Armed::new(Instant::now() + period),
+            armed: Armed::new(now() + period),
             stopped: false,
         }
     }
@@ -494,7 +522,7 @@ impl Ticker {
     pub fn reset(&mut self, period: Duration) {
         assert!(!period.is_zero(), "non-positive interval for Ticker.Reset");
         self.period = period;
-        self.armed.reset(Instant::now() + period);
+        self.armed.reset(now() + period);
         self.stopped = false;
     }
 
@@ -510,7 +538,7 @@ impl Ticker {
         }
         match self.armed.poll_at(cx, at) {
             Poll::Ready(t) => {
-                self.armed.deadline = next_tick(t, self.period, Instant::now());
+                self.armed.deadline = next_tick(t, self.period, now());
                 Poll::Ready(t)
             }
             Poll::Pending => Poll::Pending,
@@ -577,7 +605,7 @@ impl Wake for SendAt {
 /// ```
 pub fn after(d: Duration) -> crate::chan::Receiver<Instant> {
     let (tx, rx) = crate::chan::chan::<Instant>(1);
-    let deadline = Instant::now().checked_add(d).unwrap_or_else(far_future);
+    let deadline = now().checked_add(d).unwrap_or_else(far_future);
     let waker = Waker::from(Arc::new(SendAt { tx, deadline }));
     // Never disarmed: it fires once and drops its sender.
     drop(Callback::arm(deadline, waker));
@@ -599,7 +627,7 @@ impl Wake for TickAt {
         if let Err(crate::chan::TrySendError::Closed(_)) = self.tx.try_send(at) {
             return; // every receiver is gone: stop ticking
         }
-        let next = next_tick(at, self.period, Instant::now());
+        let next = next_tick(at, self.period, now());
         *self.next.lock().unwrap_or_else(|p| p.into_inner()) = next;
         let handle = self.handle.clone();
         drop(Callback::arm_in(handle, next, Waker::from(self)));
@@ -624,7 +652,7 @@ impl Wake for TickAt {
 pub fn tick(period: Duration) -> crate::chan::Receiver<Instant> {
     assert!(!period.is_zero(), "non-positive interval for Tick");
     let (tx, rx) = crate::chan::chan::<Instant>(1);
-    let first = Instant::now() + period;
+    let first = now() + period;
     let handle = Handle::current();
     let t = Arc::new(TickAt {
         tx,

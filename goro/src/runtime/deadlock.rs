@@ -1,0 +1,224 @@
+//! What the runtime does when every goroutine is idle: Go's `checkdead`
+//! (report `all goroutines are asleep - deadlock!`) and the test-mode
+//! virtual clock (jump to the next timer, as tokio's paused time and Go's
+//! `testing/synctest` do).
+//!
+//! When it runs: only when the last worker is about to park, or when the
+//! main goroutine is about to park while every worker is parked — never
+//! on the hot path.
+//!
+//! The verdict, in order (cheap checks first):
+//! 1. *Something is still going on*: a worker awake, main running, work
+//!    queued, a `spawn_blocking` call queued or running, an OS thread
+//!    inside a goro `_blocking` call, a goroutine running or woken — then
+//!    nothing to do.
+//! 2. *Virtual clock* (`start_paused`): a timer is armed — move the clock to
+//!    the earliest deadline and fire it.
+//! 3. *Deadlock*: no timer armed, no socket registered, and main and every
+//!    goroutine blocked on a goro primitive (channel, select, Mutex,
+//!    RwMutex, WaitGroup, Cond, Semaphore, Once, join, context). A
+//!    goroutine asleep in `sleep`, in IO, or on a foreign future counts as
+//!    possibly runnable. In a program (exit mode) every OS thread of the
+//!    process must also be one of goro's: a plain thread can hold a
+//!    `Sender` and send later, so a thread goro does not know about rules
+//!    the report out. A test's runtime shares its process with the test
+//!    harness, so there (panic mode) the state must instead hold still for a
+//!    longer confirmation wait.
+//! 4. *Confirm*: the checking thread sleeps briefly (woken early by any new
+//!    work); if no goroutine was polled meanwhile and the verdict is the
+//!    same, it is a deadlock: exit mode prints Go's message and the dump to
+//!    stderr and exits with status 2; panic mode makes the main goroutine
+//!    panic with the same text (the test fails instead of hanging).
+
+use std::{
+    sync::atomic::{AtomicUsize, Ordering::*},
+    time::Duration,
+};
+
+use super::{dump, park::Parker, Shared};
+use crate::wait;
+
+/// Go's words.
+pub(crate) const MESSAGE: &str = "fatal error: all goroutines are asleep - deadlock!";
+
+/// What a runtime does about a deadlock.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u8)]
+pub(crate) enum Mode {
+    /// Nothing (the builder's opt-out).
+    Off = 0,
+    /// Print the message and the dump, exit with status 2 (a program).
+    Exit = 1,
+    /// Make the main goroutine panic with the report (a test).
+    Panic = 2,
+}
+
+impl Mode {
+    pub(crate) fn from_u8(v: u8) -> Mode {
+        match v {
+            1 => Mode::Exit,
+            2 => Mode::Panic,
+            _ => Mode::Off,
+        }
+    }
+
+    /// How long the state must hold still before it is reported.
+    fn confirm(self) -> Duration {
+        match self {
+            Mode::Panic => Duration::from_millis(1000),
+            _ => Duration::from_millis(20),
+        }
+    }
+}
+
+/// OS threads goro started (workers, blocking-pool threads, timer, signal
+/// and monitor threads), process-wide, for the thread accounting of exit
+/// mode.
+static GORO_THREADS: AtomicUsize = AtomicUsize::new(0);
+/// Threads inside some runtime's `block_on`, process-wide.
+pub(crate) static BLOCK_ON_THREADS: AtomicUsize = AtomicUsize::new(0);
+/// Runtimes built and not yet shut down.
+pub(crate) static LIVE_RUNTIMES: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts a thread as one of goro's own until the guard drops. Taken by
+/// the spawner before the thread starts and moved into it, so the count
+/// never lags behind the threads that exist.
+pub(crate) fn goro_thread() -> GoroThread {
+    GORO_THREADS.fetch_add(1, SeqCst);
+    GoroThread(())
+}
+
+pub(crate) struct GoroThread(());
+
+impl Drop for GoroThread {
+    fn drop(&mut self) {
+        GORO_THREADS.fetch_sub(1, SeqCst);
+    }
+}
+
+/// True when every OS thread of the process is known to goro: its own
+/// threads, and threads inside `block_on` of the only live runtime.
+fn only_goro_threads() -> bool {
+    if LIVE_RUNTIMES.load(SeqCst) != 1 {
+        return false;
+    }
+    let known = GORO_THREADS.load(SeqCst) + BLOCK_ON_THREADS.load(SeqCst);
+    match std::fs::read_dir("/proc/self/task") {
+        Ok(dir) => dir.count() == known,
+        // No way to count threads here: never claim there are no others.
+        Err(_) => false,
+    }
+}
+
+/// The verdict on an idle-looking runtime.
+enum Verdict {
+    /// Something can still happen.
+    Busy,
+    /// Virtual clock: timers can be fired by moving time.
+    Advance,
+    /// Looks like a deadlock; `progress` is the poll count to confirm with.
+    Suspect { progress: u64 },
+}
+
+impl Shared {
+    /// Whether anything at all is to be done when the runtime goes idle.
+    #[inline]
+    pub(crate) fn watches_idle(&self) -> bool {
+        self.deadlock_mode() != Mode::Off || self.timers.is_paused()
+    }
+
+    pub(crate) fn deadlock_mode(&self) -> Mode {
+        Mode::from_u8(self.deadlock_mode.load(Relaxed))
+    }
+
+    pub(crate) fn set_deadlock_mode(&self, m: Mode) {
+        self.deadlock_mode.store(m as u8, Relaxed);
+    }
+
+    /// Goroutine polls so far, on every worker and on main.
+    fn progress(&self) -> u64 {
+        self.remotes.iter().map(|r| r.ran.load(SeqCst)).sum::<u64>() + self.main.polls.load(SeqCst)
+    }
+
+    fn verdict(&self) -> Verdict {
+        if self.is_shutdown()
+            || self.idle.num_parked() != self.procs
+            || !self.main.is_idle()
+            || self.has_work()
+            || self.blocking.in_flight() != 0
+            || wait::threads_in_blocking_calls() != 0
+        {
+            return Verdict::Busy;
+        }
+        let progress = self.progress();
+        let d = dump::collect(self);
+        if d.goroutines()
+            .iter()
+            .any(|g| matches!(g.status, dump::Status::Running | dump::Status::Runnable))
+        {
+            return Verdict::Busy;
+        }
+        if self.timers.is_paused() && self.timers.next_deadline().is_some() {
+            return Verdict::Advance;
+        }
+        let mode = self.deadlock_mode();
+        if mode == Mode::Off
+            || self.timers.len() != 0
+            || self.io_registered() != 0
+            || self.main.active.load(SeqCst) != 1
+            || !d.goroutines().iter().all(|g| g.blocked_on_goro_primitive())
+        {
+            return Verdict::Busy;
+        }
+        Verdict::Suspect { progress }
+    }
+
+    /// Called by a worker that parked as the last one, or by the main
+    /// goroutine about to park with every worker parked; `parker` is the
+    /// caller's own. True when the caller must not go to sleep (the clock
+    /// moved, or it was woken while confirming): it should look for work.
+    #[cold]
+    pub(crate) fn on_all_idle(&self, parker: &Parker) -> bool {
+        match self.verdict() {
+            Verdict::Busy => false,
+            Verdict::Advance => {
+                if let Some(d) = self.timers.next_deadline() {
+                    self.timers.advance_to(d);
+                }
+                self.fire_timers();
+                true
+            }
+            Verdict::Suspect { progress } => {
+                let mode = self.deadlock_mode();
+                parker.park_timeout(mode.confirm());
+                if let Verdict::Suspect { progress: p } = self.verdict() {
+                    // Counted only now: a thread just started or just
+                    // leaving has had the confirmation wait to settle.
+                    if p == progress && (mode != Mode::Exit || only_goro_threads()) {
+                        self.report_deadlock(mode);
+                    }
+                }
+                true
+            }
+        }
+    }
+
+    #[cold]
+    fn report_deadlock(&self, mode: Mode) {
+        if self.deadlock_reported.swap(true, SeqCst) {
+            return;
+        }
+        let report = format!("{MESSAGE}\n\n{}", dump::collect(self));
+        match mode {
+            Mode::Off => {}
+            Mode::Exit => {
+                eprintln!("{report}");
+                std::process::exit(2);
+            }
+            Mode::Panic => {
+                *self.main.deadlock.lock().unwrap_or_else(|p| p.into_inner()) = Some(report);
+                self.main.wake();
+            }
+        }
+    }
+}

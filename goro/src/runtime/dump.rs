@@ -1,0 +1,317 @@
+//! The goroutine dump: what every goroutine is doing, printed like Go's
+//! traceback (what `SIGQUIT` and `fatal error: all goroutines are asleep -
+//! deadlock!` print in Go).
+//!
+//! A goroutine has no stack to walk — it is a future — so instead of
+//! frames the dump shows the user's own line: the `#[track_caller]` site of
+//! the blocking call (recorded by every goro primitive before it returns
+//! `Pending`) and the site of the `go` call that created the goroutine.
+//!
+//! ```text
+//! goroutine 1 [chan receive]:
+//! 	examples/deadlock.rs:31
+//!
+//! goroutine 7 [chan send, 2 minutes]:
+//! 	examples/deadlock.rs:24
+//! created by goroutine 1 at
+//! 	examples/deadlock.rs:22
+//! ```
+//!
+//! Reading a dump does not stop the runtime: each goroutine's fields are
+//! read on their own, one owned list locked at a time, so a dump of a busy
+//! program is a close approximation, as Go's is for running goroutines.
+
+use std::{
+    fmt,
+    panic::Location,
+    sync::{Mutex, Weak},
+};
+
+use super::{context, Runtime, Shared};
+use crate::{
+    task::{
+        state::{NOTIFIED, RUNNING},
+        Header,
+    },
+    wait::{self, WaitReason},
+};
+
+/// What a goroutine was doing when the dump was taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Status {
+    /// Being polled by a worker (or, for the main goroutine, by its thread).
+    Running,
+    /// Woken, waiting in a run queue for a worker.
+    Runnable,
+    /// Blocked in a goro call, for this reason.
+    Waiting(WaitReason),
+    /// Suspended on a future that is not a goro primitive (a foreign
+    /// channel, a tokio timer...): goro cannot say what will wake it.
+    ForeignWait,
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Status::Running => f.write_str("running"),
+            Status::Runnable => f.write_str("runnable"),
+            Status::Waiting(r) => f.write_str(r.as_str()),
+            Status::ForeignWait => f.write_str("select (foreign future)"),
+        }
+    }
+}
+
+/// One goroutine in a [`Dump`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Goroutine {
+    /// Its id (Go's goroutine id).
+    pub id: u64,
+    /// What it was doing.
+    pub status: Status,
+    /// Where the user's code called the goro function it blocks in; `None`
+    /// while running, runnable or on a foreign future.
+    pub blocked_at: Option<&'static Location<'static>>,
+    /// Whole minutes it has been blocked, when at least one (Go prints the
+    /// wait only from one minute on).
+    pub waiting_minutes: u32,
+    /// Where it was created (`go(..)`); `None` for a main goroutine (the
+    /// future passed to `block_on`, `run` or `#[goro::main]`).
+    pub created_at: Option<&'static Location<'static>>,
+    /// The goroutine that created it (0 when it was created by code outside
+    /// any goroutine, such as `Runtime::go` from a plain thread).
+    pub parent: u64,
+}
+
+impl Goroutine {
+    fn from_header(h: &Header, now: u32) -> Goroutine {
+        let state = h.state.load();
+        let (reason, at, since) = h.wait();
+        let status = if state.has(RUNNING) {
+            Status::Running
+        } else if state.has(NOTIFIED) {
+            Status::Runnable
+        } else if reason == WaitReason::None {
+            Status::ForeignWait
+        } else {
+            Status::Waiting(reason)
+        };
+        let blocked = matches!(status, Status::Waiting(_));
+        Goroutine {
+            id: h.id,
+            status,
+            blocked_at: if blocked { at } else { None },
+            waiting_minutes: if blocked { minutes(now, since) } else { 0 },
+            created_at: Some(h.spawned_at),
+            parent: h.parent,
+        }
+    }
+
+    /// Whether only another goroutine (or thread) acting on a goro
+    /// primitive can wake it: what the deadlock detector asks of every one.
+    pub(crate) fn blocked_on_goro_primitive(&self) -> bool {
+        matches!(self.status, Status::Waiting(r) if r.is_goro_primitive())
+    }
+}
+
+fn minutes(now: u32, since: u32) -> u32 {
+    now.saturating_sub(since) / 60
+}
+
+impl fmt::Display for Goroutine {
+    /// Go's format: a header line, the blocking site, and where the
+    /// goroutine was created.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "goroutine {} [{}", self.id, self.status)?;
+        match self.waiting_minutes {
+            0 => {}
+            1 => f.write_str(", 1 minute")?,
+            m => write!(f, ", {m} minutes")?,
+        }
+        f.write_str("]:\n")?;
+        match (self.blocked_at, self.created_at) {
+            (Some(at), _) => writeln!(f, "\t{at}")?,
+            (None, None) => f.write_str("\tmain goroutine\n")?,
+            (None, Some(_)) => {}
+        }
+        if let Some(at) = self.created_at {
+            match self.parent {
+                0 => writeln!(f, "created by a thread outside goroutines at\n\t{at}")?,
+                p => writeln!(f, "created by goroutine {p} at\n\t{at}")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A snapshot of every goroutine: [`dump`] or [`Runtime::dump`]. Its
+/// `Display` prints like Go's traceback, one paragraph per goroutine,
+/// ordered by id.
+///
+/// # Examples
+///
+/// ```
+/// use goro::runtime::{dump, Status, WaitReason};
+///
+/// goro::run(async {
+///     let (tx, rx) = goro::chan::<u32>(0);
+///     let h = goro::go(async move { rx.recv().await }); // blocks: nobody sends yet
+///     while !dump().goroutines().iter().any(|g| g.status == Status::Waiting(WaitReason::ChanReceive)) {
+///         goro::yield_now().await;
+///     }
+///     let text = dump().to_string();
+///     assert!(text.contains("[chan receive]:"), "{text}");
+///     assert!(text.contains("created by goroutine"), "{text}");
+///     tx.send(1).await.unwrap();
+///     assert_eq!(h.await.unwrap(), Some(1));
+/// });
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Dump {
+    goroutines: Vec<Goroutine>,
+}
+
+impl Dump {
+    /// The goroutines, ordered by id.
+    pub fn goroutines(&self) -> &[Goroutine] {
+        &self.goroutines
+    }
+
+    /// How many goroutines it lists.
+    pub fn len(&self) -> usize {
+        self.goroutines.len()
+    }
+
+    /// Whether it lists none.
+    pub fn is_empty(&self) -> bool {
+        self.goroutines.is_empty()
+    }
+
+    /// The same dump without main goroutines (the leak check's list).
+    pub(crate) fn without_main(mut self) -> Dump {
+        self.goroutines.retain(|g| g.created_at.is_some());
+        self
+    }
+
+    fn sort(mut self) -> Dump {
+        self.goroutines.sort_by_key(|g| g.id);
+        self
+    }
+}
+
+impl fmt::Display for Dump {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, g) in self.goroutines.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            fmt::Display::fmt(g, f)?;
+        }
+        Ok(())
+    }
+}
+
+/// The goroutines of one runtime: the main goroutine (while a thread is
+/// inside `block_on`) and every live spawned one.
+pub(crate) fn collect(shared: &Shared) -> Dump {
+    let now = wait::coarse_now();
+    let mut d = Dump::default();
+    if let Some(main) = shared.main.snapshot(now) {
+        d.goroutines.push(main);
+    }
+    shared
+        .owned
+        .for_each(|h| d.goroutines.push(Goroutine::from_header(h, now)));
+    d.sort()
+}
+
+impl super::MainGoroutine {
+    fn snapshot(&self, now: u32) -> Option<Goroutine> {
+        let (reason, at, since) = self.wait()?;
+        let status = if !self.is_parked() {
+            Status::Running
+        } else if reason == WaitReason::None {
+            Status::ForeignWait
+        } else {
+            Status::Waiting(reason)
+        };
+        let blocked = matches!(status, Status::Waiting(_));
+        Some(Goroutine {
+            id: self.id(),
+            status,
+            blocked_at: if blocked { at } else { None },
+            waiting_minutes: if blocked { minutes(now, since) } else { 0 },
+            created_at: None,
+            parent: 0,
+        })
+    }
+}
+
+/// Every runtime of the process that has not shut down, for [`dump`] and
+/// for `SIGQUIT`.
+static RUNTIMES: Mutex<Vec<Weak<Shared>>> = Mutex::new(Vec::new());
+
+pub(crate) fn register(shared: &std::sync::Arc<Shared>) {
+    let mut all = RUNTIMES.lock().unwrap_or_else(|p| p.into_inner());
+    all.retain(|w| w.strong_count() > 0);
+    all.push(std::sync::Arc::downgrade(shared));
+}
+
+pub(crate) fn unregister(shared: &Shared) {
+    let mut all = RUNTIMES.lock().unwrap_or_else(|p| p.into_inner());
+    all.retain(|w| w.strong_count() > 0 && !std::ptr::eq(w.as_ptr(), shared));
+}
+
+/// A dump of the goroutines of the runtime the calling thread serves; from
+/// outside any runtime, of every runtime in the process.
+///
+/// # Examples
+///
+/// ```
+/// goro::run(async {
+///     let d = goro::runtime::dump();
+///     assert_eq!(d.len(), 1); // just main, which is running
+///     assert!(d.to_string().starts_with("goroutine "), "{d}");
+///     assert!(d.to_string().contains("[running]"), "{d}");
+/// });
+/// ```
+pub fn dump() -> Dump {
+    if let Some(d) = context::with(|c| c.map(|c| collect(c.shared()))) {
+        return d;
+    }
+    dump_all()
+}
+
+/// Every goroutine of every live runtime in the process.
+pub(crate) fn dump_all() -> Dump {
+    let all: Vec<_> = RUNTIMES
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .filter_map(Weak::upgrade)
+        .collect();
+    let mut d = Dump::default();
+    for s in all {
+        d.goroutines.extend(collect(&s).goroutines);
+    }
+    d.sort()
+}
+
+impl Runtime {
+    /// A dump of this runtime's goroutines (see [`Dump`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = goro::Runtime::new().unwrap();
+    /// let (tx, rx) = goro::chan::<()>(0);
+    /// let _h = rt.go(async move { rx.recv().await });
+    /// // The goroutine is listed at once (running, runnable or waiting).
+    /// assert_eq!(rt.dump().len(), 1);
+    /// drop(tx);
+    /// ```
+    pub fn dump(&self) -> Dump {
+        collect(self.shared())
+    }
+}
