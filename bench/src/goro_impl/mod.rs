@@ -51,6 +51,14 @@ pub(crate) async fn join<T>(h: goro::JoinHandle<T>) -> T {
 }
 
 /// `(workload id, implementation)` pairs, added in front of the others.
+/// Runs a goro workload with the recording of wait reasons and sites off
+/// (each impl runs in its own process): what the dump and the deadlock
+/// detector cost the hot path.
+fn untracked(f: fn(&Cfg) -> Outcome, c: &Cfg) -> Outcome {
+    goro::runtime::set_wait_tracking(false);
+    f(c)
+}
+
 pub fn impls() -> Vec<(&'static str, Impl)> {
     fn i(name: &'static str, run: fn(&Cfg) -> Outcome) -> Impl {
         Impl { name, run }
@@ -60,7 +68,12 @@ pub fn impls() -> Vec<(&'static str, Impl)> {
         ("spawn/skynet", i("goro", spawn::skynet)),
         ("spawn/parked_mem", i("goro", spawn::parked_mem)),
         ("chan/pingpong_unbuffered", i("goro", chan::pingpong)),
+        (
+            "chan/pingpong_unbuffered",
+            i("goro_notrack", |c| untracked(chan::pingpong, c)),
+        ),
         ("chan/mpmc_4x4", i("goro", chan::mpmc)),
+        ("chan/mpmc_4x4", i("goro_notrack", |c| untracked(chan::mpmc, c))),
         ("chan/select4", i("goro", chan::select4)),
         ("chan/worker_pool", i("goro", chan::worker_pool)),
         ("sync/mutex_contended", i("goro", sync::mutex_contended)),

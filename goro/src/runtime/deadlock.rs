@@ -190,7 +190,10 @@ impl Shared {
             }
             Verdict::Suspect { progress } => {
                 let mode = self.deadlock_mode();
-                parker.park_timeout(mode.confirm());
+                if parker.park_timeout(mode.confirm()) {
+                    // Woken: somebody had something for us after all.
+                    return true;
+                }
                 if let Verdict::Suspect { progress: p } = self.verdict() {
                     // Counted only now: a thread just started or just
                     // leaving has had the confirmation wait to settle.

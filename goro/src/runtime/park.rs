@@ -46,25 +46,26 @@ impl Parker {
 
     /// Sleeps until `unpark` (or a spurious wake-up, which callers tolerate).
     pub(crate) fn park(&self) {
-        self.park_inner(None)
+        self.park_inner(None);
     }
 
-    /// Sleeps until `unpark` or until `timeout` passes.
-    pub(crate) fn park_timeout(&self, timeout: Duration) {
+    /// Sleeps until `unpark` or until `timeout` passes. True when woken
+    /// by `unpark` (or a wake-up was pending), false on timeout.
+    pub(crate) fn park_timeout(&self, timeout: Duration) -> bool {
         self.park_inner(Some(timeout))
     }
 
-    fn park_inner(&self, timeout: Option<Duration>) {
+    fn park_inner(&self, timeout: Option<Duration>) -> bool {
         // Fast path: a wake-up is already pending.
         if self
             .state
             .compare_exchange(NOTIFIED, EMPTY, SeqCst, SeqCst)
             .is_ok()
         {
-            return;
+            return true;
         }
         if timeout == Some(Duration::ZERO) {
-            return;
+            return false;
         }
         let mut guard = lock(&self.lock);
         match self.state.compare_exchange(EMPTY, PARKED, SeqCst, SeqCst) {
@@ -72,7 +73,7 @@ impl Parker {
             Err(NOTIFIED) => {
                 // Notified between the fast path and the lock.
                 self.state.store(EMPTY, SeqCst);
-                return;
+                return true;
             }
             Err(s) => unreachable!("parker: bad state {s} on park"),
         }
@@ -87,7 +88,7 @@ impl Parker {
                     .compare_exchange(NOTIFIED, EMPTY, SeqCst, SeqCst)
                     .is_ok()
                 {
-                    return;
+                    return true;
                 }
                 // Spurious wake-up: still PARKED, sleep again.
             },
@@ -98,7 +99,7 @@ impl Parker {
                 };
                 drop(g);
                 // Whether notified or timed out, leave EMPTY.
-                self.state.swap(EMPTY, SeqCst);
+                self.state.swap(EMPTY, SeqCst) == NOTIFIED
             }
         }
     }
