@@ -625,3 +625,20 @@ pub(crate) unsafe fn join_drop(ptr: NonNull<Header>) {
     // SAFETY: per the caller.
     unsafe { (ptr.as_ref().vtable.drop_join_handle)(ptr) }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::Header;
+
+    /// The header, with everything the dump and the deadlock detector read
+    /// (id, parent, spawn site, wait reason, site and start), fits one
+    /// cache line.
+    #[test]
+    fn header_fits_one_cache_line() {
+        assert!(
+            std::mem::size_of::<Header>() <= 64,
+            "{}",
+            std::mem::size_of::<Header>()
+        );
+    }
+}
