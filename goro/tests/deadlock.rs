@@ -53,6 +53,7 @@ const SCENARIOS: &[(&str, Check)] = &[
     ("select_no_ready_arm", expect_deadlock),
     ("goroutine_join_chain", expect_deadlock),
     ("timer_pending_is_not_deadlock", expect_clean_exit),
+    ("global_timer_is_not_deadlock", expect_clean_exit),
     ("thread_wakes_later_is_not_deadlock", expect_clean_exit),
     ("blocking_call_is_not_deadlock", expect_clean_exit),
     ("thread_in_blocking_call_is_not_deadlock", expect_clean_exit),
@@ -118,6 +119,13 @@ fn child(name: &str) {
             let _h = goro::go(async move { rx.recv().await });
             goro::time::sleep(Duration::from_millis(300)).await;
         }),
+        "global_timer_is_not_deadlock" => {
+            // Made outside the runtime: its timer lives in the global heap.
+            let t = goro::time::after(Duration::from_millis(300));
+            goro::run(async move {
+                t.recv().await.unwrap();
+            })
+        }
         "thread_wakes_later_is_not_deadlock" => goro::run(async {
             let (tx, rx) = chan::<u32>(1);
             std::thread::spawn(move || {

@@ -164,6 +164,7 @@ impl Shared {
         let mode = self.deadlock_mode();
         if mode == Mode::Off
             || self.timers.len() != 0
+            || crate::time::global_timers() != 0
             || self.io_registered() != 0
             || self.main.active.load(SeqCst) != 1
             || !d.goroutines().iter().all(|g| g.blocked_on_goro_primitive())

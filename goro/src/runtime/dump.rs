@@ -315,3 +315,40 @@ impl Runtime {
         collect(self.shared())
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    fn blocked(minutes: u32) -> Goroutine {
+        Goroutine {
+            id: 7,
+            status: Status::Waiting(WaitReason::ChanReceive),
+            blocked_at: Some(Location::caller()),
+            waiting_minutes: minutes,
+            created_at: Some(Location::caller()),
+            parent: 1,
+        }
+    }
+
+    #[test]
+    fn waits_print_in_whole_minutes_from_one_on() {
+        assert_eq!(minutes(100, 50), 0);
+        assert_eq!(minutes(170, 50), 2);
+        assert_eq!(minutes(10, 50), 0, "a clock read before the stamp");
+        let head = |m| blocked(m).to_string().lines().next().unwrap().to_string();
+        assert_eq!(head(0), "goroutine 7 [chan receive]:");
+        assert_eq!(head(1), "goroutine 7 [chan receive, 1 minute]:");
+        assert_eq!(head(2), "goroutine 7 [chan receive, 2 minutes]:");
+    }
+
+    #[test]
+    fn paragraph_shape() {
+        let g = blocked(0);
+        let (b, c) = (g.blocked_at.unwrap(), g.created_at.unwrap());
+        assert_eq!(
+            g.to_string(),
+            format!("goroutine 7 [chan receive]:\n\t{b}\ncreated by goroutine 1 at\n\t{c}\n")
+        );
+    }
+}

@@ -94,9 +94,17 @@ struct Global {
     parker: Parker,
 }
 
+static GLOBAL: OnceLock<Global> = OnceLock::new();
+
+/// Timers armed in the global heap (made outside any runtime, such as a
+/// `time::after` receiver created before `run`): the deadlock detector
+/// counts them as wake sources like a runtime's own.
+pub(crate) fn global_timers() -> usize {
+    GLOBAL.get().map_or(0, |g| g.driver.len())
+}
+
 impl Global {
     fn get() -> &'static Global {
-        static GLOBAL: OnceLock<Global> = OnceLock::new();
         static STARTED: std::sync::Once = std::sync::Once::new();
         let g = GLOBAL.get_or_init(|| Global {
             driver: TimerDriver::new(),
