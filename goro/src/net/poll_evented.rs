@@ -77,6 +77,49 @@ impl<E: Source> PollEvented<E> {
         }
     }
 
+    /// A read from a stream source.
+    pub(crate) fn poll_read(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+        at: &'static Location<'static>,
+    ) -> Poll<io::Result<usize>>
+    where
+        for<'a> &'a E: io::Read,
+    {
+        self.poll_io(cx, Direction::Read, at, |mut s| io::Read::read(&mut s, buf))
+    }
+
+    /// A write to a stream source.
+    pub(crate) fn poll_write(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+        at: &'static Location<'static>,
+    ) -> Poll<io::Result<usize>>
+    where
+        for<'a> &'a E: io::Write,
+    {
+        self.poll_io(cx, Direction::Write, at, |mut s| {
+            io::Write::write(&mut s, buf)
+        })
+    }
+
+    /// A vectored write to a stream source.
+    pub(crate) fn poll_write_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+        at: &'static Location<'static>,
+    ) -> Poll<io::Result<usize>>
+    where
+        for<'a> &'a E: io::Write,
+    {
+        self.poll_io(cx, Direction::Write, at, |mut s| {
+            io::Write::write_vectored(&mut s, bufs)
+        })
+    }
+
     pub(crate) fn set_deadline(&self, dir: Direction, deadline: Option<Instant>) {
         self.sched.set_deadline(dir, deadline)
     }
