@@ -687,3 +687,20 @@ fn registrations_are_released_on_drop() {
         }
     });
 }
+
+#[test]
+fn a_socket_outliving_its_runtime_fails_instead_of_hanging() {
+    let rt1 = rt(1);
+    let (c, _s) = rt1.block_on(async {
+        let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+        let c = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
+        let s = ln.accept().await.unwrap().0;
+        (c, s)
+    });
+    drop(rt1);
+    let err = rt(1).block_on(async move {
+        let mut buf = [0; 1];
+        c.read(&mut buf).await.unwrap_err()
+    });
+    assert!(err.to_string().contains("shut down"), "{err}");
+}

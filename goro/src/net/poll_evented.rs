@@ -67,7 +67,17 @@ impl<E: Source> PollEvented<E> {
     ) -> Poll<io::Result<R>> {
         ready!(coop::poll_proceed(cx));
         loop {
-            let ev = ready!(self.sched.poll_ready(cx, dir, at))?;
+            let ev = match self.sched.poll_ready(cx, dir, at) {
+                Poll::Ready(r) => r?,
+                // Nobody polls the sockets of a runtime that is gone: fail
+                // instead of waiting forever.
+                Poll::Pending if self.shared.is_shutdown() => {
+                    return Poll::Ready(Err(io::Error::other(
+                        "goro: the runtime this socket was created in has shut down",
+                    )))
+                }
+                Poll::Pending => return Poll::Pending,
+            };
             match op(&self.io) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     self.sched.clear_readiness(ev, dir)
