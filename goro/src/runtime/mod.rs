@@ -9,7 +9,8 @@
 //! - `owned.rs`: every live goroutine (shutdown, `num_goroutine`, dump);
 //! - `blocking.rs`: the `spawn_blocking` pool;
 //! - `context.rs`: which runtime and goroutine this thread serves;
-//! - `park.rs`: the thread parker.
+//! - `park.rs`: the thread parker;
+//! - `io.rs`: the netpoller, polled by the timer-driver worker as it parks.
 //!
 //! The thread inside `block_on` polls the main future itself (it need not
 //! be `Send`), counts as goroutine "main" for `num_goroutine` and for wait
@@ -28,6 +29,7 @@ pub(crate) mod deadlock;
 pub(crate) mod dump;
 mod idle;
 pub(crate) mod inject;
+pub(crate) mod io;
 pub(crate) mod owned;
 pub(crate) mod park;
 pub(crate) mod queue;
@@ -39,7 +41,6 @@ use std::{
     cell::{Cell, RefCell},
     fmt,
     future::Future,
-    io,
     panic::Location,
     pin::pin,
     sync::{
@@ -166,6 +167,8 @@ pub(crate) struct Shared {
     pub(crate) idle: idle::Idle,
     pub(crate) owned: owned::OwnedTasks,
     pub(crate) timers: TimerDriver,
+    /// The netpoller; polled by the timer-driver worker while it parks.
+    pub(crate) io: io::IoDriver,
     timer_driver: AtomicUsize,
     pub(crate) blocking: blocking::BlockingPool,
     shutdown: AtomicBool,
@@ -196,8 +199,25 @@ impl Shared {
     #[inline]
     pub(crate) fn notify_parked(&self) {
         if let Some(w) = self.idle.worker_to_notify() {
-            self.remotes[w].parker.unpark();
+            self.unpark_worker(w);
         }
+    }
+
+    /// Wakes worker `w`: its parker, and the netpoller if `w` sleeps in
+    /// `epoll_wait` as the timer driver. Pairs with the driver storing the
+    /// role, then `Parker::try_take` before it polls (all `SeqCst`): either
+    /// the driver sees this notification, or this sees the role and wakes
+    /// the poller.
+    pub(crate) fn unpark_worker(&self, w: usize) {
+        self.remotes[w].parker.unpark();
+        if self.timer_driver.load(SeqCst) == w {
+            self.io.wake();
+        }
+    }
+
+    /// No worker holds the timer-driver role (none sleeps in the poller).
+    pub(crate) fn no_timer_driver(&self) -> bool {
+        self.timer_driver.load(SeqCst) == NO_DRIVER
     }
 
     /// Queues a task from outside the workers.
@@ -218,10 +238,10 @@ impl Shared {
         self.timers.fire_expired(self.timers.now())
     }
 
-    /// Sockets registered with the netpoller (none yet: the deadlock
-    /// detector asks).
+    /// Sockets registered with the netpoller (the deadlock detector counts
+    /// them as wake sources).
     pub(crate) fn io_registered(&self) -> usize {
-        0
+        self.io.registered()
     }
 
     /// A worker about to park volunteers to sleep with the timer deadline.
@@ -245,11 +265,11 @@ impl Shared {
                 // it, wake one.
                 if self.idle.num_parked() == self.procs {
                     if let Some(w) = self.idle.all_parked().first() {
-                        self.remotes[*w].parker.unpark();
+                        self.unpark_worker(*w);
                     }
                 }
             }
-            w => self.remotes[w].parker.unpark(),
+            w => self.unpark_worker(w),
         }
     }
 
@@ -258,7 +278,7 @@ impl Shared {
     pub(crate) fn new(
         procs: usize,
         blocking: blocking::BlockingPool,
-    ) -> (Arc<Shared>, Vec<queue::Local>) {
+    ) -> std::io::Result<(Arc<Shared>, Vec<queue::Local>)> {
         let (locals, steals) = worker::new_queues(procs);
         let shared = Arc::new(Shared {
             remotes: steals
@@ -275,6 +295,7 @@ impl Shared {
             idle: idle::Idle::new(procs),
             owned: owned::OwnedTasks::new(procs),
             timers: TimerDriver::new(),
+            io: io::IoDriver::new()?,
             timer_driver: AtomicUsize::new(NO_DRIVER),
             blocking,
             shutdown: AtomicBool::new(false),
@@ -283,7 +304,7 @@ impl Shared {
             deadlock_mode: AtomicU8::new(deadlock::Mode::Off as u8),
             deadlock_reported: AtomicBool::new(false),
         });
-        (shared, locals)
+        Ok((shared, locals))
     }
 
     fn spawn<F>(&self, fut: F, at: &'static Location<'static>) -> JoinHandle<F::Output>
@@ -477,7 +498,7 @@ impl Builder {
     }
 
     /// Starts the worker threads.
-    pub fn build(self) -> io::Result<Runtime> {
+    pub fn build(self) -> std::io::Result<Runtime> {
         let procs = self.procs.unwrap_or_else(default_procs);
         let (shared, locals) = Shared::new(
             procs,
@@ -486,7 +507,7 @@ impl Builder {
                 self.blocking_keep_alive,
                 self.thread_name.clone(),
             ),
-        );
+        )?;
         if self.deadlock_detection {
             shared.set_deadlock_mode(deadlock::Mode::Exit);
         }
@@ -557,7 +578,7 @@ thread_local! {
 
 impl Runtime {
     /// A runtime with the default configuration (see [`Builder`]).
-    pub fn new() -> io::Result<Runtime> {
+    pub fn new() -> std::io::Result<Runtime> {
         Builder::new().build()
     }
 
@@ -679,8 +700,8 @@ impl Runtime {
             deadlock::LIVE_RUNTIMES.fetch_sub(1, SeqCst);
             dump::unregister(shared);
         }
-        for r in shared.remotes.iter() {
-            r.parker.unpark();
+        for w in 0..shared.remotes.len() {
+            shared.unpark_worker(w);
         }
         let me = std::thread::current().id();
         for t in self.threads.drain(..) {

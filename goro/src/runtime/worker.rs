@@ -12,8 +12,10 @@
 //! 4. a batch from the injector;
 //! 5. stealing half of a random victim's ring (as a "searching" worker,
 //!    at most half of the workers at once);
-//! 6. else park: announce, re-check, sleep on the parker — with a timeout
-//!    to the earliest timer if this worker takes the timer-driver role.
+//! 6. else park: announce, re-check, sleep on the parker — or, if this
+//!    worker takes the timer-driver role, in the netpoller (`io.rs`) with
+//!    a timeout to the earliest timer. Busy workers look at the netpoller
+//!    (without blocking) every 61 ticks while nobody holds that role.
 
 use std::{sync::Arc, time::Instant};
 
@@ -231,6 +233,11 @@ pub(crate) fn run(shared: Arc<Shared>, index: usize, local: Local) {
             if tick % GLOBAL_CHECK_INTERVAL == 0 {
                 crate::wait::tick_coarse_clock(Instant::now());
                 shared.fire_timers();
+                // Busy workers never park, so nobody may be in the
+                // netpoller: look at it without blocking.
+                if shared.no_timer_driver() {
+                    shared.io.poll_now();
+                }
             }
             continue;
         }
@@ -269,25 +276,34 @@ fn park(shared: &Shared, core: &std::cell::RefCell<Option<Worker>>, index: usize
         return;
     }
     let driver = shared.take_timer_role(index);
-    if driver && !shared.timers.is_paused() {
-        match shared.timers.next_deadline() {
-            Some(d) => {
-                let now = Instant::now();
-                if d > now {
-                    remote.parker.park_timeout(d - now);
-                }
-            }
-            None => remote.parker.park(),
-        }
+    if driver {
+        // The timer driver sleeps in the netpoller, not on its parker.
+        // `unpark_worker` sets the parker, then fires the poller's waker if
+        // it sees the role we just stored: consume a notification that came
+        // before that, and only then block. A paused (virtual) clock never
+        // runs out on its own: then sleep until woken.
+        let timeout = match remote.parker.try_take() {
+            true => Some(std::time::Duration::ZERO),
+            false if shared.timers.is_paused() => None,
+            false => shared
+                .timers
+                .next_deadline()
+                .map(|d| d.saturating_duration_since(Instant::now())),
+        };
+        let woken = shared.io.wait(timeout);
         shared.release_timer_role();
-    } else {
-        remote.parker.park();
+        // A notification that arrived while polling is served by waking now.
+        remote.parker.try_take();
+        wake_self(shared, core, index);
+        crate::wait::tick_coarse_clock(Instant::now());
+        // Awake again: the goroutines made ready land in our own queues.
+        woken.wake_all();
+        shared.fire_timers();
+        return;
     }
+    remote.parker.park();
     wake_self(shared, core, index);
     crate::wait::tick_coarse_clock(Instant::now());
-    if driver {
-        shared.fire_timers();
-    }
 }
 
 /// After waking: out of the parked list ourselves, or (if a notifier took
