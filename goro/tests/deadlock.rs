@@ -57,6 +57,10 @@ const SCENARIOS: &[(&str, Check)] = &[
     ("thread_wakes_later_is_not_deadlock", expect_clean_exit),
     ("blocking_call_is_not_deadlock", expect_clean_exit),
     ("thread_in_blocking_call_is_not_deadlock", expect_clean_exit),
+    (
+        "socket_wait_is_not_deadlock",
+        expect_clean_exit_after_connect,
+    ),
     ("detection_off", expect_clean_exit_after_kill),
     ("sigquit_busy", expect_sigquit_dump),
 ];
@@ -146,6 +150,18 @@ fn child(name: &str) {
             // receive: they meet.
             tx.send(5).await.unwrap();
             assert_eq!(t.join().unwrap(), Some(5));
+        }),
+        "socket_wait_is_not_deadlock" => goro::run(async {
+            // Main waits on a channel that only a goroutine waiting on a
+            // socket will feed: blocked, but not dead.
+            let l = goro::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            println!("{}", l.local_addr().unwrap());
+            let (tx, rx) = chan::<u32>(0);
+            goro::go(async move {
+                let (_conn, _) = l.accept().await.unwrap();
+                tx.send(1).await.unwrap();
+            });
+            assert_eq!(rx.recv().await, Some(1));
         }),
         "detection_off" => {
             let rt = goro::Runtime::builder()
@@ -295,6 +311,36 @@ fn expect_clean_exit_after_kill(name: &str) {
         .unwrap();
     child.wait().unwrap();
     assert!(!err.contains(MESSAGE), "{err}");
+}
+
+fn expect_clean_exit_after_connect(name: &str) {
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .env("GORO_CHILD", name)
+        .env_remove("RUST_BACKTRACE")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn child");
+    let mut addr = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut addr)
+        .unwrap();
+    // Longer than the detector's confirmation wait.
+    std::thread::sleep(Duration::from_millis(500));
+    let _c = std::net::TcpStream::connect(addr.trim()).expect("child still listening");
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(
+        !err.contains(MESSAGE),
+        "{name}: false deadlock report:\n{err}"
+    );
+    assert_eq!(status.code(), Some(0), "{name}: {err}");
 }
 
 fn expect_sigquit_dump(name: &str) {
