@@ -21,12 +21,12 @@
 //! fatal error: all goroutines are asleep - deadlock!
 //!
 //! goroutine 1 [chan send]:
-//! 	examples/deadlock.rs:45:20
+//!     examples/deadlock.rs:45:20
 //!
 //! goroutine 2 [chan receive]:
-//! 	examples/deadlock.rs:37:25
+//!     examples/deadlock.rs:37:25
 //! created by goroutine 1 at
-//! 	examples/deadlock.rs:36:5
+//!     examples/deadlock.rs:36:5
 //! ```
 
 #[goro::main]

@@ -9,12 +9,12 @@
 //!
 //! ```text
 //! goroutine 1 [chan receive]:
-//! 	examples/deadlock.rs:31
+//!     examples/deadlock.rs:31
 //!
 //! goroutine 7 [chan send, 2 minutes]:
-//! 	examples/deadlock.rs:24
+//!     examples/deadlock.rs:24
 //! created by goroutine 1 at
-//! 	examples/deadlock.rs:22
+//!     examples/deadlock.rs:22
 //! ```
 //!
 //! Reading a dump does not stop the runtime: each goroutine's fields are

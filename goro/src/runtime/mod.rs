@@ -439,9 +439,9 @@ impl Builder {
     /// Whether the runtime reports a global deadlock (default: on). When
     /// the main goroutine and every goroutine are blocked on goro
     /// primitives and nothing (timer, socket, blocking call, other thread)
-    /// can wake one, it prints Go's `fatal error: all goroutines are asleep
-    /// - deadlock!` and the [`dump`](crate::runtime::dump), and exits with
-    /// status 2. Under `#[goro::test]` the test panics with that text
+    /// can wake one, it prints Go's
+    /// `fatal error: all goroutines are asleep - deadlock!` and the
+    /// [`dump`](crate::runtime::dump), and exits with status 2. Under `#[goro::test]` the test panics with that text
     /// instead.
     ///
     /// # Examples
