@@ -135,7 +135,7 @@ impl TcpListener {
             .poll_io(cx, Direction::Read, at, |l| l.accept())
             .map(|r| {
                 let (s, addr) = r?;
-                Ok((TcpStream::register(s, at)?, addr))
+                Ok((TcpStream::accepted(self.io.sibling(s)?), addr))
             })
     }
 
@@ -305,6 +305,11 @@ impl TcpStream {
         Ok(TcpStream {
             io: PollEvented::new_at(s, "goro::net::TcpStream", at)?,
         })
+    }
+
+    fn accepted(io: PollEvented<mio::net::TcpStream>) -> Self {
+        let _ = io.get_ref().set_nodelay(true);
+        TcpStream { io }
     }
 
     /// Reads some bytes into `buf`: `Ok(0)` at end of stream (the peer shut

@@ -103,7 +103,7 @@ impl UnixListener {
             .poll_io(cx, Direction::Read, at, |l| l.accept())
             .map(|r| {
                 let (s, addr) = r?;
-                Ok((UnixStream::register(s, at)?, addr))
+                Ok((UnixStream::accepted(self.io.sibling(s)?), addr))
             })
     }
 
@@ -196,6 +196,10 @@ impl UnixStream {
         Ok(UnixStream {
             io: PollEvented::new_at(s, "goro::net::UnixStream", at)?,
         })
+    }
+
+    fn accepted(io: PollEvented<mio::net::UnixStream>) -> Self {
+        UnixStream { io }
     }
 
     /// Reads some bytes into `buf`; `Ok(0)` at end of stream.
