@@ -121,6 +121,10 @@ impl TcpListener {
     }
 
     /// The poll step of [`accept`](TcpListener::accept), for hand-written futures.
+    ///
+    /// # Examples
+    ///
+    /// See [`TcpListener::accept`].
     #[track_caller]
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
         self.poll_accept_at(cx, Location::caller())
@@ -173,6 +177,10 @@ impl TcpListener {
     }
 
     /// The deadline set by [`set_deadline`](TcpListener::set_deadline).
+    ///
+    /// # Examples
+    ///
+    /// See [`TcpListener::set_deadline`].
     pub fn deadline(&self) -> Option<Instant> {
         self.io.deadline(Direction::Read)
     }
@@ -413,6 +421,10 @@ impl TcpStream {
     }
 
     /// Whether `TCP_NODELAY` is set.
+    ///
+    /// # Examples
+    ///
+    /// See [`TcpStream::set_nodelay`].
     pub fn nodelay(&self) -> io::Result<bool> {
         self.io.get_ref().nodelay()
     }
