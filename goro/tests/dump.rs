@@ -309,3 +309,26 @@ async fn paused_clock_waits_for_running_goroutines() {
     let done_at = busy.await.unwrap();
     assert_eq!(done_at, start, "the clock moved while a goroutine ran");
 }
+
+#[goro::test]
+async fn goroutines_waiting_on_sockets_show_io_wait_at_the_users_line() {
+    let l = goro::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    let line = line!() + 1;
+    let h = goro::go(async move { l.accept().await.map(|_| ()) });
+    let d = until(|d| {
+        d.goroutines()
+            .iter()
+            .any(|g| g.status == Status::Waiting(WaitReason::IoWait))
+    })
+    .await;
+    let g = d
+        .goroutines()
+        .iter()
+        .find(|g| g.id == h.id().as_u64())
+        .unwrap();
+    assert_eq!(g.blocked_at.unwrap().line(), line, "{d}");
+    assert!(d.to_string().contains("[IO wait]:"), "{d}");
+    let _c = goro::net::TcpStream::connect(addr).await.unwrap();
+    h.await.unwrap().unwrap();
+}
