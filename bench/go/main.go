@@ -35,6 +35,7 @@ var workloads = map[string]workload{
 	"sync/mutex_uncontended":   {"ns/op", mutexUncontended},
 	"sync/rwmutex_read_heavy":  {"ns/op", rwmutexReadHeavy},
 	"sync/waitgroup":           {"ns/op", waitGroup},
+	"sched/one_bad_goroutine":  {"us(max)", oneBadGoroutine},
 }
 
 func usage() {

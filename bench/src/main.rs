@@ -13,6 +13,7 @@ mod goro_impl;
 mod mem;
 mod rt;
 mod runner;
+mod sched;
 mod spawn;
 mod sync;
 mod workload;
