@@ -155,9 +155,16 @@ pub(crate) struct PollStamp {
     word: AtomicU64,
     id: AtomicU64,
     site: AtomicPtr<Location<'static>>,
+    /// The OS thread id (Linux; 0 elsewhere), to ask the OS why it is stuck.
+    tid: AtomicU64,
 }
 
 impl PollStamp {
+    /// Records the calling thread as this stamp's owner (at thread start).
+    pub(crate) fn set_thread(&self) {
+        self.tid.store(os::current_tid(), Relaxed);
+    }
+
     /// About to poll `task`, the `polls`-th poll of this thread. Only the
     /// owning thread calls this.
     #[inline]
@@ -200,6 +207,10 @@ struct Watch {
     reported: bool,
     id: u64,
     site: Option<&'static Location<'static>>,
+    /// The thread's CPU time when it was found stuck.
+    cpu_at_stuck: Option<(Instant, u64)>,
+    /// The OS showed the thread blocked in the kernel while stuck.
+    seen_blocked: bool,
 }
 
 enum Event {
@@ -222,6 +233,27 @@ impl Watch {
             reported: false,
             id: 0,
             site: None,
+            cpu_at_stuck: None,
+            seen_blocked: false,
+        }
+    }
+
+    /// Whether the goroutine, not the OS, kept the thread from coming
+    /// back: the thread was seen blocked in the kernel (a blocking call),
+    /// or it was on the CPU for at least a quarter of the time (computing).
+    /// A thread that stayed runnable but was mostly not scheduled (an
+    /// overloaded host) is not the goroutine's fault: no warning. Without
+    /// the OS's view (not Linux), always its fault.
+    fn goroutine_at_fault(&self, tid: u64, now: Instant) -> bool {
+        if self.seen_blocked {
+            return true;
+        }
+        match (self.cpu_at_stuck, os::sample(tid)) {
+            (Some((t0, cpu0)), Some((blocked, cpu))) => {
+                let wall = now.saturating_duration_since(t0).as_nanos() as u64;
+                blocked || cpu.saturating_sub(cpu0).saturating_mul(4) >= wall
+            }
+            _ => true,
         }
     }
 
@@ -233,10 +265,9 @@ impl Watch {
             *self = Watch {
                 word: w,
                 since: now,
-                stuck: false,
-                reported: false,
                 id,
                 site,
+                ..Watch::new(now)
             };
             return if old.stuck {
                 Event::Unstuck(old, dur)
@@ -248,10 +279,19 @@ impl Watch {
             return Event::Nothing;
         }
         if self.stuck {
+            if !self.seen_blocked && !self.reported {
+                let tid = stamp.tid.load(Relaxed);
+                self.seen_blocked = os::sample(tid).is_some_and(|(b, _)| b);
+            }
             return Event::StillStuck;
         }
         if now.saturating_duration_since(self.since) >= threshold {
             self.stuck = true;
+            let tid = stamp.tid.load(Relaxed);
+            if let Some((blocked, cpu)) = os::sample(tid) {
+                self.seen_blocked = blocked;
+                self.cpu_at_stuck = Some((now, cpu));
+            }
             // Same word since `since`: the id and site written before it
             // belong to this poll.
             self.id = id;
@@ -458,14 +498,14 @@ fn monitor(shared: &Shared) {
                 }
                 Event::StillStuck => {
                     take_queue(shared, i);
-                    maybe_report(shared, w, now);
+                    maybe_report(shared, w, &remote.stamp, now);
                 }
                 Event::Unstuck(old, d) => {
                     remote.retaken.store(false, Relaxed);
                     sm.stuck_workers.fetch_sub(1, SeqCst);
                     sm.target.fetch_sub(1, SeqCst);
                     sm.wake_idle_helpers();
-                    report_ended(shared, &old, d);
+                    report_ended(shared, &old, &remote.stamp, d);
                 }
             }
         }
@@ -555,11 +595,11 @@ fn watch_helpers(shared: &Shared, now: Instant, threshold: Duration) -> bool {
                 sm.target.fetch_add(1, SeqCst);
                 ensure_helpers(shared);
             }
-            Event::StillStuck => maybe_report(shared, w, now),
+            Event::StillStuck => maybe_report(shared, w, &h.stamp, now),
             Event::Unstuck(old, d) => {
                 sm.target.fetch_sub(1, SeqCst);
                 sm.wake_idle_helpers();
-                report_ended(shared, &old, d);
+                report_ended(shared, &old, &h.stamp, d);
             }
         }
     }
@@ -650,6 +690,7 @@ fn helper_run(shared: Arc<Shared>, me: Arc<Helper>) {
     };
     let _enter = context::enter(&ctx);
     let sm = &shared.sysmon;
+    me.stamp.set_thread();
     let (mut scratch, _) = queue::new();
     let mut polls = 0u64;
     loop {
@@ -767,8 +808,11 @@ fn warning_text(id: u64, site: Option<&'static Location<'static>>, d: Duration, 
 }
 
 /// A stuck poll has ended after `d`: warn once for its spawn site.
-fn report_ended(shared: &Shared, w: &Watch, d: Duration) {
+fn report_ended(shared: &Shared, w: &Watch, stamp: &PollStamp, d: Duration) {
     if !shared.sysmon.config.warn || w.reported {
+        return;
+    }
+    if !w.goroutine_at_fault(stamp.tid.load(Relaxed), Instant::now()) {
         return;
     }
     if let Some(site) = w.site {
@@ -780,12 +824,12 @@ fn report_ended(shared: &Shared, w: &Watch, d: Duration) {
 
 /// Reports a poll still stuck after `WARN_STILL_STUCK` (one that may
 /// never end).
-fn maybe_report(shared: &Shared, w: &mut Watch, now: Instant) {
+fn maybe_report(shared: &Shared, w: &mut Watch, stamp: &PollStamp, now: Instant) {
     if !shared.sysmon.config.warn || w.reported {
         return;
     }
     let d = now.saturating_duration_since(w.since);
-    if d < WARN_STILL_STUCK {
+    if d < WARN_STILL_STUCK || !w.goroutine_at_fault(stamp.tid.load(Relaxed), now) {
         return;
     }
     w.reported = true;
@@ -803,5 +847,39 @@ pub(crate) fn emit(msg: String) {
         log::warn!(target: "goro", "{msg}");
     } else {
         eprintln!("{msg}");
+    }
+}
+
+/// What the OS says about a thread (Linux: `/proc`, read only by sysmon,
+/// only about a thread already found stuck).
+mod os {
+    /// The calling thread's id; 0 where unknown.
+    pub(super) fn current_tid() -> u64 {
+        #[cfg(target_os = "linux")]
+        if let Ok(p) = std::fs::read_link("/proc/thread-self") {
+            // "<pid>/task/<tid>"
+            if let Some(tid) = p.file_name().and_then(|t| t.to_str()?.parse().ok()) {
+                return tid;
+            }
+        }
+        0
+    }
+
+    /// (blocked in the kernel, CPU time used in ns) of thread `tid`.
+    #[cfg(target_os = "linux")]
+    pub(super) fn sample(tid: u64) -> Option<(bool, u64)> {
+        if tid == 0 {
+            return None;
+        }
+        let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).ok()?;
+        let state = stat.get(stat.rfind(')')? + 2..)?.chars().next()?;
+        let sched = std::fs::read_to_string(format!("/proc/self/task/{tid}/schedstat")).ok()?;
+        let cpu = sched.split_whitespace().next()?.parse().ok()?;
+        Some((matches!(state, 'S' | 'D'), cpu))
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    pub(super) fn sample(_tid: u64) -> Option<(bool, u64)> {
+        None
     }
 }

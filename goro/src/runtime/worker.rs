@@ -216,6 +216,7 @@ pub(crate) fn run(shared: Arc<Shared>, index: usize, local: Local) {
         unreachable!()
     };
     let remote = &shared.remotes[index];
+    remote.stamp.set_thread();
     let mut polls = 0u64;
     loop {
         if shared.is_shutdown() {
