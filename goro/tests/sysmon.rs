@@ -462,3 +462,26 @@ fn replacement_threads_retire_and_the_runtime_goes_idle() {
         std::thread::sleep(Duration::from_millis(5));
     }
 }
+
+#[test]
+fn a_spinning_goroutine_is_reported_too() {
+    logged();
+    let rt = Runtime::builder().procs(1).build().unwrap();
+    let line = rt.block_on(async {
+        let line = line!() + 1;
+        let h = goro::go(async {
+            let end = Instant::now() + Duration::from_millis(150);
+            while Instant::now() < end {
+                std::hint::spin_loop();
+            }
+        });
+        h.await.unwrap();
+        line
+    });
+    let site = format!("{}:{line}", file!());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while warnings_for(&site).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(warnings_for(&site).len(), 1);
+}

@@ -207,8 +207,13 @@ struct Watch {
     reported: bool,
     id: u64,
     site: Option<&'static Location<'static>>,
-    /// The thread's CPU time when it was found stuck.
-    cpu_at_stuck: Option<(Instant, u64)>,
+    /// The OS's view is available (Linux).
+    os_known: bool,
+    /// The thread's CPU time at the last round that found it stuck.
+    cpu_last: Option<(Instant, u64)>,
+    /// Wall and CPU time (ns) between rounds that found it stuck.
+    stuck_wall: u64,
+    stuck_cpu: u64,
     /// The OS showed the thread blocked in the kernel while stuck.
     seen_blocked: bool,
 }
@@ -233,28 +238,39 @@ impl Watch {
             reported: false,
             id: 0,
             site: None,
-            cpu_at_stuck: None,
+            os_known: false,
+            cpu_last: None,
+            stuck_wall: 0,
+            stuck_cpu: 0,
             seen_blocked: false,
         }
     }
 
+    /// Asks the OS about the stuck thread (a round that found it stuck).
+    fn sample(&mut self, stamp: &PollStamp, now: Instant) {
+        let Some((blocked, cpu)) = os::sample(stamp.tid.load(Relaxed)) else {
+            return;
+        };
+        self.os_known = true;
+        self.seen_blocked |= blocked;
+        if let Some((t0, cpu0)) = self.cpu_last {
+            self.stuck_wall += now.saturating_duration_since(t0).as_nanos() as u64;
+            self.stuck_cpu += cpu.saturating_sub(cpu0);
+        }
+        self.cpu_last = Some((now, cpu));
+    }
+
     /// Whether the goroutine, not the OS, kept the thread from coming
-    /// back: the thread was seen blocked in the kernel (a blocking call),
-    /// or it was on the CPU for at least a quarter of the time (computing).
-    /// A thread that stayed runnable but was mostly not scheduled (an
-    /// overloaded host) is not the goroutine's fault: no warning. Without
-    /// the OS's view (not Linux), always its fault.
-    fn goroutine_at_fault(&self, tid: u64, now: Instant) -> bool {
-        if self.seen_blocked {
-            return true;
-        }
-        match (self.cpu_at_stuck, os::sample(tid)) {
-            (Some((t0, cpu0)), Some((blocked, cpu))) => {
-                let wall = now.saturating_duration_since(t0).as_nanos() as u64;
-                blocked || cpu.saturating_sub(cpu0).saturating_mul(4) >= wall
-            }
-            _ => true,
-        }
+    /// back: while sysmon found it stuck, the thread was seen blocked in
+    /// the kernel (a blocking call), or it was on the CPU for at least a
+    /// quarter of the time (computing). A thread that stayed runnable but
+    /// was mostly not scheduled (an overloaded host) is not the goroutine's
+    /// fault: no warning (the hand-off still happens). Without the OS's
+    /// view (not Linux), always its fault.
+    fn goroutine_at_fault(&self) -> bool {
+        !self.os_known
+            || self.seen_blocked
+            || (self.stuck_wall >= 1_000_000 && self.stuck_cpu.saturating_mul(4) >= self.stuck_wall)
     }
 
     fn observe(&mut self, stamp: &PollStamp, now: Instant, threshold: Duration) -> Event {
@@ -279,19 +295,14 @@ impl Watch {
             return Event::Nothing;
         }
         if self.stuck {
-            if !self.seen_blocked && !self.reported {
-                let tid = stamp.tid.load(Relaxed);
-                self.seen_blocked = os::sample(tid).is_some_and(|(b, _)| b);
+            if !self.seen_blocked && !self.reported && self.site.is_some() {
+                self.sample(stamp, now);
             }
             return Event::StillStuck;
         }
         if now.saturating_duration_since(self.since) >= threshold {
             self.stuck = true;
-            let tid = stamp.tid.load(Relaxed);
-            if let Some((blocked, cpu)) = os::sample(tid) {
-                self.seen_blocked = blocked;
-                self.cpu_at_stuck = Some((now, cpu));
-            }
+            self.sample(stamp, now);
             // Same word since `since`: the id and site written before it
             // belong to this poll.
             self.id = id;
@@ -498,14 +509,14 @@ fn monitor(shared: &Shared) {
                 }
                 Event::StillStuck => {
                     take_queue(shared, i);
-                    maybe_report(shared, w, &remote.stamp, now);
+                    maybe_report(shared, w, now);
                 }
                 Event::Unstuck(old, d) => {
                     remote.retaken.store(false, Relaxed);
                     sm.stuck_workers.fetch_sub(1, SeqCst);
                     sm.target.fetch_sub(1, SeqCst);
                     sm.wake_idle_helpers();
-                    report_ended(shared, &old, &remote.stamp, d);
+                    report_ended(shared, &old, d);
                 }
             }
         }
@@ -595,11 +606,11 @@ fn watch_helpers(shared: &Shared, now: Instant, threshold: Duration) -> bool {
                 sm.target.fetch_add(1, SeqCst);
                 ensure_helpers(shared);
             }
-            Event::StillStuck => maybe_report(shared, w, &h.stamp, now),
+            Event::StillStuck => maybe_report(shared, w, now),
             Event::Unstuck(old, d) => {
                 sm.target.fetch_sub(1, SeqCst);
                 sm.wake_idle_helpers();
-                report_ended(shared, &old, &h.stamp, d);
+                report_ended(shared, &old, d);
             }
         }
     }
@@ -808,11 +819,11 @@ fn warning_text(id: u64, site: Option<&'static Location<'static>>, d: Duration, 
 }
 
 /// A stuck poll has ended after `d`: warn once for its spawn site.
-fn report_ended(shared: &Shared, w: &Watch, stamp: &PollStamp, d: Duration) {
+fn report_ended(shared: &Shared, w: &Watch, d: Duration) {
     if !shared.sysmon.config.warn || w.reported {
         return;
     }
-    if !w.goroutine_at_fault(stamp.tid.load(Relaxed), Instant::now()) {
+    if !w.goroutine_at_fault() {
         return;
     }
     if let Some(site) = w.site {
@@ -824,12 +835,12 @@ fn report_ended(shared: &Shared, w: &Watch, stamp: &PollStamp, d: Duration) {
 
 /// Reports a poll still stuck after `WARN_STILL_STUCK` (one that may
 /// never end).
-fn maybe_report(shared: &Shared, w: &mut Watch, stamp: &PollStamp, now: Instant) {
+fn maybe_report(shared: &Shared, w: &mut Watch, now: Instant) {
     if !shared.sysmon.config.warn || w.reported {
         return;
     }
     let d = now.saturating_duration_since(w.since);
-    if d < WARN_STILL_STUCK || !w.goroutine_at_fault(stamp.tid.load(Relaxed), now) {
+    if d < WARN_STILL_STUCK || !w.goroutine_at_fault() {
         return;
     }
     w.reported = true;
