@@ -145,6 +145,9 @@ const SPARE_KEEP_ALIVE: Duration = Duration::from_secs(10);
 /// A goroutine still stuck after this long is reported before its poll ends.
 const WARN_STILL_STUCK: Duration = Duration::from_secs(1);
 
+/// A poll this long is reported whatever the OS says about its thread.
+const BLAME_ANYWAY: Duration = Duration::from_millis(100);
+
 const IN_POLL: u64 = 1;
 
 /// What one thread is polling, for sysmon (Go's `schedtick` + `curg`).
@@ -214,7 +217,8 @@ struct Watch {
     /// Wall and CPU time (ns) between rounds that found it stuck.
     stuck_wall: u64,
     stuck_cpu: u64,
-    /// The OS showed the thread blocked in the kernel while stuck.
+    /// The OS showed the thread blocked in a system call other than a
+    /// futex wait while stuck.
     seen_blocked: bool,
 }
 
@@ -251,6 +255,7 @@ impl Watch {
         let Some((blocked, cpu)) = os::sample(stamp.tid.load(Relaxed)) else {
             return;
         };
+        let blocked = blocked == os::Blocked::Syscall;
         self.os_known = true;
         self.seen_blocked |= blocked;
         if let Some((t0, cpu0)) = self.cpu_last {
@@ -261,16 +266,21 @@ impl Watch {
     }
 
     /// Whether the goroutine, not the OS, kept the thread from coming
-    /// back: while sysmon found it stuck, the thread was seen blocked in
-    /// the kernel (a blocking call), or it was on the CPU for at least a
-    /// quarter of the time (computing). A thread that stayed runnable but
-    /// was mostly not scheduled (an overloaded host) is not the goroutine's
-    /// fault: no warning (the hand-off still happens). Without the OS's
-    /// view (not Linux), always its fault.
-    fn goroutine_at_fault(&self) -> bool {
+    /// back after `d` inside one poll. Yes when, while sysmon found it
+    /// stuck, the thread was seen blocked in a system call (a blocking
+    /// call), or was on the CPU for at least a quarter of the time
+    /// (computing), or when the poll lasted `BLAME_ANYWAY` or more. A thread
+    /// that stayed runnable but was mostly not scheduled (an overloaded
+    /// host), or that waited on a futex for a short while (likely a lock
+    /// whose holder the OS descheduled), is not blamed: no warning (the
+    /// hand-off still happened). Without the OS's view (not Linux), always
+    /// blamed.
+    fn goroutine_at_fault(&self, d: Duration) -> bool {
         !self.os_known
+            || d >= BLAME_ANYWAY
             || self.seen_blocked
-            || (self.stuck_wall >= 1_000_000 && self.stuck_cpu.saturating_mul(4) >= self.stuck_wall)
+            || (self.stuck_wall >= 1_000_000
+                && self.stuck_cpu.saturating_mul(4) >= self.stuck_wall)
     }
 
     fn observe(&mut self, stamp: &PollStamp, now: Instant, threshold: Duration) -> Event {
@@ -823,7 +833,7 @@ fn report_ended(shared: &Shared, w: &Watch, d: Duration) {
     if !shared.sysmon.config.warn || w.reported {
         return;
     }
-    if !w.goroutine_at_fault() {
+    if !w.goroutine_at_fault(d) {
         return;
     }
     if let Some(site) = w.site {
@@ -840,7 +850,7 @@ fn maybe_report(shared: &Shared, w: &mut Watch, now: Instant) {
         return;
     }
     let d = now.saturating_duration_since(w.since);
-    if d < WARN_STILL_STUCK || !w.goroutine_at_fault() {
+    if d < WARN_STILL_STUCK || !w.goroutine_at_fault(d) {
         return;
     }
     w.reported = true;
@@ -876,21 +886,49 @@ mod os {
         0
     }
 
-    /// (blocked in the kernel, CPU time used in ns) of thread `tid`.
+    /// Whether a thread is blocked in the kernel, and how.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub(super) enum Blocked {
+        /// Running or runnable.
+        No,
+        /// Waiting on a futex (a lock, a condition variable, a park).
+        Futex,
+        /// In another system call (sleep, read, poll, ...).
+        Syscall,
+    }
+
+    /// `futex`'s system call number.
+    #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+    const SYS_FUTEX: &str = "202";
+    #[cfg(all(target_os = "linux", not(target_arch = "x86_64")))]
+    const SYS_FUTEX: &str = "98";
+
+    /// (blocked how, CPU time used in ns) of thread `tid`.
     #[cfg(target_os = "linux")]
-    pub(super) fn sample(tid: u64) -> Option<(bool, u64)> {
+    pub(super) fn sample(tid: u64) -> Option<(Blocked, u64)> {
         if tid == 0 {
             return None;
         }
-        let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).ok()?;
+        let dir = format!("/proc/self/task/{tid}");
+        let stat = std::fs::read_to_string(format!("{dir}/stat")).ok()?;
         let state = stat.get(stat.rfind(')')? + 2..)?.chars().next()?;
-        let sched = std::fs::read_to_string(format!("/proc/self/task/{tid}/schedstat")).ok()?;
+        let sched = std::fs::read_to_string(format!("{dir}/schedstat")).ok()?;
         let cpu = sched.split_whitespace().next()?.parse().ok()?;
-        Some((matches!(state, 'S' | 'D'), cpu))
+        let blocked = if matches!(state, 'S' | 'D') {
+            let sc = std::fs::read_to_string(format!("{dir}/syscall")).unwrap_or_default();
+            if sc.split_whitespace().next() == Some(SYS_FUTEX) {
+                Blocked::Futex
+            } else {
+                Blocked::Syscall
+            }
+        } else {
+            Blocked::No
+        };
+        Some((blocked, cpu))
     }
 
     #[cfg(not(target_os = "linux"))]
-    pub(super) fn sample(_tid: u64) -> Option<(bool, u64)> {
+    pub(super) fn sample(_tid: u64) -> Option<(Blocked, u64)> {
         None
     }
 }
