@@ -48,7 +48,10 @@ pub fn next_tick(mut deadline: Instant, now: Instant) -> Instant {
 /// ticked and the bad one really blocked.
 pub fn outcome(worst: &[(Duration, usize)], blocks: usize) -> Outcome {
     assert_eq!(worst.len(), GOOD);
-    assert!(worst.iter().all(|&(_, ticks)| ticks > 0), "a goroutine never ticked");
+    assert!(
+        worst.iter().all(|&(_, ticks)| ticks > 0),
+        "a goroutine never ticked"
+    );
     assert!(blocks > 0, "the bad goroutine never blocked");
     let w = worst.iter().map(|&(d, _)| d).max().unwrap_or_default();
     Ok(w.as_secs_f64() * 1e6)

@@ -369,8 +369,14 @@ fn an_idle_runtime_uses_no_cpu() {
         .flatten()
         .map(|e| std::fs::read_to_string(e.path().join("comm")).unwrap_or_default())
         .collect();
-    assert!(names.iter().any(|n| n.starts_with("idlecheck-sysmo")), "{names:?}");
-    assert!(names.iter().any(|n| n.starts_with("idlecheck-helpe")), "{names:?}");
+    assert!(
+        names.iter().any(|n| n.starts_with("idlecheck-sysmo")),
+        "{names:?}"
+    );
+    assert!(
+        names.iter().any(|n| n.starts_with("idlecheck-helpe")),
+        "{names:?}"
+    );
     // Let sysmon notice the end of the blocked poll and settle.
     std::thread::sleep(Duration::from_millis(100));
     let before = cpu_ticks("idlecheck");

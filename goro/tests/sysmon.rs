@@ -163,7 +163,11 @@ fn sysmon_false_starts_no_monitor_thread() {
     }
     assert_eq!(threads_named("smon-sysmon"), 1);
     drop(on);
-    assert_eq!(threads_named("smon-sysmon"), 0, "sysmon outlived its runtime");
+    assert_eq!(
+        threads_named("smon-sysmon"),
+        0,
+        "sysmon outlived its runtime"
+    );
 }
 
 #[test]

@@ -10,8 +10,8 @@ mod spawn;
 mod sync;
 
 use std::cell::OnceCell;
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
 use crate::workload::{Cfg, Impl, Outcome};
 
@@ -81,15 +81,24 @@ pub fn impls() -> Vec<(&'static str, Impl)> {
             i("goro", sync::rwmutex_read_heavy),
         ),
         ("sync/waitgroup", i("goro", sync::waitgroup)),
-        ("sched/one_bad_goroutine", i("goro", sched::one_bad_goroutine)),
+        (
+            "sched/one_bad_goroutine",
+            i("goro", sched::one_bad_goroutine),
+        ),
         // The same code on a runtime without sysmon: its overhead, and
         // what it buys.
-        ("spawn/skynet", i("goro_nosysmon", |c| nosysmon(c, spawn::skynet))),
+        (
+            "spawn/skynet",
+            i("goro_nosysmon", |c| nosysmon(c, spawn::skynet)),
+        ),
         (
             "chan/pingpong_unbuffered",
             i("goro_nosysmon", |c| nosysmon(c, chan::pingpong)),
         ),
-        ("chan/mpmc_4x4", i("goro_nosysmon", |c| nosysmon(c, chan::mpmc))),
+        (
+            "chan/mpmc_4x4",
+            i("goro_nosysmon", |c| nosysmon(c, chan::mpmc)),
+        ),
         (
             "sched/one_bad_goroutine",
             i("goro_nosysmon", |c| nosysmon(c, sched::one_bad_goroutine)),

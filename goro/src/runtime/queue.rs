@@ -220,10 +220,7 @@ impl Steal {
             let ptrs: Vec<*mut Header> = (0..n)
                 .map(|i| q.buf[(h.wrapping_add(i) & MASK) as usize].load(Relaxed))
                 .collect();
-            if q.head
-                .compare_exchange(h, t, AcqRel, Acquire)
-                .is_ok()
-            {
+            if q.head.compare_exchange(h, t, AcqRel, Acquire).is_ok() {
                 return ptrs
                     .into_iter()
                     .map(|p| {
@@ -394,7 +391,9 @@ mod loom_tests {
             let sh = shared();
             let (mut owner, steal) = new();
             // Queued before the poll got stuck.
-            owner.put_next(counted(&sh, &counter, 0)).map(|_| unreachable!());
+            owner
+                .put_next(counted(&sh, &counter, 0))
+                .map(|_| unreachable!());
             owner.push_back(counted(&sh, &counter, 1), |_| unreachable!());
             let c2 = counter.clone();
             let sysmon = thread::spawn(move || {

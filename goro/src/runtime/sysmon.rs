@@ -11,17 +11,20 @@
 //! # What the worker does (the hot path)
 //!
 //! Before each poll, a worker (or replacement thread) writes its
-//! [`PollStamp`]: the poll count with the `IN_POLL` bit, the goroutine's id
-//! and its spawn site — three `Relaxed` stores to a cache line only it
-//! writes, no read-modify-write (this replaced the per-poll `fetch_add` of
-//! the poll counter, so the hot path got cheaper). A worker that parks
-//! clears `IN_POLL` first. That is all: the worker never waits for sysmon
-//! and never asks whether it was "retaken".
+//! `PollStamp`: the goroutine's id and spawn site, then the poll count with
+//! the `IN_POLL` bit — three plain stores (`Relaxed`, `Release`) to a cache
+//! line only it writes, no read-modify-write (this replaced the per-poll
+//! `fetch_add` of the poll counter, so the hot path got cheaper). A worker
+//! that parks clears `IN_POLL` first. Its wake path (`Worker::schedule`)
+//! reads one flag, `retaken`, next to the stamp in its `Remote`. That is all: the worker
+//! never waits for sysmon and never asks whether it was "retaken".
 //!
 //! # What sysmon does
 //!
-//! Sysmon sleeps 20 µs, doubling after 50 quiet rounds up to half the
-//! threshold (at most 10 ms) — Go's schedule. When every worker is parked
+//! Sysmon sleeps a twentieth of the threshold (500 µs by default; at least
+//! 20 µs, Go's start), doubling after 50 quiet rounds up to half the
+//! threshold (at most 10 ms, Go's cap) — Go's schedule, scaled to the
+//! threshold since nothing can be detected faster. When every worker is parked
 //! it parks with no timeout (0% CPU); the first worker to wake up wakes it
 //! (`Sysmon::worker_woke`, a `SeqCst` flag on the cold unpark path, paired
 //! with sysmon's re-check of the parked count).
@@ -47,8 +50,20 @@
 //! When the stamp changes (the poll ended), sysmon clears `retaken`,
 //! lowers the number of replacements wanted, and prints the warning (one per
 //! spawn site per process) with how long the poll lasted, as measured by
-//! sysmon's rounds. A goroutine that is still stuck after
-//! `WARN_STILL_STUCK` is reported then.
+//! sysmon's rounds (from the first round that saw the poll, so up to one
+//! round short). A goroutine that is still stuck after `WARN_STILL_STUCK`
+//! is reported then. The warning goes through the `log` facade when the
+//! program set a maximum level above `Off` (it installed a logger), else
+//! to stderr.
+//!
+//! Before blaming the goroutine, sysmon asks the OS (Linux: `/proc`) about
+//! the stuck thread on each round that finds it stuck: blocked in a system
+//! call other than a futex wait (a sleep, a read) or on the CPU for a
+//! quarter of the time or more means the goroutine did it; a thread that
+//! was runnable but not scheduled, or waited on a futex briefly (a lock
+//! whose holder the OS descheduled), was the host's doing, and is not
+//! reported unless the poll lasted `BLAME_ANYWAY` (100 ms). The hand-off
+//! happens either way.
 //!
 //! # The hand-off, and why no task is lost or run twice
 //!
@@ -279,8 +294,7 @@ impl Watch {
         !self.os_known
             || d >= BLAME_ANYWAY
             || self.seen_blocked
-            || (self.stuck_wall >= 1_000_000
-                && self.stuck_cpu.saturating_mul(4) >= self.stuck_wall)
+            || (self.stuck_wall >= 1_000_000 && self.stuck_cpu.saturating_mul(4) >= self.stuck_wall)
     }
 
     fn observe(&mut self, stamp: &PollStamp, now: Instant, threshold: Duration) -> Event {
@@ -494,9 +508,10 @@ fn monitor(shared: &Shared) {
     let sm = &shared.sysmon;
     let threshold = sm.config.threshold;
     let max_delay = (threshold / 2).clamp(MIN_DELAY, MAX_DELAY);
+    let min_delay = (threshold / 20).clamp(MIN_DELAY, max_delay);
     let now = Instant::now();
     let mut watches: Vec<Watch> = (0..shared.procs).map(|_| Watch::new(now)).collect();
-    let mut delay = MIN_DELAY;
+    let mut delay = min_delay;
     let mut quiet = 0u32;
     loop {
         if shared.is_shutdown() {
@@ -539,7 +554,7 @@ fn monitor(shared: &Shared) {
             shared.fire_timers(Instant::now());
         }
         if acted {
-            delay = MIN_DELAY;
+            delay = min_delay;
             quiet = 0;
         } else {
             quiet += 1;
@@ -561,7 +576,7 @@ fn monitor(shared: &Shared) {
                 sm.parker.park();
             }
             sm.sleeping.store(false, SeqCst);
-            delay = MIN_DELAY;
+            delay = min_delay;
             quiet = 0;
             // Stamps did not change while parked; do not count the sleep
             // as time inside a poll.
@@ -678,7 +693,9 @@ fn ensure_helpers(shared: &Shared) {
             }
             Err(e) => {
                 sm.active.fetch_sub(1, SeqCst);
-                emit(format!("goro: cannot start a replacement worker thread: {e}"));
+                emit(format!(
+                    "goro: cannot start a replacement worker thread: {e}"
+                ));
                 return;
             }
         }
@@ -692,11 +709,7 @@ fn should_retire(sm: &Sysmon) -> bool {
         if a <= sm.target.load(SeqCst) {
             return false;
         }
-        if sm
-            .active
-            .compare_exchange(a, a - 1, SeqCst, SeqCst)
-            .is_ok()
-        {
+        if sm.active.compare_exchange(a, a - 1, SeqCst, SeqCst).is_ok() {
             return true;
         }
     }
@@ -739,7 +752,10 @@ fn helper_run(shared: Arc<Shared>, me: Arc<Helper>) {
             sm.idle_n.store(hs.idle.len(), SeqCst);
         }
         fence(SeqCst);
-        if !(shared.has_work() || shared.is_shutdown() || sm.active.load(SeqCst) > sm.target.load(SeqCst)) {
+        if !(shared.has_work()
+            || shared.is_shutdown()
+            || sm.active.load(SeqCst) > sm.target.load(SeqCst))
+        {
             me.parker.park_timeout(STUCK_DELAY * 10);
         }
         let mut hs = lock(&sm.helpers);
@@ -814,8 +830,16 @@ fn first_warning(site: &'static Location<'static>) -> bool {
     lock(warned()).insert((site.file(), site.line(), site.column()))
 }
 
-fn warning_text(id: u64, site: Option<&'static Location<'static>>, d: Duration, ended: bool) -> String {
-    let site = site.map_or_else(|| "unknown".to_string(), |s| format!("{}:{}", s.file(), s.line()));
+fn warning_text(
+    id: u64,
+    site: Option<&'static Location<'static>>,
+    d: Duration,
+    ended: bool,
+) -> String {
+    let site = site.map_or_else(
+        || "unknown".to_string(),
+        |s| format!("{}:{}", s.file(), s.line()),
+    );
     let ms = d.as_millis();
     let how = if ended {
         format!("for {ms} ms")
