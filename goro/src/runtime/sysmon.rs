@@ -820,9 +820,12 @@ fn find_work(shared: &Shared, scratch: &mut queue::Local) -> Option<crate::task:
     None
 }
 
+/// A spawn site: file, line, column.
+type Site = (&'static str, u32, u32);
+
 /// Spawn sites already warned about, process-wide.
-fn warned() -> &'static Mutex<HashSet<(&'static str, u32, u32)>> {
-    static W: OnceLock<Mutex<HashSet<(&'static str, u32, u32)>>> = OnceLock::new();
+fn warned() -> &'static Mutex<HashSet<Site>> {
+    static W: OnceLock<Mutex<HashSet<Site>>> = OnceLock::new();
     W.get_or_init(|| Mutex::new(HashSet::new()))
 }
 
