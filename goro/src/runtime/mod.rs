@@ -71,9 +71,6 @@ pub(crate) struct Remote {
     pub(crate) parker: Parker,
     /// What this worker polls, for sysmon (also counts its polls).
     pub(crate) stamp: sysmon::PollStamp,
-    /// Set by sysmon while this worker is stuck in one poll: goroutines
-    /// it wakes go to the injector, not to its own queue.
-    pub(crate) retaken: AtomicBool,
     /// Successful steals from this worker's ring (statistics).
     pub(crate) steals: AtomicU64,
 }
@@ -215,7 +212,6 @@ impl Shared {
                         steal,
                         parker: Parker::new(),
                         stamp: sysmon::PollStamp::default(),
-                        retaken: AtomicBool::new(false),
                         steals: AtomicU64::new(0),
                     })
                 })

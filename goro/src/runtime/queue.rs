@@ -27,7 +27,7 @@ use std::ptr::{self, NonNull};
 
 use crate::{
     loom::atomic::{
-        AtomicPtr, AtomicU32,
+        AtomicBool, AtomicPtr, AtomicU32,
         Ordering::{AcqRel, Acquire, Relaxed, Release},
     },
     task::{Header, Notified},
@@ -45,6 +45,10 @@ pub(crate) struct Inner {
     buf: Box<[AtomicPtr<Header>]>,
     /// `runnext`: null or a task carrying its queue reference.
     next: AtomicPtr<Header>,
+    /// Set by sysmon while the owner is stuck in one poll: the owner then
+    /// queues the goroutines it wakes on the injector instead (advisory:
+    /// a stale read only changes where a task is queued).
+    retaken: AtomicBool,
 }
 
 /// The owner's end.
@@ -62,6 +66,7 @@ pub(crate) fn new() -> (Local, Steal) {
             .map(|_| AtomicPtr::new(ptr::null_mut()))
             .collect(),
         next: AtomicPtr::new(ptr::null_mut()),
+        retaken: AtomicBool::new(false),
     });
     (Local(inner.clone()), Steal(inner))
 }
@@ -176,6 +181,12 @@ impl Local {
         self.0.take_next()
     }
 
+    /// Whether sysmon marked this queue's owner as stuck.
+    #[inline]
+    pub(crate) fn is_retaken(&self) -> bool {
+        self.0.retaken.load(Relaxed)
+    }
+
     /// Room left before the ring is full.
     pub(crate) fn remaining(&self) -> usize {
         CAPACITY - self.len()
@@ -189,6 +200,11 @@ impl Steal {
 
     pub(crate) fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Marks the owner as stuck in one poll (sysmon), or not any more.
+    pub(crate) fn set_retaken(&self, on: bool) {
+        self.0.retaken.store(on, Relaxed);
     }
 
     /// Whether `runnext` holds a task (statistics).

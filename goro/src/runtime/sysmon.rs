@@ -16,8 +16,9 @@
 //! line only it writes, no read-modify-write (this replaced the per-poll
 //! `fetch_add` of the poll counter, so the hot path got cheaper). A worker
 //! that parks clears `IN_POLL` first. Its wake path (`Worker::schedule`)
-//! reads one flag, `retaken`, next to the stamp in its `Remote`. That is all: the worker
-//! never waits for sysmon and never asks whether it was "retaken".
+//! reads one flag, `retaken`, kept in its ring's header (which it is
+//! about to write anyway). That is all: the worker never waits for sysmon
+//! and never asks whether it was "retaken".
 //!
 //! # What sysmon does
 //!
@@ -526,7 +527,7 @@ fn monitor(shared: &Shared) {
                 Event::Stuck => {
                     acted = true;
                     sm.handoffs.fetch_add(1, Relaxed);
-                    remote.retaken.store(true, Relaxed);
+                    remote.steal.set_retaken(true);
                     sm.stuck_workers.fetch_add(1, SeqCst);
                     sm.target.fetch_add(1, SeqCst);
                     ensure_helpers(shared);
@@ -537,7 +538,7 @@ fn monitor(shared: &Shared) {
                     maybe_report(shared, w, now);
                 }
                 Event::Unstuck(old, d) => {
-                    remote.retaken.store(false, Relaxed);
+                    remote.steal.set_retaken(false);
                     sm.stuck_workers.fetch_sub(1, SeqCst);
                     sm.target.fetch_sub(1, SeqCst);
                     sm.wake_idle_helpers();

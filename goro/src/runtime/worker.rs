@@ -100,10 +100,7 @@ impl Worker {
     fn schedule(&mut self, shared: &Shared, task: Notified, next: bool) {
         // Sysmon found this worker stuck in the poll that is waking `task`:
         // queue it where another thread will run it.
-        if shared.remotes[self.index]
-            .retaken
-            .load(std::sync::atomic::Ordering::Relaxed)
-        {
+        if self.local.is_retaken() {
             shared.push_remote(task);
             return;
         }
