@@ -21,6 +21,28 @@ use crate::{task::state, wait::WaitReason};
 ///     let s = goro::runtime::stats().unwrap();
 ///     assert_eq!(s.goroutines, 1); // main
 ///     assert_eq!(s.workers.len(), s.procs);
+///
+///     // Three goroutines blocked receiving from a channel.
+///     let (tx, rx) = goro::chan::<u8>(0);
+///     let hs: Vec<_> = (0..3)
+///         .map(|_| {
+///             let rx = rx.clone();
+///             goro::go(async move { rx.recv().await })
+///         })
+///         .collect();
+///     let receiving = |s: &goro::runtime::Stats| {
+///         s.blocked
+///             .iter()
+///             .find(|(r, _)| *r == goro::runtime::WaitReason::ChanReceive)
+///             .map_or(0, |(_, n)| *n)
+///     };
+///     while receiving(&goro::runtime::stats().unwrap()) < 3 {
+///         goro::yield_now().await;
+///     }
+///     drop(tx); // closing wakes them
+///     for h in hs {
+///         assert_eq!(h.await.unwrap(), None);
+///     }
 /// });
 /// ```
 #[derive(Debug, Clone, Default)]
