@@ -489,3 +489,35 @@ fn a_spinning_goroutine_is_reported_too() {
     }
     assert_eq!(warnings_for(&site).len(), 1);
 }
+
+#[test]
+fn a_goroutine_woken_into_a_stuck_workers_runnext_runs_elsewhere() {
+    logged();
+    let rt = Runtime::builder()
+        .procs(2)
+        .sysmon_threshold(Duration::from_millis(5))
+        .build()
+        .unwrap();
+    let waited = rt.block_on(async {
+        let (tx, rx) = goro::chan::<Instant>(1);
+        let receiver = goro::go(async move {
+            let sent = rx.recv().await.unwrap();
+            sent.elapsed()
+        });
+        // Let the receiver block first.
+        goro::time::sleep(Duration::from_millis(20)).await;
+        let blocker = goro::go(async move {
+            // Completes at once (buffered) and wakes the receiver into
+            // this worker's `runnext`; then the worker is blocked.
+            tx.send(Instant::now()).await.unwrap();
+            std::thread::sleep(Duration::from_millis(300));
+        });
+        let waited = receiver.await.unwrap();
+        blocker.await.unwrap();
+        waited
+    });
+    assert!(
+        waited < Duration::from_millis(200),
+        "the woken goroutine waited {waited:?} in a blocked worker's runnext"
+    );
+}
