@@ -36,6 +36,7 @@ var workloads = map[string]workload{
 	"sync/rwmutex_read_heavy":  {"ns/op", rwmutexReadHeavy},
 	"sync/waitgroup":           {"ns/op", waitGroup},
 	"net/echo":                 {"ns/op", echo},
+	"sched/one_bad_goroutine":  {"us(max)", oneBadGoroutine},
 }
 
 func usage() {

@@ -1,6 +1,6 @@
 package main
 
-// Sizes {full, quick}: the same pairs as the constants in bench/src/{spawn,chan,sync,net}.rs.
+// Sizes {full, quick}: the same pairs as the constants in bench/src/{spawn,chan,sync,net,sched}.rs.
 var (
 	spawnJoinN        = [2]int{1_000_000, 100_000}
 	skynetLeaves      = [2]int{1_000_000, 100_000}
@@ -14,6 +14,7 @@ var (
 	rwPerTask         = [2]int{1_000_000, 100_000}
 	wgRounds          = [2]int{1_000, 100}
 	echoRounds        = [2]int{100, 10}
+	schedRunMs        = [2]int{3_000, 1_000}
 )
 
 const (

@@ -14,6 +14,7 @@ mod mem;
 mod net;
 mod rt;
 mod runner;
+mod sched;
 mod spawn;
 mod sync;
 mod workload;

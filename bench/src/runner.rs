@@ -21,6 +21,7 @@ use crate::workload::{self, Cfg, Unit, Workload};
 const COLUMNS: &[&str] = &[
     "goro",
     "goro_blocking",
+    "goro_nosysmon",
     "tokio",
     "go",
     "std",
@@ -197,7 +198,7 @@ fn run_impl(opts: &Opts, w: &Workload, id: &str, command: impl Fn(usize) -> Comm
     let warmup = usize::from(w.unit == Unit::NsPerOp && !opts.cfg.quick);
     let launches: Vec<usize> = match w.unit {
         Unit::BytesPerGoroutine => vec![1; reps],
-        Unit::NsPerOp => vec![reps + warmup],
+        Unit::NsPerOp | Unit::MaxLatencyUs => vec![reps + warmup],
     };
     print!("{id:<44} ");
     let _ = std::io::stdout().flush();
@@ -321,6 +322,8 @@ fn fmt_value(v: f64, unit: Unit) -> String {
         Unit::NsPerOp if v < 1000.0 => format!("{v:.1} ns"),
         Unit::NsPerOp => format!("{:.2} µs", v / 1000.0),
         Unit::BytesPerGoroutine => format!("{v:.0} B"),
+        Unit::MaxLatencyUs if v < 10_000.0 => format!("{v:.0} µs"),
+        Unit::MaxLatencyUs => format!("{:.1} ms", v / 1000.0),
     }
 }
 

@@ -15,6 +15,8 @@ pub enum Unit {
     NsPerOp,
     /// Resident bytes per parked goroutine (lower is better).
     BytesPerGoroutine,
+    /// Worst-case latency in microseconds (lower is better).
+    MaxLatencyUs,
 }
 
 impl Unit {
@@ -23,6 +25,7 @@ impl Unit {
         match self {
             Unit::NsPerOp => "ns/op",
             Unit::BytesPerGoroutine => "B/goroutine",
+            Unit::MaxLatencyUs => "us(max)",
         }
     }
 }
@@ -100,6 +103,7 @@ pub fn all() -> Vec<Workload> {
     v.extend(crate::chan::workloads());
     v.extend(crate::sync::workloads());
     v.extend(crate::net::workloads());
+    v.extend(crate::sched::workloads());
     #[cfg(feature = "goro")]
     for (id, imp) in crate::goro_impl::impls() {
         let w = v

@@ -353,7 +353,32 @@ fn an_idle_runtime_uses_no_cpu() {
         for h in hs {
             h.await.unwrap();
         }
+        // Block a worker long enough for sysmon to start a replacement
+        // thread, which must go quiet too.
+        goro::go(async { std::thread::sleep(Duration::from_millis(40)) })
+            .await
+            .unwrap();
+        let hs: Vec<_> = (0..100).map(|i| goro::go(async move { i })).collect();
+        for h in hs {
+            h.await.unwrap();
+        }
     });
+    // Sysmon's thread and the replacement are among those measured.
+    let names: Vec<String> = std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .flatten()
+        .map(|e| std::fs::read_to_string(e.path().join("comm")).unwrap_or_default())
+        .collect();
+    assert!(
+        names.iter().any(|n| n.starts_with("idlecheck-sysmo")),
+        "{names:?}"
+    );
+    assert!(
+        names.iter().any(|n| n.starts_with("idlecheck-helpe")),
+        "{names:?}"
+    );
+    // Let sysmon notice the end of the blocked poll and settle.
+    std::thread::sleep(Duration::from_millis(100));
     let before = cpu_ticks("idlecheck");
     std::thread::sleep(Duration::from_millis(500));
     let used = cpu_ticks("idlecheck") - before;

@@ -6,17 +6,23 @@
 
 mod chan;
 mod net;
+mod sched;
 mod spawn;
 mod sync;
 
 use std::cell::OnceCell;
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
 use crate::workload::{Cfg, Impl, Outcome};
 
 thread_local! {
     static GORO: OnceCell<goro::Runtime> = const { OnceCell::new() };
 }
+
+/// Set by the `goro_nosysmon` variants before the runtime is built (each
+/// implementation runs in its own child process).
+static NO_SYSMON: AtomicBool = AtomicBool::new(false);
 
 /// Runs `body` as a goroutine (like Go's main goroutine) on a goro runtime
 /// with `cfg.procs` procs, built once per process.
@@ -30,6 +36,7 @@ where
         let rt = cell.get_or_init(|| {
             goro::Runtime::builder()
                 .procs(cfg.procs)
+                .sysmon(!NO_SYSMON.load(Relaxed))
                 .build()
                 .expect("goro runtime")
         });
@@ -89,5 +96,33 @@ pub fn impls() -> Vec<(&'static str, Impl)> {
         ),
         ("sync/waitgroup", i("goro", sync::waitgroup)),
         ("net/echo", i("goro", net::echo)),
+        (
+            "sched/one_bad_goroutine",
+            i("goro", sched::one_bad_goroutine),
+        ),
+        // The same code on a runtime without sysmon: its overhead, and
+        // what it buys.
+        (
+            "spawn/skynet",
+            i("goro_nosysmon", |c| nosysmon(c, spawn::skynet)),
+        ),
+        (
+            "chan/pingpong_unbuffered",
+            i("goro_nosysmon", |c| nosysmon(c, chan::pingpong)),
+        ),
+        (
+            "chan/mpmc_4x4",
+            i("goro_nosysmon", |c| nosysmon(c, chan::mpmc)),
+        ),
+        (
+            "sched/one_bad_goroutine",
+            i("goro_nosysmon", |c| nosysmon(c, sched::one_bad_goroutine)),
+        ),
     ]
+}
+
+/// Runs `f` on a runtime built with `sysmon(false)`.
+fn nosysmon(cfg: &Cfg, f: fn(&Cfg) -> Outcome) -> Outcome {
+    NO_SYSMON.store(true, Relaxed);
+    f(cfg)
 }

@@ -137,12 +137,13 @@ impl Shared {
 
     /// Goroutine polls so far, on every worker and on main.
     fn progress(&self) -> u64 {
-        self.remotes.iter().map(|r| r.ran.load(SeqCst)).sum::<u64>() + self.main.polls.load(SeqCst)
+        self.remotes.iter().map(|r| r.stamp.polls()).sum::<u64>() + self.main.polls.load(SeqCst)
     }
 
     fn verdict(&self) -> Verdict {
         if self.is_shutdown()
             || self.idle.num_parked() != self.procs
+            || self.sysmon.stuck_workers() != 0
             || !self.main.is_idle()
             || self.has_work()
             || self.blocking.in_flight() != 0

@@ -11,6 +11,8 @@
 //! - `context.rs`: which runtime and goroutine this thread serves;
 //! - `park.rs`: the thread parker;
 //! - `io/`: the netpoller, polled by the timer-driver worker as it parks.
+//! - `sysmon.rs`: the monitor thread that hands a stuck worker's queue to
+//!   the others and starts replacement threads.
 //!
 //! The thread inside `block_on` polls the main future itself (it need not
 //! be `Send`), counts as goroutine "main" for `num_goroutine` and for wait
@@ -35,6 +37,7 @@ pub(crate) mod park;
 pub(crate) mod queue;
 mod signal;
 mod stats;
+pub(crate) mod sysmon;
 pub(crate) mod worker;
 
 use std::{
@@ -73,8 +76,10 @@ const NO_DRIVER: usize = usize::MAX;
 pub(crate) struct Remote {
     pub(crate) steal: queue::Steal,
     pub(crate) parker: Parker,
-    /// Goroutine polls run by this worker (statistics).
-    pub(crate) ran: AtomicU64,
+    /// What this worker polls, for sysmon (also counts its polls).
+    pub(crate) stamp: sysmon::PollStamp,
+    /// Successful steals from this worker's ring (statistics).
+    pub(crate) steals: AtomicU64,
 }
 
 /// The goroutine `block_on` runs on the caller's thread.
@@ -177,6 +182,7 @@ pub(crate) struct Shared {
     /// A `deadlock::Mode`.
     deadlock_mode: AtomicU8,
     deadlock_reported: AtomicBool,
+    pub(crate) sysmon: sysmon::Sysmon,
 }
 
 impl Shared {
@@ -200,6 +206,10 @@ impl Shared {
     pub(crate) fn notify_parked(&self) {
         if let Some(w) = self.idle.worker_to_notify() {
             self.unpark_worker(w);
+        } else {
+            // While a worker is stuck in a poll, its replacement may be
+            // the one to wake (one load; 0 otherwise).
+            self.sysmon.notify_helper();
         }
     }
 
@@ -268,6 +278,8 @@ impl Shared {
                         self.unpark_worker(*w);
                     }
                 }
+                // Sysmon drives timers while a worker is stuck.
+                self.sysmon.kick_timers();
             }
             w => self.unpark_worker(w),
         }
@@ -278,6 +290,7 @@ impl Shared {
     pub(crate) fn new(
         procs: usize,
         blocking: blocking::BlockingPool,
+        sysmon: sysmon::Config,
     ) -> std::io::Result<(Arc<Shared>, Vec<queue::Local>)> {
         let (locals, steals) = worker::new_queues(procs);
         let shared = Arc::new(Shared {
@@ -287,7 +300,8 @@ impl Shared {
                     CachePadded::new(Remote {
                         steal,
                         parker: Parker::new(),
-                        ran: AtomicU64::new(0),
+                        stamp: sysmon::PollStamp::default(),
+                        steals: AtomicU64::new(0),
                     })
                 })
                 .collect(),
@@ -303,6 +317,7 @@ impl Shared {
             main: MainGoroutine::new(),
             deadlock_mode: AtomicU8::new(deadlock::Mode::Off as u8),
             deadlock_reported: AtomicBool::new(false),
+            sysmon: sysmon::Sysmon::new(sysmon),
         });
         Ok((shared, locals))
     }
@@ -369,6 +384,7 @@ pub struct Builder {
     deadlock_detection: bool,
     sigquit_dump: bool,
     start_paused: bool,
+    sysmon: sysmon::Config,
 }
 
 impl Default for Builder {
@@ -402,6 +418,7 @@ impl Builder {
             deadlock_detection: true,
             sigquit_dump: true,
             start_paused: false,
+            sysmon: sysmon::Config::default(),
         }
     }
 
@@ -497,9 +514,101 @@ impl Builder {
         self
     }
 
+    /// Whether to run sysmon, the monitor thread that keeps goroutines
+    /// moving when one of them blocks its worker thread (default: on).
+    ///
+    /// With sysmon, a goroutine that stays inside one poll for longer than
+    /// [`sysmon_threshold`](Builder::sysmon_threshold) (a blocking call,
+    /// a long computation) has the goroutines queued behind it moved to the
+    /// other workers, and a replacement thread is started so that `procs`
+    /// threads keep running goroutines. Without it, they wait until the
+    /// poll ends, and nothing is reported. Costs nothing on the scheduling
+    /// path but a few plain stores per poll, and no CPU while the runtime
+    /// is idle.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = goro::Runtime::builder().sysmon(false).build().unwrap();
+    /// assert_eq!(rt.block_on(async { 1 + 1 }), 2);
+    /// ```
+    pub fn sysmon(mut self, on: bool) -> Builder {
+        self.sysmon.enabled = on;
+        self
+    }
+
+    /// How long a goroutine may stay inside one poll before sysmon hands
+    /// its worker's queue to the others (default 10 ms, as Go's forced
+    /// preemption). Values below 100 µs are raised to 100 µs.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = goro::Runtime::builder()
+    ///     .procs(1)
+    ///     .sysmon_threshold(Duration::from_millis(5))
+    ///     .build()
+    ///     .unwrap();
+    /// rt.block_on(async {
+    ///     // Blocks its worker (don't do this; use spawn_blocking): after
+    ///     // 5 ms sysmon starts a replacement, so `quick` still runs.
+    ///     let slow = goro::go(async { std::thread::sleep(Duration::from_millis(50)) });
+    ///     let quick = goro::go(async { 42 });
+    ///     assert_eq!(quick.await.unwrap(), 42);
+    ///     slow.await.unwrap();
+    /// });
+    /// ```
+    pub fn sysmon_threshold(mut self, d: Duration) -> Builder {
+        self.sysmon.threshold = d.max(Duration::from_micros(100));
+        self
+    }
+
+    /// The most threads the runtime's scheduler may have (workers, sysmon,
+    /// and the replacements sysmon starts for blocked workers); default
+    /// 10,000 as Go's `debug.SetMaxThreads`. When it is reached, sysmon logs
+    /// it once and stops starting replacements (goroutines queued behind a
+    /// blocked worker then wait, as without sysmon); Go crashes instead.
+    /// The `spawn_blocking` pool has its own limit,
+    /// [`max_blocking_threads`](Builder::max_blocking_threads).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = goro::Runtime::builder().procs(2).max_threads(16).build().unwrap();
+    /// assert_eq!(rt.procs(), 2);
+    /// ```
+    pub fn max_threads(mut self, n: usize) -> Builder {
+        self.sysmon.max_threads = n.max(1);
+        self
+    }
+
+    /// Whether sysmon warns about goroutines that block their worker
+    /// (default: on). The warning is printed once per spawn site, through
+    /// the `log` crate when the program has installed a logger, else on
+    /// stderr:
+    ///
+    /// ```text
+    /// goro: goroutine 42 (spawned at src/main.rs:17) blocked its worker for 250 ms; use spawn_blocking for blocking calls
+    /// ```
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = goro::Runtime::builder().warn_blocking(false).build().unwrap();
+    /// # drop(rt);
+    /// ```
+    pub fn warn_blocking(mut self, on: bool) -> Builder {
+        self.sysmon.warn = on;
+        self
+    }
+
     /// Starts the worker threads.
     pub fn build(self) -> std::io::Result<Runtime> {
         let procs = self.procs.unwrap_or_else(default_procs);
+        let mut sm = self.sysmon.clone();
+        sm.thread_name = self.thread_name.clone();
+        sm.stack_size = self.thread_stack_size;
         let (shared, locals) = Shared::new(
             procs,
             blocking::BlockingPool::new(
@@ -507,6 +616,7 @@ impl Builder {
                 self.blocking_keep_alive,
                 self.thread_name.clone(),
             ),
+            sm,
         )?;
         if self.deadlock_detection {
             shared.set_deadlock_mode(deadlock::Mode::Exit);
@@ -537,6 +647,7 @@ impl Builder {
                 worker::run(sh, i, local)
             })?);
         }
+        sysmon::Sysmon::start(&shared)?;
         Ok(rt)
     }
 }
@@ -709,6 +820,7 @@ impl Runtime {
                 let _ = t.join();
             }
         }
+        shared.sysmon.shutdown();
         // Every goroutine still alive: drop its future here.
         for t in shared.owned.close_and_take_all() {
             // SAFETY: `close_and_take_all` hands us the list's reference.

@@ -16,12 +16,18 @@
 //!
 //! When the ring is full the owner moves half of it, plus the new task, to
 //! the global injector in one batch (Go's `runqputslow`).
+//!
+//! `runnext` (the goroutine to run next, Go's `runnext`) lives here too, as
+//! one `AtomicPtr` slot, so that sysmon can take it from a worker stuck in a
+//! poll. Only the owner puts a task in it; the owner and sysmon take it out
+//! with a swap, so exactly one of them gets it. A put into an empty slot is
+//! a plain store: nobody but the owner can make an empty slot non-empty.
 
 use std::ptr::{self, NonNull};
 
 use crate::{
     loom::atomic::{
-        AtomicPtr, AtomicU32,
+        AtomicBool, AtomicPtr, AtomicU32,
         Ordering::{AcqRel, Acquire, Relaxed, Release},
     },
     task::{Header, Notified},
@@ -37,6 +43,12 @@ pub(crate) struct Inner {
     head: AtomicU32,
     tail: AtomicU32,
     buf: Box<[AtomicPtr<Header>]>,
+    /// `runnext`: null or a task carrying its queue reference.
+    next: AtomicPtr<Header>,
+    /// Set by sysmon while the owner is stuck in one poll: the owner then
+    /// queues the goroutines it wakes on the injector instead (advisory:
+    /// a stale read only changes where a task is queued).
+    retaken: AtomicBool,
 }
 
 /// The owner's end.
@@ -53,6 +65,8 @@ pub(crate) fn new() -> (Local, Steal) {
         buf: (0..CAPACITY)
             .map(|_| AtomicPtr::new(ptr::null_mut()))
             .collect(),
+        next: AtomicPtr::new(ptr::null_mut()),
+        retaken: AtomicBool::new(false),
     });
     (Local(inner.clone()), Steal(inner))
 }
@@ -62,6 +76,18 @@ impl Inner {
         let t = self.tail.load(Acquire);
         let h = self.head.load(Acquire);
         t.wrapping_sub(h)
+    }
+
+    /// Takes `runnext`, if any (owner or sysmon).
+    #[inline]
+    fn take_next(&self) -> Option<Notified> {
+        if self.next.load(Relaxed).is_null() {
+            return None;
+        }
+        let p = self.next.swap(ptr::null_mut(), Acquire);
+        // SAFETY: a non-null slot holds a queue reference, which the swap
+        // gave to us alone.
+        NonNull::new(p).map(|p| unsafe { Notified::from_raw(p) })
     }
 }
 
@@ -133,6 +159,34 @@ impl Local {
         }
     }
 
+    /// Makes `task` the next to run; returns the task it displaced.
+    #[inline]
+    pub(crate) fn put_next(&mut self, task: Notified) -> Option<Notified> {
+        let q = &*self.0;
+        let p = task.into_raw().as_ptr();
+        if q.next.load(Relaxed).is_null() {
+            // Only the owner fills the slot, so it stays empty until this
+            // store; Release publishes the task to a taker's Acquire swap.
+            q.next.store(p, Release);
+            return None;
+        }
+        let prev = q.next.swap(p, AcqRel);
+        // SAFETY: the swap gave us the slot's previous reference, if any.
+        NonNull::new(prev).map(|p| unsafe { Notified::from_raw(p) })
+    }
+
+    /// Takes `runnext`, if any.
+    #[inline]
+    pub(crate) fn take_next(&mut self) -> Option<Notified> {
+        self.0.take_next()
+    }
+
+    /// Whether sysmon marked this queue's owner as stuck.
+    #[inline]
+    pub(crate) fn is_retaken(&self) -> bool {
+        self.0.retaken.load(Relaxed)
+    }
+
     /// Room left before the ring is full.
     pub(crate) fn remaining(&self) -> usize {
         CAPACITY - self.len()
@@ -146,6 +200,53 @@ impl Steal {
 
     pub(crate) fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Marks the owner as stuck in one poll (sysmon), or not any more.
+    pub(crate) fn set_retaken(&self, on: bool) {
+        self.0.retaken.store(on, Relaxed);
+    }
+
+    /// Whether `runnext` holds a task (statistics).
+    pub(crate) fn has_next(&self) -> bool {
+        !self.0.next.load(Relaxed).is_null()
+    }
+
+    /// Takes the owner's `runnext`, if any (sysmon, from a stuck worker).
+    pub(crate) fn take_next(&self) -> Option<Notified> {
+        self.0.take_next()
+    }
+
+    /// Takes every task in the ring, oldest first (sysmon, from a stuck
+    /// worker). Concurrent pops and steals take the others; each task goes
+    /// to exactly one of them.
+    pub(crate) fn take_all(&self) -> Vec<Notified> {
+        let q = &*self.0;
+        loop {
+            let h = q.head.load(Acquire);
+            let t = q.tail.load(Acquire);
+            let n = t.wrapping_sub(h);
+            if n == 0 {
+                return Vec::new();
+            }
+            if n > CAPACITY as u32 {
+                // Inconsistent read (head moved past our view of tail).
+                continue;
+            }
+            let ptrs: Vec<*mut Header> = (0..n)
+                .map(|i| q.buf[(h.wrapping_add(i) & MASK) as usize].load(Relaxed))
+                .collect();
+            if q.head.compare_exchange(h, t, AcqRel, Acquire).is_ok() {
+                return ptrs
+                    .into_iter()
+                    .map(|p| {
+                        // SAFETY: we won these slots with the CAS; each
+                        // holds a queue reference to a live task.
+                        unsafe { Notified::from_raw(NonNull::new_unchecked(p)) }
+                    })
+                    .collect();
+            }
+        }
     }
 
     /// Steals half of this queue into `dst` (which must be empty), returning
@@ -199,6 +300,7 @@ impl Steal {
 impl Drop for Local {
     fn drop(&mut self) {
         // Drop the references of tasks still queued (runtime shutdown).
+        drop(self.take_next());
         while let Some(t) = self.pop() {
             drop(t);
         }
@@ -290,6 +392,53 @@ mod loom_tests {
             n += th.join().unwrap();
             assert_eq!(n, CAPACITY + 1);
             counter.assert_each_once(CAPACITY + 1);
+        });
+    }
+
+    /// Sysmon's hand-off (see `sysmon.rs`): a worker stuck in a poll keeps
+    /// waking goroutines into its `runnext` and ring (displacing `runnext`
+    /// to the ring) and then its poll ends and it takes its own queue
+    /// again, while sysmon takes `runnext` and the whole ring for the
+    /// injector. Every task is run exactly once, none lost.
+    #[test]
+    fn sysmon_takes_a_stuck_workers_queue() {
+        loom::model(|| {
+            let counter = std::sync::Arc::new(Counter::default());
+            let sh = shared();
+            let (mut owner, steal) = new();
+            // Queued before the poll got stuck.
+            owner
+                .put_next(counted(&sh, &counter, 0))
+                .map(|_| unreachable!());
+            owner.push_back(counted(&sh, &counter, 1), |_| unreachable!());
+            let c2 = counter.clone();
+            let sysmon = thread::spawn(move || {
+                let mut n = 0;
+                for _ in 0..2 {
+                    if let Some(t) = steal.take_next() {
+                        c2.run(t);
+                        n += 1;
+                    }
+                    for t in steal.take_all() {
+                        c2.run(t);
+                        n += 1;
+                    }
+                }
+                n
+            });
+            // Inside the stuck poll: a wake displaces `runnext`.
+            if let Some(prev) = owner.put_next(counted(&sh, &counter, 2)) {
+                owner.push_back(prev, |_| unreachable!());
+            }
+            // The poll ends: the worker runs what is left of its queue.
+            let mut n = 0;
+            while let Some(t) = owner.take_next().or_else(|| owner.pop()) {
+                counter.run(t);
+                n += 1;
+            }
+            n += sysmon.join().unwrap();
+            assert_eq!(n, 3);
+            counter.assert_each_once(3);
         });
     }
 }

@@ -40,8 +40,8 @@ const SEARCH_SPIN: std::time::Duration = std::time::Duration::from_micros(50);
 /// What a worker owns: touched only by its own thread.
 pub(crate) struct Worker {
     index: usize,
+    /// The ring, and `runnext` with it (both stealable by sysmon).
     local: Local,
-    runnext: Option<Notified>,
     runnext_streak: u32,
     tick: u32,
     searching: bool,
@@ -52,7 +52,6 @@ impl Worker {
         Worker {
             index,
             local,
-            runnext: None,
             runnext_streak: 0,
             tick: 0,
             searching: false,
@@ -67,7 +66,7 @@ impl Worker {
                 return Some(t);
             }
         }
-        if let Some(t) = self.runnext.take() {
+        if let Some(t) = self.local.take_next() {
             if self.runnext_streak < RUNNEXT_BUDGET {
                 self.runnext_streak += 1;
                 return Some(t);
@@ -102,8 +101,14 @@ impl Worker {
     /// (displacing the previous one to the queue); spawned and yielding
     /// ones to the back.
     fn schedule(&mut self, shared: &Shared, task: Notified, next: bool) {
+        // Sysmon found this worker stuck in the poll that is waking `task`:
+        // queue it where another thread will run it.
+        if self.local.is_retaken() {
+            shared.push_remote(task);
+            return;
+        }
         if next {
-            if let Some(prev) = self.runnext.replace(task) {
+            if let Some(prev) = self.local.put_next(task) {
                 self.push_back(shared, prev);
                 shared.notify_parked();
             }
@@ -129,7 +134,9 @@ impl Worker {
                 if victim == self.index {
                     continue;
                 }
-                if let Some(t) = shared.remotes[victim].steal.steal_into(&mut self.local) {
+                let r = &shared.remotes[victim];
+                if let Some(t) = r.steal.steal_into(&mut self.local) {
+                    r.steals.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     return Some(t);
                 }
             }
@@ -217,6 +224,8 @@ pub(crate) fn run(shared: Arc<Shared>, index: usize, local: Local) {
         unreachable!()
     };
     let remote = &shared.remotes[index];
+    remote.stamp.set_thread();
+    let mut polls = 0u64;
     loop {
         if shared.is_shutdown() {
             break;
@@ -234,9 +243,10 @@ pub(crate) fn run(shared: Arc<Shared>, index: usize, local: Local) {
                 // sure someone keeps looking.
                 shared.notify_parked();
             }
-            remote
-                .ran
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            // For sysmon: which goroutine, and a poll count that moves
+            // (plain stores; see sysmon.rs).
+            polls += 1;
+            remote.stamp.enter(polls, task.header());
             task.run();
             let tick = core.borrow().as_ref().map_or(0, |w| w.tick);
             if tick % GLOBAL_CHECK_INTERVAL == 0 {
@@ -275,6 +285,8 @@ fn park(shared: &Shared, core: &std::cell::RefCell<Option<Worker>>, index: usize
         return;
     }
     let remote = &shared.remotes[index];
+    // Not inside a poll while asleep (sysmon must not count this as stuck).
+    remote.stamp.leave();
     // The last worker to park checks for a deadlock, or moves the virtual
     // clock (cold: only when every worker is idle).
     if shared.watches_idle()
@@ -323,6 +335,8 @@ fn wake_self(shared: &Shared, core: &std::cell::RefCell<Option<Worker>>, index: 
             w.searching = true;
         }
     }
+    // Sysmon may be asleep for good (the runtime was idle).
+    shared.sysmon.worker_woke();
 }
 
 pub(crate) fn new_queues(procs: usize) -> (Vec<Local>, Vec<queue::Steal>) {
