@@ -23,6 +23,7 @@ mod wait;
 pub mod chan;
 pub mod context;
 pub mod errgroup;
+pub mod net;
 pub mod runtime;
 pub mod sync;
 mod task;

@@ -26,6 +26,7 @@ pub(crate) mod context;
 pub(crate) mod coop;
 mod idle;
 pub(crate) mod inject;
+pub(crate) mod io;
 pub(crate) mod owned;
 pub(crate) mod park;
 pub(crate) mod queue;
@@ -36,7 +37,6 @@ use std::{
     cell::{Cell, RefCell},
     fmt,
     future::Future,
-    io,
     panic::Location,
     pin::pin,
     sync::{
@@ -108,6 +108,8 @@ pub(crate) struct Shared {
     pub(crate) idle: idle::Idle,
     pub(crate) owned: owned::OwnedTasks,
     pub(crate) timers: TimerDriver,
+    /// The netpoller; polled by the timer-driver worker while it parks.
+    pub(crate) io: io::IoDriver,
     timer_driver: AtomicUsize,
     pub(crate) blocking: blocking::BlockingPool,
     shutdown: AtomicBool,
@@ -135,8 +137,25 @@ impl Shared {
     #[inline]
     pub(crate) fn notify_parked(&self) {
         if let Some(w) = self.idle.worker_to_notify() {
-            self.remotes[w].parker.unpark();
+            self.unpark_worker(w);
         }
+    }
+
+    /// Wakes worker `w`: its parker, and the netpoller if `w` sleeps in
+    /// `epoll_wait` as the timer driver. Pairs with the driver storing the
+    /// role, then `Parker::try_take` before it polls (all `SeqCst`): either
+    /// the driver sees this notification, or this sees the role and wakes
+    /// the poller.
+    pub(crate) fn unpark_worker(&self, w: usize) {
+        self.remotes[w].parker.unpark();
+        if self.timer_driver.load(SeqCst) == w {
+            self.io.wake();
+        }
+    }
+
+    /// No worker holds the timer-driver role (none sleeps in the poller).
+    pub(crate) fn no_timer_driver(&self) -> bool {
+        self.timer_driver.load(SeqCst) == NO_DRIVER
     }
 
     /// Queues a task from outside the workers.
@@ -176,11 +195,11 @@ impl Shared {
                 // it, wake one.
                 if self.idle.num_parked() == self.procs {
                     if let Some(w) = self.idle.all_parked().first() {
-                        self.remotes[*w].parker.unpark();
+                        self.unpark_worker(*w);
                     }
                 }
             }
-            w => self.remotes[w].parker.unpark(),
+            w => self.unpark_worker(w),
         }
     }
 
@@ -189,7 +208,7 @@ impl Shared {
     pub(crate) fn new(
         procs: usize,
         blocking: blocking::BlockingPool,
-    ) -> (Arc<Shared>, Vec<queue::Local>) {
+    ) -> std::io::Result<(Arc<Shared>, Vec<queue::Local>)> {
         let (locals, steals) = worker::new_queues(procs);
         let shared = Arc::new(Shared {
             remotes: steals
@@ -206,6 +225,7 @@ impl Shared {
             idle: idle::Idle::new(procs),
             owned: owned::OwnedTasks::new(procs),
             timers: TimerDriver::new(),
+            io: io::IoDriver::new()?,
             timer_driver: AtomicUsize::new(NO_DRIVER),
             blocking,
             shutdown: AtomicBool::new(false),
@@ -217,7 +237,7 @@ impl Shared {
                 wait_at: AtomicPtr::new(std::ptr::null_mut()),
             },
         });
-        (shared, locals)
+        Ok((shared, locals))
     }
 
     fn spawn<F>(&self, fut: F, at: &'static Location<'static>) -> JoinHandle<F::Output>
@@ -344,7 +364,7 @@ impl Builder {
     }
 
     /// Starts the worker threads.
-    pub fn build(self) -> io::Result<Runtime> {
+    pub fn build(self) -> std::io::Result<Runtime> {
         let procs = self.procs.unwrap_or_else(default_procs);
         let (shared, locals) = Shared::new(
             procs,
@@ -353,7 +373,7 @@ impl Builder {
                 self.blocking_keep_alive,
                 self.thread_name.clone(),
             ),
-        );
+        )?;
         let mut rt = Runtime {
             shared: shared.clone(),
             threads: Vec::with_capacity(procs),
@@ -409,7 +429,7 @@ thread_local! {
 
 impl Runtime {
     /// A runtime with the default configuration (see [`Builder`]).
-    pub fn new() -> io::Result<Runtime> {
+    pub fn new() -> std::io::Result<Runtime> {
         Builder::new().build()
     }
 
@@ -509,8 +529,8 @@ impl Runtime {
     fn shutdown(&mut self) {
         let shared = &self.shared;
         shared.shutdown.store(true, SeqCst);
-        for r in shared.remotes.iter() {
-            r.parker.unpark();
+        for w in 0..shared.remotes.len() {
+            shared.unpark_worker(w);
         }
         let me = std::thread::current().id();
         for t in self.threads.drain(..) {

@@ -103,6 +103,15 @@ impl Parker {
         }
     }
 
+    /// Consumes a pending wake-up without sleeping: true if there was one.
+    /// (The timer driver checks this before it sleeps in the netpoller
+    /// instead of on this parker.)
+    pub(crate) fn try_take(&self) -> bool {
+        self.state
+            .compare_exchange(NOTIFIED, EMPTY, SeqCst, SeqCst)
+            .is_ok()
+    }
+
     /// Wakes the owner if asleep, or makes its next `park` return at once.
     pub(crate) fn unpark(&self) {
         match self.state.swap(NOTIFIED, SeqCst) {

@@ -12,8 +12,10 @@
 //! 4. a batch from the injector;
 //! 5. stealing half of a random victim's ring (as a "searching" worker,
 //!    at most half of the workers at once);
-//! 6. else park: announce, re-check, sleep on the parker — with a timeout
-//!    to the earliest timer if this worker takes the timer-driver role.
+//! 6. else park: announce, re-check, sleep on the parker — or, if this
+//!    worker takes the timer-driver role, in the netpoller (`io.rs`) with
+//!    a timeout to the earliest timer. Busy workers look at the netpoller
+//!    (without blocking) every 61 ticks while nobody holds that role.
 
 use std::{sync::Arc, time::Instant};
 
@@ -230,6 +232,11 @@ pub(crate) fn run(shared: Arc<Shared>, index: usize, local: Local) {
             let tick = core.borrow().as_ref().map_or(0, |w| w.tick);
             if tick % GLOBAL_CHECK_INTERVAL == 0 {
                 shared.fire_timers(Instant::now());
+                // Busy workers never park, so nobody may be in the
+                // netpoller: look at it without blocking.
+                if shared.no_timer_driver() {
+                    shared.io.poll_now();
+                }
             }
             continue;
         }
@@ -260,23 +267,29 @@ fn park(shared: &Shared, core: &std::cell::RefCell<Option<Worker>>, index: usize
     let remote = &shared.remotes[index];
     let driver = shared.take_timer_role(index);
     if driver {
-        match shared.timers.next_deadline() {
-            Some(d) => {
-                let now = Instant::now();
-                if d > now {
-                    remote.parker.park_timeout(d - now);
-                }
-            }
-            None => remote.parker.park(),
-        }
+        // The timer driver sleeps in the netpoller, not on its parker.
+        // `unpark_worker` sets the parker, then fires the poller's waker if
+        // it sees the role we just stored: consume a notification that came
+        // before that, and only then block.
+        let timeout = match remote.parker.try_take() {
+            true => Some(std::time::Duration::ZERO),
+            false => shared
+                .timers
+                .next_deadline()
+                .map(|d| d.saturating_duration_since(Instant::now())),
+        };
+        let woken = shared.io.wait(timeout);
         shared.release_timer_role();
-    } else {
-        remote.parker.park();
-    }
-    wake_self(shared, core, index);
-    if driver {
+        // A notification that arrived while polling is served by waking now.
+        remote.parker.try_take();
+        wake_self(shared, core, index);
+        // Awake again: the goroutines made ready land in our own queues.
+        woken.wake_all();
         shared.fire_timers(Instant::now());
+        return;
     }
+    remote.parker.park();
+    wake_self(shared, core, index);
 }
 
 /// After waking: out of the parked list ourselves, or (if a notifier took

@@ -26,7 +26,7 @@ impl Schedule for TestSched {
 
 pub(crate) fn shared() -> Arc<Shared> {
     let pool = BlockingPool::new(1, std::time::Duration::from_secs(1), "loom".into());
-    Shared::new(1, pool).0
+    Shared::new(1, pool).expect("runtime").0
 }
 
 /// What runtime shutdown does to the owned list: every task still listed

@@ -1,0 +1,92 @@
+//! Sockets whose waits park the goroutine, not the thread: Go's `net`
+//! package on goro's netpoller.
+//!
+//! - [`TcpListener`], [`TcpStream`] (with [`OwnedReadHalf`] /
+//!   [`OwnedWriteHalf`]): Go's `net.Listen("tcp", ..)`, `net.Dial`;
+//! - [`UdpSocket`]: `net.ListenPacket("udp", ..)`;
+//! - [`UnixListener`], [`UnixStream`]: Unix domain sockets.
+//!
+//! Every socket is non-blocking and registered with the runtime it was
+//! created in (creating one outside a goro runtime panics). A goroutine
+//! waiting on one is parked with the wait reason `IO wait`, recorded at the
+//! line that called `read`/`accept`/...; the worker about to go idle
+//! polls the operating system (epoll/kqueue, through mio) and wakes it.
+//!
+//! Deadlines work as Go's `SetDeadline`: an absolute `Instant` per
+//! direction after which pending and later operations fail with
+//! [`io::ErrorKind::TimedOut`](std::io::ErrorKind::TimedOut); `None` removes
+//! it. A deadline costs one runtime timer, no goroutine.
+//!
+//! Streams implement `futures_io::AsyncRead`/`AsyncWrite`; with the
+//! `hyper` feature, [`hyper`](self::hyper) has the executor, timer and
+//! IO glue that runs hyper's servers and clients on goro.
+//!
+//! # Examples
+//!
+//! A TCP echo server and a client:
+//!
+//! ```
+//! use goro::net::{TcpListener, TcpStream};
+//!
+//! goro::run(async {
+//!     let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+//!     let addr = ln.local_addr().unwrap();
+//!     goro::go(async move {
+//!         loop {
+//!             let Ok((conn, _)) = ln.accept().await else { return };
+//!             goro::go(async move {
+//!                 let mut buf = [0; 1024];
+//!                 while let Ok(n @ 1..) = conn.read(&mut buf).await {
+//!                     if conn.write_all(&buf[..n]).await.is_err() {
+//!                         break;
+//!                     }
+//!                 }
+//!             });
+//!         }
+//!     });
+//!     let c = TcpStream::connect(addr).await.unwrap();
+//!     c.write_all(b"hello, goro").await.unwrap();
+//!     let mut buf = [0; 11];
+//!     c.read_exact(&mut buf).await.unwrap();
+//!     assert_eq!(&buf, b"hello, goro");
+//! });
+//! ```
+//!
+//! Why do reads and writes take `&self`? Go's connections are used from
+//! several goroutines at once (one reading, one writing); readiness is
+//! tracked per direction, so both can wait on one socket and both are
+//! woken.
+
+mod poll_evented;
+mod tcp;
+
+#[cfg(feature = "hyper")]
+pub mod hyper;
+
+pub use tcp::{OwnedReadHalf, OwnedWriteHalf, TcpListener, TcpStream};
+
+use std::{
+    io,
+    net::{SocketAddr, ToSocketAddrs},
+};
+
+/// Runs `f` on each address of `addr` until one works (Go's dialer tries
+/// each address of a name too); the last error otherwise.
+fn each_addr<T>(
+    addr: impl ToSocketAddrs,
+    mut f: impl FnMut(SocketAddr) -> io::Result<T>,
+) -> io::Result<T> {
+    let mut last = None;
+    for a in addr.to_socket_addrs()? {
+        match f(a) {
+            Ok(v) => return Ok(v),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "could not resolve to any address",
+        )
+    }))
+}

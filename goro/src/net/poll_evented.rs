@@ -1,0 +1,101 @@
+//! `PollEvented`: a non-blocking mio source registered with the current
+//! runtime's netpoller, and the one loop every socket operation runs
+//! (wait for readiness, try the syscall, forget the readiness on
+//! `WouldBlock`, wait again). The protocol is described in
+//! `runtime/io.rs`.
+
+use std::{
+    io,
+    panic::Location,
+    sync::Arc,
+    task::{ready, Context, Poll},
+    time::Instant,
+};
+
+use mio::{event::Source, Token};
+
+use crate::runtime::{
+    context, coop,
+    io::{Direction, ScheduledIo},
+    Shared,
+};
+
+pub(crate) struct PollEvented<E: Source> {
+    io: E,
+    sched: Arc<ScheduledIo>,
+    token: Token,
+    shared: Arc<Shared>,
+}
+
+impl<E: Source> PollEvented<E> {
+    /// Registers `io` (already non-blocking) with the current runtime;
+    /// panics outside one, naming `what` and the user's call site `at`.
+    pub(crate) fn new_at(
+        mut io: E,
+        what: &str,
+        at: &'static Location<'static>,
+    ) -> io::Result<PollEvented<E>> {
+        let shared = context::with(|ctx| ctx.map(|c| c.shared().arc())).unwrap_or_else(|| {
+            panic!(
+                "{what} used outside a goro runtime (at {at}): sockets are polled by a \
+                 runtime's workers; start one with goro::run, #[goro::main] or \
+                 Runtime::block_on"
+            )
+        });
+        let (sched, token) = shared.io.register(&mut io)?;
+        Ok(PollEvented {
+            io,
+            sched,
+            token,
+            shared,
+        })
+    }
+
+    pub(crate) fn get_ref(&self) -> &E {
+        &self.io
+    }
+
+    /// Runs `op` once `dir` is ready, until it does not say `WouldBlock`.
+    /// Spends one unit of the cooperative budget first, so a goroutine
+    /// whose socket is always ready still yields its worker now and then.
+    pub(crate) fn poll_io<R>(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+        at: &'static Location<'static>,
+        mut op: impl FnMut(&E) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        ready!(coop::poll_proceed(cx));
+        loop {
+            let ev = ready!(self.sched.poll_ready(cx, dir, at))?;
+            match op(&self.io) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.sched.clear_readiness(ev, dir)
+                }
+                r => return Poll::Ready(r),
+            }
+        }
+    }
+
+    pub(crate) fn set_deadline(&self, dir: Direction, deadline: Option<Instant>) {
+        self.sched.set_deadline(dir, deadline)
+    }
+
+    pub(crate) fn deadline(&self, dir: Direction) -> Option<Instant> {
+        self.sched.deadline(dir)
+    }
+}
+
+impl<E: Source> Drop for PollEvented<E> {
+    fn drop(&mut self) {
+        self.shared
+            .io
+            .deregister(&mut self.io, self.token, &self.sched);
+    }
+}
+
+impl<E: Source + std::fmt::Debug> std::fmt::Debug for PollEvented<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.io.fmt(f)
+    }
+}

@@ -1,0 +1,762 @@
+//! TCP: `TcpListener` (Go's `net.Listen("tcp", ..)` + `Accept`) and
+//! `TcpStream` (Go's `net.Dial("tcp", ..)`, a `net.TCPConn`).
+
+use std::{
+    fmt,
+    future::{poll_fn, Future},
+    io::{self, Read, Write},
+    net::{Shutdown, SocketAddr, ToSocketAddrs},
+    panic::Location,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+    time::{Duration, Instant},
+};
+
+use super::{each_addr, poll_evented::PollEvented};
+use crate::runtime::io::Direction;
+
+/// A TCP socket server, listening for connections: Go's `net.Listener`
+/// from `net.Listen("tcp", addr)`.
+///
+/// Dropping it closes the socket. Goroutines cannot be waiting in
+/// [`accept`](TcpListener::accept) then (they borrow it); to stop
+/// goroutines that share one through an `Arc`, do as in Go: set a
+/// deadline in the past with [`set_deadline`](TcpListener::set_deadline),
+/// which makes every pending and later `accept` fail with `TimedOut`.
+///
+/// # Examples
+///
+/// ```
+/// use goro::net::{TcpListener, TcpStream};
+///
+/// goro::run(async {
+///     let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+///     let addr = ln.local_addr().unwrap();
+///     goro::go(async move {
+///         let (conn, _) = ln.accept().await.unwrap();
+///         let mut buf = [0; 5];
+///         conn.read_exact(&mut buf).await.unwrap();
+///         conn.write_all(&buf).await.unwrap(); // echo
+///     });
+///     let c = TcpStream::connect(addr).await.unwrap();
+///     c.write_all(b"hello").await.unwrap();
+///     let mut buf = [0; 5];
+///     c.read_exact(&mut buf).await.unwrap();
+///     assert_eq!(&buf, b"hello");
+/// });
+/// ```
+pub struct TcpListener {
+    io: PollEvented<mio::net::TcpListener>,
+}
+
+impl TcpListener {
+    /// Listens on `addr` (the first of its addresses that works); port 0
+    /// picks a free port. Name resolution, if `addr` needs any, blocks.
+    /// Must be called inside a goro runtime.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// goro::run(async {
+    ///     let ln = goro::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     assert_ne!(ln.local_addr().unwrap().port(), 0);
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
+        let at = Location::caller();
+        each_addr(addr, |a| {
+            let l = mio::net::TcpListener::bind(a)?;
+            Self::register(l, at)
+        })
+    }
+
+    /// Wraps a listener made with the standard library (it is switched to
+    /// non-blocking mode). Must be called inside a goro runtime.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// goro::run(async {
+    ///     let std_ln = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     let ln = goro::net::TcpListener::from_std(std_ln).unwrap();
+    ///     assert!(ln.local_addr().is_ok());
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn from_std(l: std::net::TcpListener) -> io::Result<TcpListener> {
+        l.set_nonblocking(true)?;
+        Self::register(mio::net::TcpListener::from_std(l), Location::caller())
+    }
+
+    fn register(l: mio::net::TcpListener, at: &'static Location<'static>) -> io::Result<Self> {
+        Ok(TcpListener {
+            io: PollEvented::new_at(l, "goro::net::TcpListener", at)?,
+        })
+    }
+
+    /// Waits for the next connection: Go's `Accept`. Fails with `TimedOut`
+    /// once the listener's deadline has passed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use goro::net::{TcpListener, TcpStream};
+    /// goro::run(async {
+    ///     let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     let c = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
+    ///     let (s, peer) = ln.accept().await.unwrap();
+    ///     assert_eq!(peer, c.local_addr().unwrap());
+    ///     assert_eq!(s.peer_addr().unwrap(), c.local_addr().unwrap());
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn accept(&self) -> impl Future<Output = io::Result<(TcpStream, SocketAddr)>> + '_ {
+        let at = Location::caller();
+        poll_fn(move |cx| self.poll_accept_at(cx, at))
+    }
+
+    /// The poll step of [`accept`](TcpListener::accept), for hand-written futures.
+    #[track_caller]
+    pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
+        self.poll_accept_at(cx, Location::caller())
+    }
+
+    fn poll_accept_at(
+        &self,
+        cx: &mut Context<'_>,
+        at: &'static Location<'static>,
+    ) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
+        self.io
+            .poll_io(cx, Direction::Read, at, |l| l.accept())
+            .map(|r| {
+                let (s, addr) = r?;
+                Ok((TcpStream::register(s, at)?, addr))
+            })
+    }
+
+    /// The address this listener is bound to.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// goro::run(async {
+    ///     let ln = goro::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     assert!(ln.local_addr().unwrap().ip().is_loopback());
+    /// });
+    /// ```
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().local_addr()
+    }
+
+    /// Go's `SetDeadline` on a listener: pending and later `accept`s fail
+    /// with `io::ErrorKind::TimedOut` once `deadline` has passed; `None`
+    /// removes it. A deadline already past wakes pending `accept`s at once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// goro::run(async {
+    ///     let ln = goro::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     ln.set_deadline(Some(Instant::now() + Duration::from_millis(10)));
+    ///     let err = ln.accept().await.unwrap_err();
+    ///     assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
+    /// });
+    /// ```
+    pub fn set_deadline(&self, deadline: Option<Instant>) {
+        self.io.set_deadline(Direction::Read, deadline)
+    }
+
+    /// The deadline set by [`set_deadline`](TcpListener::set_deadline).
+    pub fn deadline(&self) -> Option<Instant> {
+        self.io.deadline(Direction::Read)
+    }
+}
+
+impl fmt::Debug for TcpListener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.io.fmt(f)
+    }
+}
+
+/// A TCP connection: Go's `net.TCPConn`.
+///
+/// Every method takes `&self`, as Go's do: one goroutine may read while
+/// another writes (share it with an `Arc`, or split it with
+/// [`into_split`](TcpStream::into_split)). It implements
+/// `futures_io::AsyncRead`/`AsyncWrite` (also for `&TcpStream`), and
+/// hyper's `rt::Read`/`rt::Write` with the `hyper` feature.
+///
+/// # Examples
+///
+/// ```
+/// use goro::net::{TcpListener, TcpStream};
+/// use std::net::Shutdown;
+///
+/// goro::run(async {
+///     let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+///     let addr = ln.local_addr().unwrap();
+///     let server = goro::go(async move {
+///         let (conn, _) = ln.accept().await.unwrap();
+///         let mut all = Vec::new();
+///         let mut buf = [0; 64];
+///         loop {
+///             match conn.read(&mut buf).await.unwrap() {
+///                 0 => break, // the client shut down its writing side
+///                 n => all.extend_from_slice(&buf[..n]),
+///             }
+///         }
+///         all
+///     });
+///     let c = TcpStream::connect(addr).await.unwrap();
+///     c.write_all(b"ping").await.unwrap();
+///     c.shutdown(Shutdown::Write).unwrap();
+///     assert_eq!(server.await.unwrap(), b"ping");
+/// });
+/// ```
+pub struct TcpStream {
+    io: PollEvented<mio::net::TcpStream>,
+}
+
+impl TcpStream {
+    /// Connects to `addr`, trying each of its addresses in turn (Go's
+    /// `net.Dial("tcp", addr)`). Name resolution, if `addr` needs any,
+    /// blocks. The returned future must be awaited inside a goro runtime.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use goro::net::{TcpListener, TcpStream};
+    /// goro::run(async {
+    ///     let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     let c = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
+    ///     assert_eq!(c.peer_addr().unwrap(), ln.local_addr().unwrap());
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn connect(addr: impl ToSocketAddrs) -> impl Future<Output = io::Result<TcpStream>> {
+        let at = Location::caller();
+        let addrs = addr.to_socket_addrs().map(|a| a.collect::<Vec<_>>());
+        async move {
+            let mut last = None;
+            for a in addrs? {
+                match Self::connect_one(a, at).await {
+                    Ok(s) => return Ok(s),
+                    Err(e) => last = Some(e),
+                }
+            }
+            Err(last.unwrap_or_else(|| {
+                io::Error::new(io::ErrorKind::InvalidInput, "no addresses to connect to")
+            }))
+        }
+    }
+
+    async fn connect_one(addr: SocketAddr, at: &'static Location<'static>) -> io::Result<Self> {
+        let s = Self::register(mio::net::TcpStream::connect(addr)?, at)?;
+        // Writable means the connect finished, well or not (mio's recipe:
+        // check the error, then whether we are connected; a spurious
+        // wake-up says `NotConnected`, which here means "wait again").
+        poll_fn(|cx| {
+            s.io.poll_io(cx, Direction::Write, at, |m| {
+                if let Some(e) = m.take_error()? {
+                    return Err(e);
+                }
+                match m.peer_addr() {
+                    Ok(_) => Ok(()),
+                    Err(e) if e.kind() == io::ErrorKind::NotConnected => {
+                        Err(io::ErrorKind::WouldBlock.into())
+                    }
+                    Err(e) => Err(e),
+                }
+            })
+        })
+        .await?;
+        Ok(s)
+    }
+
+    /// Wraps a connected stream made with the standard library (it is
+    /// switched to non-blocking mode). Must be called inside a goro runtime.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// goro::run(async {
+    ///     let ln = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     let c = std::net::TcpStream::connect(ln.local_addr().unwrap()).unwrap();
+    ///     let c = goro::net::TcpStream::from_std(c).unwrap();
+    ///     assert!(c.peer_addr().is_ok());
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn from_std(s: std::net::TcpStream) -> io::Result<TcpStream> {
+        s.set_nonblocking(true)?;
+        Self::register(mio::net::TcpStream::from_std(s), Location::caller())
+    }
+
+    fn register(s: mio::net::TcpStream, at: &'static Location<'static>) -> io::Result<Self> {
+        // Go's default: no Nagle delay. (On a socket still connecting this
+        // may fail harmlessly on some systems; ignore it.)
+        let _ = s.set_nodelay(true);
+        Ok(TcpStream {
+            io: PollEvented::new_at(s, "goro::net::TcpStream", at)?,
+        })
+    }
+
+    /// Reads some bytes into `buf`: `Ok(0)` at end of stream (the peer shut
+    /// down its writing side). Fails with `TimedOut` past the read deadline.
+    ///
+    /// # Examples
+    ///
+    /// See [`TcpStream`].
+    #[track_caller]
+    pub fn read<'a>(&'a self, buf: &'a mut [u8]) -> impl Future<Output = io::Result<usize>> + 'a {
+        let at = Location::caller();
+        poll_fn(move |cx| self.poll_read_at(cx, buf, at))
+    }
+
+    /// Reads exactly `buf.len()` bytes; `UnexpectedEof` if the stream ends
+    /// first.
+    ///
+    /// # Examples
+    ///
+    /// See [`TcpListener`].
+    #[track_caller]
+    pub fn read_exact<'a>(
+        &'a self,
+        buf: &'a mut [u8],
+    ) -> impl Future<Output = io::Result<()>> + 'a {
+        let at = Location::caller();
+        let mut done = 0;
+        poll_fn(move |cx| {
+            while done < buf.len() {
+                match std::task::ready!(self.poll_read_at(cx, &mut buf[done..], at))? {
+                    0 => return Poll::Ready(Err(io::ErrorKind::UnexpectedEof.into())),
+                    n => done += n,
+                }
+            }
+            Poll::Ready(Ok(()))
+        })
+    }
+
+    /// Writes some bytes of `buf`, returning how many. Fails with
+    /// `TimedOut` past the write deadline.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use goro::net::{TcpListener, TcpStream};
+    /// goro::run(async {
+    ///     let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     let c = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
+    ///     assert_eq!(c.write(b"hi").await.unwrap(), 2);
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn write<'a>(&'a self, buf: &'a [u8]) -> impl Future<Output = io::Result<usize>> + 'a {
+        let at = Location::caller();
+        poll_fn(move |cx| self.poll_write_at(cx, buf, at))
+    }
+
+    /// Writes all of `buf` (Go's `Write`, which never returns short).
+    ///
+    /// # Examples
+    ///
+    /// See [`TcpListener`].
+    #[track_caller]
+    pub fn write_all<'a>(&'a self, buf: &'a [u8]) -> impl Future<Output = io::Result<()>> + 'a {
+        let at = Location::caller();
+        let mut done = 0;
+        poll_fn(move |cx| {
+            while done < buf.len() {
+                match std::task::ready!(self.poll_write_at(cx, &buf[done..], at))? {
+                    0 => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                    n => done += n,
+                }
+            }
+            Poll::Ready(Ok(()))
+        })
+    }
+
+    pub(crate) fn poll_read_at(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+        at: &'static Location<'static>,
+    ) -> Poll<io::Result<usize>> {
+        self.io
+            .poll_io(cx, Direction::Read, at, |mut s| s.read(buf))
+    }
+
+    pub(crate) fn poll_write_at(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+        at: &'static Location<'static>,
+    ) -> Poll<io::Result<usize>> {
+        self.io
+            .poll_io(cx, Direction::Write, at, |mut s| s.write(buf))
+    }
+
+    pub(crate) fn poll_write_vectored_at(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+        at: &'static Location<'static>,
+    ) -> Poll<io::Result<usize>> {
+        self.io
+            .poll_io(cx, Direction::Write, at, |mut s| s.write_vectored(bufs))
+    }
+
+    /// Reads into uninitialized memory (hyper's read buffer).
+    #[cfg(feature = "hyper")]
+    pub(crate) fn poll_read_uninit(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [std::mem::MaybeUninit<u8>],
+        at: &'static Location<'static>,
+    ) -> Poll<io::Result<usize>> {
+        // SAFETY: `recv` only writes into the buffer and never reads it, so
+        // viewing uninitialized bytes as `[u8]` for it is sound; the caller
+        // counts only the `n` bytes it reports as initialized.
+        let buf = unsafe { &mut *(buf as *mut [std::mem::MaybeUninit<u8>] as *mut [u8]) };
+        self.poll_read_at(cx, buf, at)
+    }
+
+    /// The remote address.
+    ///
+    /// # Examples
+    ///
+    /// See [`TcpStream::connect`].
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().peer_addr()
+    }
+
+    /// The local address.
+    ///
+    /// # Examples
+    ///
+    /// See [`TcpListener::accept`].
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().local_addr()
+    }
+
+    /// Shuts down the reading side, the writing side (the peer reads EOF;
+    /// Go's `CloseWrite`) or both.
+    ///
+    /// # Examples
+    ///
+    /// See [`TcpStream`].
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.io.get_ref().shutdown(how)
+    }
+
+    /// Sets `TCP_NODELAY`. As in Go, it is on for every accepted and
+    /// dialed connection (small writes go out at once); `false` turns
+    /// Nagle's algorithm back on.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use goro::net::{TcpListener, TcpStream};
+    /// goro::run(async {
+    ///     let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     let c = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
+    ///     c.set_nodelay(true).unwrap();
+    ///     assert!(c.nodelay().unwrap());
+    /// });
+    /// ```
+    pub fn set_nodelay(&self, on: bool) -> io::Result<()> {
+        self.io.get_ref().set_nodelay(on)
+    }
+
+    /// Whether `TCP_NODELAY` is set.
+    pub fn nodelay(&self) -> io::Result<bool> {
+        self.io.get_ref().nodelay()
+    }
+
+    /// Sets `SO_LINGER` (Go's `SetLinger`). `Some(Duration::ZERO)` makes
+    /// dropping the stream send a reset (`ECONNRESET` at the peer) instead
+    /// of a graceful close.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use goro::net::{TcpListener, TcpStream};
+    /// use std::time::Duration;
+    /// goro::run(async {
+    ///     let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     let c = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
+    ///     c.set_linger(Some(Duration::ZERO)).unwrap();
+    /// });
+    /// ```
+    pub fn set_linger(&self, linger: Option<Duration>) -> io::Result<()> {
+        socket2::SockRef::from(self.io.get_ref()).set_linger(linger)
+    }
+
+    /// Go's `SetDeadline`: sets both the read and the write deadline.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use goro::net::{TcpListener, TcpStream};
+    /// use std::time::{Duration, Instant};
+    /// goro::run(async {
+    ///     let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     let c = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
+    ///     c.set_deadline(Some(Instant::now() + Duration::from_millis(10)));
+    ///     let mut buf = [0; 1];
+    ///     // Nobody writes: the read times out.
+    ///     let err = c.read(&mut buf).await.unwrap_err();
+    ///     assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
+    ///     c.set_deadline(None); // and can be used again
+    ///     c.write_all(b"x").await.unwrap();
+    /// });
+    /// ```
+    pub fn set_deadline(&self, deadline: Option<Instant>) {
+        self.set_read_deadline(deadline);
+        self.set_write_deadline(deadline);
+    }
+
+    /// Go's `SetReadDeadline`: pending and later reads fail with
+    /// `io::ErrorKind::TimedOut` once `deadline` has passed; `None` removes
+    /// it; a new call moves it.
+    ///
+    /// # Examples
+    ///
+    /// See [`TcpStream::set_deadline`].
+    pub fn set_read_deadline(&self, deadline: Option<Instant>) {
+        self.io.set_deadline(Direction::Read, deadline)
+    }
+
+    /// Go's `SetWriteDeadline`, for writes.
+    ///
+    /// # Examples
+    ///
+    /// See [`TcpStream::set_deadline`].
+    pub fn set_write_deadline(&self, deadline: Option<Instant>) {
+        self.io.set_deadline(Direction::Write, deadline)
+    }
+
+    /// Splits the stream into a reading and a writing half that can move
+    /// to different goroutines.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use goro::net::{TcpListener, TcpStream};
+    /// goro::run(async {
+    ///     let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     let c = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
+    ///     let (s, _) = ln.accept().await.unwrap();
+    ///     let (r, w) = s.into_split();
+    ///     let echo = goro::go(async move {
+    ///         let mut buf = [0; 3];
+    ///         r.read_exact(&mut buf).await.unwrap();
+    ///         w.write_all(&buf).await.unwrap();
+    ///     });
+    ///     c.write_all(b"abc").await.unwrap();
+    ///     let mut buf = [0; 3];
+    ///     c.read_exact(&mut buf).await.unwrap();
+    ///     assert_eq!(&buf, b"abc");
+    ///     echo.await.unwrap();
+    /// });
+    /// ```
+    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
+        let s = Arc::new(self);
+        (OwnedReadHalf(s.clone()), OwnedWriteHalf(s))
+    }
+}
+
+impl fmt::Debug for TcpStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.io.fmt(f)
+    }
+}
+
+/// The reading half of a [`TcpStream`], from [`TcpStream::into_split`].
+#[derive(Debug)]
+pub struct OwnedReadHalf(Arc<TcpStream>);
+
+/// The writing half of a [`TcpStream`], from [`TcpStream::into_split`].
+/// Dropping it does not shut the connection down; call
+/// [`shutdown`](OwnedWriteHalf::shutdown).
+#[derive(Debug)]
+pub struct OwnedWriteHalf(Arc<TcpStream>);
+
+impl OwnedReadHalf {
+    /// [`TcpStream::read`].
+    #[track_caller]
+    pub fn read<'a>(&'a self, buf: &'a mut [u8]) -> impl Future<Output = io::Result<usize>> + 'a {
+        let at = Location::caller();
+        poll_fn(move |cx| self.0.poll_read_at(cx, buf, at))
+    }
+
+    /// [`TcpStream::read_exact`].
+    #[track_caller]
+    pub fn read_exact<'a>(
+        &'a self,
+        buf: &'a mut [u8],
+    ) -> impl Future<Output = io::Result<()>> + 'a {
+        self.0.read_exact(buf)
+    }
+
+    /// [`TcpStream::set_read_deadline`].
+    pub fn set_read_deadline(&self, deadline: Option<Instant>) {
+        self.0.set_read_deadline(deadline)
+    }
+
+    /// The stream both halves share.
+    pub fn as_ref(&self) -> &TcpStream {
+        &self.0
+    }
+}
+
+impl OwnedWriteHalf {
+    /// [`TcpStream::write`].
+    #[track_caller]
+    pub fn write<'a>(&'a self, buf: &'a [u8]) -> impl Future<Output = io::Result<usize>> + 'a {
+        self.0.write(buf)
+    }
+
+    /// [`TcpStream::write_all`].
+    #[track_caller]
+    pub fn write_all<'a>(&'a self, buf: &'a [u8]) -> impl Future<Output = io::Result<()>> + 'a {
+        self.0.write_all(buf)
+    }
+
+    /// Shuts the writing side down: the peer reads EOF.
+    pub fn shutdown(&self) -> io::Result<()> {
+        self.0.shutdown(Shutdown::Write)
+    }
+
+    /// [`TcpStream::set_write_deadline`].
+    pub fn set_write_deadline(&self, deadline: Option<Instant>) {
+        self.0.set_write_deadline(deadline)
+    }
+
+    /// The stream both halves share.
+    pub fn as_ref(&self) -> &TcpStream {
+        &self.0
+    }
+}
+
+// futures-io traits, for the stream, a shared reference to it, and halves.
+
+impl futures_io::AsyncRead for &TcpStream {
+    #[track_caller]
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_read_at(cx, buf, Location::caller())
+    }
+}
+
+impl futures_io::AsyncWrite for &TcpStream {
+    #[track_caller]
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_write_at(cx, buf, Location::caller())
+    }
+
+    #[track_caller]
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_write_vectored_at(cx, bufs, Location::caller())
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(self.shutdown(Shutdown::Write))
+    }
+}
+
+impl futures_io::AsyncRead for TcpStream {
+    #[track_caller]
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_read_at(cx, buf, Location::caller())
+    }
+}
+
+impl futures_io::AsyncWrite for TcpStream {
+    #[track_caller]
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_write_at(cx, buf, Location::caller())
+    }
+
+    #[track_caller]
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_write_vectored_at(cx, bufs, Location::caller())
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(self.shutdown(Shutdown::Write))
+    }
+}
+
+impl futures_io::AsyncRead for OwnedReadHalf {
+    #[track_caller]
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.0.poll_read_at(cx, buf, Location::caller())
+    }
+}
+
+impl futures_io::AsyncWrite for OwnedWriteHalf {
+    #[track_caller]
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.0.poll_write_at(cx, buf, Location::caller())
+    }
+
+    #[track_caller]
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.0.poll_write_vectored_at(cx, bufs, Location::caller())
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(self.0.shutdown(Shutdown::Write))
+    }
+}
