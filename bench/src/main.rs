@@ -13,6 +13,7 @@ mod goro_impl;
 mod mem;
 mod rt;
 mod runner;
+mod shop;
 mod spawn;
 mod sync;
 mod workload;
@@ -37,6 +38,7 @@ fn main() {
     let mut write = None;
     let mut timeout = 300;
     let mut child = None;
+    let mut shop_server = false;
     let number = |flag: &str, v: Option<String>| -> usize {
         v.and_then(|v| v.parse().ok())
             .filter(|&n| n > 0)
@@ -55,6 +57,7 @@ fn main() {
             "--write" => write = Some(true),
             "--no-write" => write = Some(false),
             "--child" => child = args.next(),
+            "--shop-server" => shop_server = true, // net/shop's goro server (src/shop.rs)
             "--list" => {
                 runner::list();
                 return;
@@ -71,6 +74,15 @@ fn main() {
         }
     }
     let cfg = Cfg { procs, quick };
+    if shop_server {
+        #[cfg(feature = "goro")]
+        std::process::exit(shop::serve(&cfg));
+        #[cfg(not(feature = "goro"))]
+        {
+            eprintln!("--shop-server needs the goro feature");
+            std::process::exit(2);
+        }
+    }
     let code = match child {
         Some(id) => runner::run_child_mode(&id, &cfg, reps),
         None => runner::run(&runner::Opts {
