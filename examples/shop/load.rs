@@ -3,9 +3,11 @@
 //!
 //! Each customer is one goroutine with its own connection (hyper's client
 //! `conn` API on a `goro::net::TcpStream`; Go's `http.Client` keeps such a
-//! connection in its pool). A customer sends its orders one after another;
-//! a `503` makes it pause briefly and send the same order again, so every
-//! good order ends up accepted. Every `bad_every`-th order is deliberately
+//! connection in its pool). All customers connect first and then start
+//! together, so the clock measures requests, not connection set-up. A
+//! customer sends its orders one after another; a `503` makes it back off
+//! (a pause that doubles on every refusal in a row, with jitter) and send
+//! the same order again, so every good order ends up accepted. Every `bad_every`-th order is deliberately
 //! wrong (malformed JSON, unknown product, zero or negative quantity,
 //! oversized body) and must come back `400`.
 
@@ -50,8 +52,9 @@ pub struct LoadConfig {
     pub customers: u64,
     /// Every `bad_every`-th order is invalid on purpose; 0 = none.
     pub bad_every: u64,
-    /// Pause after a `503` before sending the order again. (A real client
-    /// would honour `Retry-After: 1`; the demo is in more of a hurry.)
+    /// First pause after a `503` before sending the order again; it doubles
+    /// on each refusal in a row, up to 32 times. (A real client would
+    /// honour `Retry-After: 1`; the demo is in more of a hurry.)
     pub retry_pause: Duration,
 }
 
@@ -61,7 +64,7 @@ impl Default for LoadConfig {
             orders: 50_000,
             customers: 1_000,
             bad_every: 100,
-            retry_pause: Duration::from_millis(5),
+            retry_pause: Duration::from_millis(10),
         }
     }
 }
@@ -157,10 +160,26 @@ pub async fn run(
     done_one: Arc<dyn Fn() + Send + Sync>,
 ) -> io::Result<LoadReport> {
     let cfg = Arc::new(cfg);
-    let started = Instant::now();
-    let customers: Vec<_> = (0..cfg.customers.min(cfg.orders))
-        .map(|c| goro::go(customer(addr, c, cfg.clone(), done_one.clone())))
+    // Go: `var ready sync.WaitGroup; start := make(chan struct{})`.
+    let ready = goro::sync::WaitGroup::new();
+    let (start_tx, start) = goro::chan::<()>(0);
+    let n = cfg.customers.min(cfg.orders);
+    ready.add(n as isize);
+    let customers: Vec<_> = (0..n)
+        .map(|c| {
+            let (cfg, done_one) = (cfg.clone(), done_one.clone());
+            let (ready, start) = (ready.clone(), start.clone());
+            goro::go(async move {
+                let conn = Conn::open(addr).await;
+                ready.done();
+                start.recv().await; // returns None when main closes `start`
+                customer(conn?, c, cfg, done_one).await
+            })
+        })
         .collect();
+    ready.wait().await; // everybody is connected (or has failed to)
+    let started = Instant::now();
+    start_tx.close(); // Go: `close(start)` — a broadcast to every customer
     let mut report = LoadReport::default();
     for c in customers {
         report.merge(c.await.map_err(|e| io::Error::other(e.to_string()))??);
@@ -172,16 +191,16 @@ pub async fn run(
 
 /// One customer: orders `c`, `c + customers`, `c + 2 * customers`, ...
 async fn customer(
-    addr: SocketAddr,
+    mut conn: Conn,
     c: u64,
     cfg: Arc<LoadConfig>,
     done_one: Arc<dyn Fn() + Send + Sync>,
 ) -> io::Result<LoadReport> {
     let mut log = LoadReport::default();
-    let mut conn = Conn { addr, sender: None };
     let mut n = c;
     while n < cfg.orders {
         let body = cfg.body(n, c);
+        let mut pause = cfg.retry_pause;
         loop {
             let started = Instant::now();
             let status = match conn.post(body.clone()).await {
@@ -200,7 +219,10 @@ async fn customer(
                 StatusCode::BAD_REQUEST => log.bad += 1,
                 StatusCode::SERVICE_UNAVAILABLE => {
                     log.rejected += 1;
-                    goro::time::sleep(cfg.retry_pause).await;
+                    // Back off: between half and all of `pause`, which doubles.
+                    let jitter = (n.wrapping_mul(0x9e37_79b9) ^ log.rejected) % 1000;
+                    goro::time::sleep(pause / 2 + pause * jitter as u32 / 2000).await;
+                    pause = (pause * 2).min(cfg.retry_pause * 32);
                     continue; // the same order again
                 }
                 _ => log.other += 1,
@@ -220,6 +242,13 @@ struct Conn {
 }
 
 impl Conn {
+    async fn open(addr: SocketAddr) -> io::Result<Conn> {
+        Ok(Conn {
+            addr,
+            sender: Some(connect(addr).await?),
+        })
+    }
+
     /// `POST /buy` with `body`; the status, body read to the end.
     async fn post(&mut self, body: Bytes) -> io::Result<StatusCode> {
         let sender = match &mut self.sender {
