@@ -77,7 +77,9 @@ async fn serve(addr: &str, cfg: Config, sigint: goro::chan::Receiver<()>) -> Exi
     };
     let addr = server.addr();
     println!("shop listening on http://{addr}/ ({})", describe(&cfg));
-    println!("  curl -i -d '{{\"product\":\"rust-mug\",\"qty\":2,\"customer\":7}}' http://{addr}/buy");
+    println!(
+        "  curl -i -d '{{\"product\":\"rust-mug\",\"qty\":2,\"customer\":7}}' http://{addr}/buy"
+    );
     println!("  curl http://{addr}/stats");
     println!("Ctrl-C stops it gracefully.");
     sigint.recv().await;

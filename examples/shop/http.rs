@@ -17,7 +17,10 @@ use super::state::{Refusal, State};
 pub(crate) type Answer = Response<Full<Bytes>>;
 
 /// Routes one request. Never fails: every problem is an HTTP answer.
-pub(crate) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Answer, Infallible> {
+pub(crate) async fn handle(
+    state: Arc<State>,
+    req: Request<Incoming>,
+) -> Result<Answer, Infallible> {
     let answer = match (req.method(), req.uri().path()) {
         (&Method::POST, "/buy") => buy(&state, req).await,
         (&Method::GET, "/stats") => json(StatusCode::OK, &state.stats().await),

@@ -84,7 +84,8 @@ impl LoadConfig {
         let product = PRODUCTS[(n % PRODUCTS.len() as u64) as usize];
         let qty = 1 + n % 3;
         if !self.is_bad(n) {
-            return format!(r#"{{"product":"{product}","qty":{qty},"customer":{customer}}}"#).into();
+            return format!(r#"{{"product":"{product}","qty":{qty},"customer":{customer}}}"#)
+                .into();
         }
         match (n / self.bad_every.max(1)) % 5 {
             0 => format!(r#"{{"product":"{product}","qty":{qty},"#).into(), // cut short

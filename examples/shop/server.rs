@@ -58,7 +58,9 @@ pub struct Server {
 
 impl std::fmt::Debug for Server {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Server").field("addr", &self.addr).finish_non_exhaustive()
+        f.debug_struct("Server")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
     }
 }
 
@@ -72,7 +74,9 @@ impl Server {
 
     /// Serves on a listener you bound yourself.
     pub fn start(listener: TcpListener, cfg: Config) -> Server {
-        let addr = listener.local_addr().expect("a bound listener has an address");
+        let addr = listener
+            .local_addr()
+            .expect("a bound listener has an address");
         let (state, orders) = State::new(cfg);
 
         // The worker pool: Go's `for i := 0; i < n; i++ { wg.Add(1); go worker(i) }`.
@@ -84,7 +88,12 @@ impl Server {
 
         let (ctx, stop) = context::with_cancel(&context::background());
         let conns = WaitGroup::new();
-        let accept = goro::go(accept_loop(listener, state.clone(), ctx.done(), conns.clone()));
+        let accept = goro::go(accept_loop(
+            listener,
+            state.clone(),
+            ctx.done(),
+            conns.clone(),
+        ));
         Server {
             addr,
             state,
@@ -113,7 +122,7 @@ impl Server {
     pub async fn shutdown(self) -> Stats {
         (self.stop)(); // Go: `cancel()` — the accept loop and connections see ctx.Done()
         let _ = self.accept.await; // the listener is closed when this returns
-        // No connection starts after this point, so waiting is race-free.
+                                   // No connection starts after this point, so waiting is race-free.
         let _ = goro::time::timeout(GRACE, self.conns.wait()).await;
         // Late requests (a connection past the grace period) get a 503.
         self.state.close_queue();
@@ -123,7 +132,12 @@ impl Server {
 }
 
 /// Accepts until `done` closes; one goroutine per connection.
-async fn accept_loop(listener: TcpListener, state: Arc<State>, done: Receiver<()>, conns: WaitGroup) {
+async fn accept_loop(
+    listener: TcpListener,
+    state: Arc<State>,
+    done: Receiver<()>,
+    conns: WaitGroup,
+) {
     loop {
         let accepted = match select(pin!(listener.accept()), pin!(done.recv())).await {
             Either::Left((accepted, _)) => accepted,
@@ -149,7 +163,7 @@ async fn serve_conn(stream: TcpStream, state: Arc<State>, done: Receiver<()>) {
     let _ = stream.set_nodelay(true);
     let service = service_fn(move |req| handle(state.clone(), req));
     let mut conn = pin!(http1::Builder::new()
-        .timer(Timer::default())
+        .timer(Timer)
         .serve_connection(Io::new(stream), service));
     let stopping = matches!(
         select(conn.as_mut(), pin!(done.recv())).await,

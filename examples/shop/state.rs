@@ -183,7 +183,13 @@ pub(crate) async fn worker(id: usize, state: Arc<State>, orders: Receiver<Order>
 fn checksum(order: &Order, rounds: u32) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for r in 0..rounds {
-        for v in [order.id, order.product as u64, u64::from(order.qty), order.customer, u64::from(r)] {
+        for v in [
+            order.id,
+            order.product as u64,
+            u64::from(order.qty),
+            order.customer,
+            u64::from(r),
+        ] {
             h ^= v;
             h = h.wrapping_mul(0x0100_0000_01b3);
         }

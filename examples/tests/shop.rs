@@ -26,9 +26,7 @@ struct Shop {
 impl Shop {
     fn start(cfg: Config) -> Shop {
         let rt = goro::Runtime::builder().procs(2).build().expect("runtime");
-        let server = rt
-            .block_on(Server::bind("127.0.0.1:0", cfg))
-            .expect("bind");
+        let server = rt.block_on(Server::bind("127.0.0.1:0", cfg)).expect("bind");
         let addr = server.addr();
         Shop {
             rt,
@@ -143,7 +141,10 @@ fn bad_input_gets_400_with_a_clear_message() {
     let cases: &[(&str, &str)] = &[
         (r#"{"product":"rust-mug","qty":"#, "malformed JSON"),
         ("not json at all", "malformed JSON"),
-        (r#"{"product":"rust-mug","qty":2}"#, "missing field `customer`"),
+        (
+            r#"{"product":"rust-mug","qty":2}"#,
+            "missing field `customer`",
+        ),
         (
             r#"{"product":"kiwi","qty":1,"customer":1}"#,
             r#"unknown product \"kiwi\""#,
@@ -164,7 +165,11 @@ fn bad_input_gets_400_with_a_clear_message() {
     for (body, msg) in cases {
         let a = buy(shop.addr, body);
         assert_eq!(a.status, 400, "{body}: {a:?}");
-        assert!(a.body.contains(msg), "{body}: expected {msg:?} in {:?}", a.body);
+        assert!(
+            a.body.contains(msg),
+            "{body}: expected {msg:?} in {:?}",
+            a.body
+        );
         assert!(a.body.starts_with(r#"{"error":"#), "{a:?}");
     }
 
@@ -237,9 +242,16 @@ fn burst_larger_than_the_queue_gets_503s_and_loses_nothing() {
     let answers: Vec<Answer> = clients.into_iter().map(|c| c.join().unwrap()).collect();
     let accepted = answers.iter().filter(|a| a.status == 202).count() as u64;
     let busy: Vec<&Answer> = answers.iter().filter(|a| a.status == 503).collect();
-    assert_eq!(accepted + busy.len() as u64, 200, "only 202 and 503 expected");
+    assert_eq!(
+        accepted + busy.len() as u64,
+        200,
+        "only 202 and 503 expected"
+    );
     assert!(accepted >= 10, "the queue holds 10: {accepted} accepted");
-    assert!(!busy.is_empty(), "200 orders into a queue of 10 must overflow");
+    assert!(
+        !busy.is_empty(),
+        "200 orders into a queue of 10 must overflow"
+    );
     for a in &busy {
         assert_eq!(a.header("retry-after"), Some("1"), "{a:?}");
         assert!(a.body.contains("queue full"), "{a:?}");
@@ -275,7 +287,10 @@ fn graceful_shutdown_processes_every_accepted_order() {
         assert_eq!(a.status, 202, "{a:?}");
     }
     let before = shop.stats();
-    assert!(before.queued > 0, "one 30 ms worker cannot have finished 30 orders yet");
+    assert!(
+        before.queued > 0,
+        "one 30 ms worker cannot have finished 30 orders yet"
+    );
 
     let s = shop.shutdown();
     assert_eq!((s.accepted, s.processed, s.queued), (30, 30, 0));
