@@ -567,9 +567,10 @@ fn cpu_model() -> String {
 /// process and prints the protocol lines.
 pub fn run_child_mode(id: &str, cfg: &Cfg, reps: usize) -> i32 {
     // The Go column of a workload with a Go driver (net/shop).
-    if let Some(w) = workload::all().into_iter().find(|w| {
-        w.go_driver.is_some() && format!("{}/go", w.id) == id
-    }) {
+    if let Some(w) = workload::all()
+        .into_iter()
+        .find(|w| w.go_driver.is_some() && format!("{}/go", w.id) == id)
+    {
         let Some(bin) = std::env::var_os("GORO_BENCH_GO_BIN") else {
             eprintln!("{id} needs GORO_BENCH_GO_BIN (the runner sets it)");
             return 2;
@@ -592,7 +593,12 @@ pub fn run_child_mode(id: &str, cfg: &Cfg, reps: usize) -> i32 {
 }
 
 /// Runs `reps` repetitions and prints their protocol lines.
-fn child_reps(id: &str, unit: Unit, reps: usize, mut run: impl FnMut() -> workload::Outcome) -> i32 {
+fn child_reps(
+    id: &str,
+    unit: Unit,
+    reps: usize,
+    mut run: impl FnMut() -> workload::Outcome,
+) -> i32 {
     for _ in 0..reps {
         match run() {
             Ok(v) => {

@@ -99,7 +99,12 @@ fn drive(mut cmd: Command, cfg: &Cfg) -> Outcome {
     let script = std::env::temp_dir().join(format!("goro-bench-shop-{}.lua", std::process::id()));
     std::fs::write(&script, WRK_SCRIPT.replace("BODY", BODY)).expect("writing the wrk script");
     let out = Command::new(&wrk)
-        .args(["-t", &WRK_THREADS.to_string(), "-c", &CONNECTIONS.to_string()])
+        .args([
+            "-t",
+            &WRK_THREADS.to_string(),
+            "-c",
+            &CONNECTIONS.to_string(),
+        ])
         .args(["-d", &format!("{secs}s"), "--timeout", "10s", "-s"])
         .arg(&script)
         .arg(format!("http://{addr}/buy"))
@@ -107,7 +112,11 @@ fn drive(mut cmd: Command, cfg: &Cfg) -> Outcome {
         .expect("running wrk");
     let _ = std::fs::remove_file(&script);
     let text = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(out.status.success(), "wrk failed:\n{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "wrk failed:\n{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let line = text
         .lines()
         .find_map(|l| l.strip_prefix("WRK "))
@@ -118,7 +127,8 @@ fn drive(mut cmd: Command, cfg: &Cfg) -> Outcome {
             .and_then(|v| v.parse().ok())
             .unwrap_or_else(|| panic!("no {name} in {line:?}"))
     };
-    let (requests, duration_us, p99_us) = (field("requests"), field("duration_us"), field("p99_us"));
+    let (requests, duration_us, p99_us) =
+        (field("requests"), field("duration_us"), field("p99_us"));
     let (non2xx, socket_errors) = (field("non2xx"), field("socket_errors"));
 
     let summary = server.stop();
@@ -130,9 +140,16 @@ fn drive(mut cmd: Command, cfg: &Cfg) -> Outcome {
             .and_then(|v| v.trim().parse().ok())
             .unwrap_or_else(|| panic!("no {key} in the summary {summary}"))
     };
-    let (accepted, processed, rejected, bad) =
-        (num("accepted"), num("processed"), num("rejected"), num("bad_requests"));
-    assert_eq!(accepted, processed, "accepted orders not processed: {summary}");
+    let (accepted, processed, rejected, bad) = (
+        num("accepted"),
+        num("processed"),
+        num("rejected"),
+        num("bad_requests"),
+    );
+    assert_eq!(
+        accepted, processed,
+        "accepted orders not processed: {summary}"
+    );
     assert_eq!(bad, 0.0, "the server refused wrk's order as bad: {summary}");
     assert_eq!(socket_errors, 0.0, "wrk saw socket errors: {line}");
     // wrk stops mid-request on its last connections: the server may have
@@ -142,7 +159,10 @@ fn drive(mut cmd: Command, cfg: &Cfg) -> Outcome {
         "the server answered {} requests, wrk counted {requests}: {summary}",
         accepted + rejected
     );
-    assert!(rejected + CONNECTIONS as f64 >= non2xx, "503 counts differ: {line} / {summary}");
+    assert!(
+        rejected + CONNECTIONS as f64 >= non2xx,
+        "503 counts differ: {line} / {summary}"
+    );
     crate::workload::side("p99", p99_us);
     Ok(requests / (duration_us / 1e6))
 }
@@ -204,7 +224,10 @@ impl Server {
             .find_map(|l| l.strip_prefix("summary ").map(str::to_string));
         let status = self.child.wait().expect("waiting for the server");
         let summary = summary.unwrap_or_else(|| panic!("the server printed no summary ({status})"));
-        assert!(status.success(), "the server exited with {status}: {summary}");
+        assert!(
+            status.success(),
+            "the server exited with {status}: {summary}"
+        );
         summary
     }
 }
