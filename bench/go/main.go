@@ -35,6 +35,7 @@ var workloads = map[string]workload{
 	"sync/mutex_uncontended":   {"ns/op", mutexUncontended},
 	"sync/rwmutex_read_heavy":  {"ns/op", rwmutexReadHeavy},
 	"sync/waitgroup":           {"ns/op", waitGroup},
+	"net/echo":                 {"ns/op", echo},
 }
 
 func usage() {

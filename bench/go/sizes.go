@@ -1,6 +1,6 @@
 package main
 
-// Sizes {full, quick}: the same pairs as the constants in bench/src/{spawn,chan,sync}.rs.
+// Sizes {full, quick}: the same pairs as the constants in bench/src/{spawn,chan,sync,net}.rs.
 var (
 	spawnJoinN        = [2]int{1_000_000, 100_000}
 	skynetLeaves      = [2]int{1_000_000, 100_000}
@@ -13,6 +13,7 @@ var (
 	uncontendedN      = [2]int{10_000_000, 1_000_000}
 	rwPerTask         = [2]int{1_000_000, 100_000}
 	wgRounds          = [2]int{1_000, 100}
+	echoRounds        = [2]int{100, 10}
 )
 
 const (
@@ -23,4 +24,6 @@ const (
 	tasks       = 8
 	wgGroup     = 100
 	writeEvery  = 10
+	echoConns   = 1_000
+	echoMsg     = 64
 )

@@ -11,6 +11,7 @@ mod go;
 #[cfg(feature = "goro")]
 mod goro_impl;
 mod mem;
+mod net;
 mod rt;
 mod runner;
 mod shop;

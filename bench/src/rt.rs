@@ -27,7 +27,7 @@ where
         let rt = cell.get_or_init(|| {
             tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(cfg.procs)
-                .enable_time()
+                .enable_all()
                 .build()
                 .expect("tokio runtime")
         });

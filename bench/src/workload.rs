@@ -137,6 +137,7 @@ pub fn all() -> Vec<Workload> {
     v.extend(crate::spawn::workloads());
     v.extend(crate::chan::workloads());
     v.extend(crate::sync::workloads());
+    v.extend(crate::net::workloads());
     v.extend(crate::shop::workloads());
     #[cfg(feature = "goro")]
     for (id, imp) in crate::goro_impl::impls() {

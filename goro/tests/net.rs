@@ -309,7 +309,7 @@ fn half_close_peer_reads_eof_and_can_still_write_back() {
 fn listener_with_waiting_acceptors_shut_down_by_deadline() {
     rt(2).block_on(async {
         let ln = Arc::new(TcpListener::bind("127.0.0.1:0").unwrap());
-        let base = goro::runtime::stats().unwrap();
+        let registered = goro::runtime::stats().unwrap().io_registrations;
         let hs: Vec<_> = (0..8)
             .map(|_| {
                 let ln = ln.clone();
@@ -322,7 +322,11 @@ fn listener_with_waiting_acceptors_shut_down_by_deadline() {
         for h in hs {
             assert_eq!(h.await.unwrap().unwrap_err().kind(), ErrorKind::TimedOut);
         }
-        let _ = base;
+        // The last goroutine dropped the last reference: deregistered.
+        assert_eq!(
+            goro::runtime::stats().unwrap().io_registrations,
+            registered - 1
+        );
     });
 }
 
@@ -517,4 +521,186 @@ fn an_idle_runtime_with_a_listener_uses_no_cpu() {
     let used = cpu_ticks("netidle") - before;
     // Clock ticks are 10 ms: an idle runtime should use none or one.
     assert!(used <= 2, "idle runtime used {used} ticks of CPU in 500 ms");
+}
+
+#[test]
+fn udp_round_trip_and_connected_sockets() {
+    use goro::net::UdpSocket;
+    rt(2).block_on(async {
+        let server = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let saddr = server.local_addr().unwrap();
+        const N: usize = 200;
+        let echo = goro::go(async move {
+            let mut buf = [0; 64];
+            for _ in 0..N {
+                let (n, from) = server.recv_from(&mut buf).await.unwrap();
+                server.send_to(&buf[..n], from).await.unwrap();
+            }
+        });
+        let c = UdpSocket::bind("127.0.0.1:0").unwrap();
+        c.connect(saddr).unwrap();
+        assert_eq!(c.peer_addr().unwrap(), saddr);
+        // Loopback UDP does not drop at this rate; a lost datagram would
+        // show up as a read deadline error rather than a hang.
+        c.set_read_deadline(Some(Instant::now() + Duration::from_secs(20)));
+        let mut buf = [0; 64];
+        for i in 0..N {
+            let msg = format!("datagram {i}");
+            c.send(msg.as_bytes()).await.unwrap();
+            let n = c.recv(&mut buf).await.unwrap();
+            assert_eq!(&buf[..n], msg.as_bytes());
+        }
+        echo.await.unwrap();
+    });
+}
+
+#[test]
+fn udp_recv_deadline() {
+    use goro::net::UdpSocket;
+    rt(1).block_on(async {
+        let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+        s.set_read_deadline(Some(Instant::now() + Duration::from_millis(30)));
+        let mut buf = [0; 8];
+        assert_eq!(
+            s.recv_from(&mut buf).await.unwrap_err().kind(),
+            ErrorKind::TimedOut
+        );
+        s.set_read_deadline(None);
+        let me = s.local_addr().unwrap();
+        s.send_to(b"self", me).await.unwrap();
+        let (n, from) = s.recv_from(&mut buf).await.unwrap();
+        assert_eq!((&buf[..n], from), (&b"self"[..], me));
+    });
+}
+
+#[cfg(unix)]
+#[test]
+fn unix_round_trip_many_clients_and_half_close() {
+    use goro::net::{UnixListener, UnixStream};
+    let dir = std::env::temp_dir().join(format!("goro-net-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("echo.sock");
+    let _ = std::fs::remove_file(&path);
+    rt(2).block_on(async {
+        let ln = UnixListener::bind(&path).unwrap();
+        goro::go(async move {
+            while let Ok((conn, _)) = ln.accept().await {
+                goro::go(async move {
+                    // Read until EOF, then answer with the byte count.
+                    let mut n = 0usize;
+                    let mut buf = [0; 256];
+                    loop {
+                        match conn.read(&mut buf).await.unwrap() {
+                            0 => break,
+                            k => n += k,
+                        }
+                    }
+                    conn.write_all(n.to_string().as_bytes()).await.unwrap();
+                });
+            }
+        });
+        let clients = 100;
+        let hs: Vec<_> = (0..clients)
+            .map(|i| {
+                let path = path.clone();
+                goro::go(async move {
+                    let c = UnixStream::connect(&path).await.unwrap();
+                    let msg = vec![b'u'; 1000 + i];
+                    c.write_all(&msg).await.unwrap();
+                    c.shutdown(Shutdown::Write).unwrap();
+                    let mut reply = Vec::new();
+                    let mut buf = [0; 16];
+                    loop {
+                        match c.read(&mut buf).await.unwrap() {
+                            0 => break,
+                            k => reply.extend_from_slice(&buf[..k]),
+                        }
+                    }
+                    assert_eq!(String::from_utf8(reply).unwrap(), msg.len().to_string());
+                    msg.len()
+                })
+            })
+            .collect();
+        let mut total = 0;
+        for h in hs {
+            total += h.await.unwrap();
+        }
+        assert_eq!(total, (0..clients).map(|i| 1000 + i).sum::<usize>());
+    });
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn unix_pair_split_and_deadline() {
+    use goro::net::UnixStream;
+    rt(2).block_on(async {
+        let (a, b) = UnixStream::pair().unwrap();
+        let (r, w) = b.into_split();
+        let writer = goro::go(async move {
+            for i in 0..100u8 {
+                w.write_all(&[i; 100]).await.unwrap();
+            }
+            w
+        });
+        let mut buf = [0; 100];
+        for i in 0..100u8 {
+            a.read_exact(&mut buf).await.unwrap();
+            assert!(buf.iter().all(|&b| b == i));
+        }
+        let _w = writer.await.unwrap();
+        r.set_read_deadline(Some(Instant::now() + Duration::from_millis(20)));
+        assert_eq!(
+            r.read(&mut buf).await.unwrap_err().kind(),
+            ErrorKind::TimedOut
+        );
+    });
+}
+
+#[test]
+fn registrations_are_released_on_drop() {
+    rt(2).block_on(async {
+        let addr = echo_server(); // one listener stays registered
+        goro::time::sleep(Duration::from_millis(5)).await;
+        let before = goro::runtime::stats().unwrap().io_registrations;
+        let conns: Vec<_> = futures::future::join_all((0..20).map(|_| TcpStream::connect(addr)))
+            .await
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        // Ours and the server's side of each.
+        let during = goro::runtime::stats().unwrap().io_registrations;
+        assert!(during >= before + 20, "{before} -> {during}");
+        drop(conns);
+        // The server's goroutines see EOF and drop their side too.
+        let start = Instant::now();
+        loop {
+            let now = goro::runtime::stats().unwrap().io_registrations;
+            if now == before {
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "{now} != {before}"
+            );
+            goro::time::sleep(Duration::from_millis(5)).await;
+        }
+    });
+}
+
+#[test]
+fn a_socket_outliving_its_runtime_fails_instead_of_hanging() {
+    let rt1 = rt(1);
+    let (c, _s) = rt1.block_on(async {
+        let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+        let c = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
+        let s = ln.accept().await.unwrap().0;
+        (c, s)
+    });
+    drop(rt1);
+    let err = rt(1).block_on(async move {
+        let mut buf = [0; 1];
+        c.read(&mut buf).await.unwrap_err()
+    });
+    assert!(err.to_string().contains("shut down"), "{err}");
 }

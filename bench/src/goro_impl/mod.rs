@@ -5,6 +5,7 @@
 //! nil-channel arms, WaitGroup).
 
 mod chan;
+mod net;
 mod spawn;
 mod sync;
 
@@ -74,5 +75,6 @@ pub fn impls() -> Vec<(&'static str, Impl)> {
             i("goro", sync::rwmutex_read_heavy),
         ),
         ("sync/waitgroup", i("goro", sync::waitgroup)),
+        ("net/echo", i("goro", net::echo)),
     ]
 }

@@ -47,6 +47,7 @@
 use std::{
     future::Future,
     io,
+    mem::MaybeUninit,
     panic::Location,
     pin::Pin,
     task::{ready, Context, Poll},
@@ -55,7 +56,7 @@ use std::{
 
 use hyper::rt::{Executor, Read, ReadBufCursor, Sleep, Timer, Write};
 
-use super::TcpStream;
+use super::{stream::sealed::Stream, TcpStream};
 
 /// hyper's `rt::Executor` for goro: each future becomes a goroutine (hyper
 /// spawns the HTTP/2 connection tasks with it). Use it from inside a goro
@@ -135,53 +136,64 @@ impl Timer for GoroTimer {
     }
 }
 
-impl Read for TcpStream {
-    #[track_caller]
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        mut buf: ReadBufCursor<'_>,
-    ) -> Poll<io::Result<()>> {
-        // SAFETY: `poll_read_uninit` only writes into the bytes (it never
-        // de-initializes any), and reports how many it wrote.
-        let n = ready!(self.poll_read_uninit(cx, unsafe { buf.as_mut() }, Location::caller()))?;
-        // SAFETY: the read above initialized the first `n` bytes.
-        unsafe { buf.advance(n) };
-        Poll::Ready(Ok(()))
-    }
+/// hyper's `rt::Read`/`rt::Write` for goro's stream types.
+macro_rules! hyper_io {
+    ($($ty:ty),*) => {$(
+        impl Read for $ty {
+            #[track_caller]
+            fn poll_read(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                mut buf: ReadBufCursor<'_>,
+            ) -> Poll<io::Result<()>> {
+                // SAFETY: `recv` only writes into the buffer, never reads
+                // it nor de-initializes any byte, so viewing the unfilled
+                // part as `[u8]` for it is sound.
+                let raw = unsafe { &mut *(buf.as_mut() as *mut [MaybeUninit<u8>] as *mut [u8]) };
+                let n = ready!(self.poll_read_at(cx, raw, Location::caller()))?;
+                // SAFETY: the read initialized the first `n` bytes.
+                unsafe { buf.advance(n) };
+                Poll::Ready(Ok(()))
+            }
+        }
+
+        impl Write for $ty {
+            #[track_caller]
+            fn poll_write(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                self.poll_write_at(cx, buf, Location::caller())
+            }
+
+            #[track_caller]
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[io::IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                self.poll_write_vectored_at(cx, bufs, Location::caller())
+            }
+
+            fn is_write_vectored(&self) -> bool {
+                true
+            }
+
+            fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(Ok(()))
+            }
+
+            fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(self.shutdown_dir(std::net::Shutdown::Write))
+            }
+        }
+    )*};
 }
 
-impl Write for TcpStream {
-    #[track_caller]
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.poll_write_at(cx, buf, Location::caller())
-    }
-
-    #[track_caller]
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.poll_write_vectored_at(cx, bufs, Location::caller())
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        true
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(self.shutdown(std::net::Shutdown::Write))
-    }
-}
+hyper_io!(TcpStream);
+#[cfg(unix)]
+hyper_io!(super::UnixStream);
 
 /// Adapts any `futures_io::AsyncRead + AsyncWrite` stream (a goro
 /// stream's halves, a TLS stream over one) to hyper's IO traits.

@@ -58,12 +58,20 @@
 //! woken.
 
 mod poll_evented;
+mod stream;
 mod tcp;
+mod udp;
+#[cfg(unix)]
+mod unix;
 
 #[cfg(feature = "hyper")]
 pub mod hyper;
 
-pub use tcp::{OwnedReadHalf, OwnedWriteHalf, TcpListener, TcpStream};
+pub use stream::{OwnedReadHalf, OwnedWriteHalf};
+pub use tcp::{TcpListener, TcpStream};
+pub use udp::UdpSocket;
+#[cfg(unix)]
+pub use unix::{UnixListener, UnixStream};
 
 use std::{
     io,

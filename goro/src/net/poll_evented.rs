@@ -67,7 +67,17 @@ impl<E: Source> PollEvented<E> {
     ) -> Poll<io::Result<R>> {
         ready!(coop::poll_proceed(cx));
         loop {
-            let ev = ready!(self.sched.poll_ready(cx, dir, at))?;
+            let ev = match self.sched.poll_ready(cx, dir, at) {
+                Poll::Ready(r) => r?,
+                // Nobody polls the sockets of a runtime that is gone: fail
+                // instead of waiting forever.
+                Poll::Pending if self.shared.is_shutdown() => {
+                    return Poll::Ready(Err(io::Error::other(
+                        "goro: the runtime this socket was created in has shut down",
+                    )))
+                }
+                Poll::Pending => return Poll::Pending,
+            };
             match op(&self.io) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     self.sched.clear_readiness(ev, dir)
@@ -75,6 +85,49 @@ impl<E: Source> PollEvented<E> {
                 r => return Poll::Ready(r),
             }
         }
+    }
+
+    /// A read from a stream source.
+    pub(crate) fn poll_read(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+        at: &'static Location<'static>,
+    ) -> Poll<io::Result<usize>>
+    where
+        for<'a> &'a E: io::Read,
+    {
+        self.poll_io(cx, Direction::Read, at, |mut s| io::Read::read(&mut s, buf))
+    }
+
+    /// A write to a stream source.
+    pub(crate) fn poll_write(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+        at: &'static Location<'static>,
+    ) -> Poll<io::Result<usize>>
+    where
+        for<'a> &'a E: io::Write,
+    {
+        self.poll_io(cx, Direction::Write, at, |mut s| {
+            io::Write::write(&mut s, buf)
+        })
+    }
+
+    /// A vectored write to a stream source.
+    pub(crate) fn poll_write_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+        at: &'static Location<'static>,
+    ) -> Poll<io::Result<usize>>
+    where
+        for<'a> &'a E: io::Write,
+    {
+        self.poll_io(cx, Direction::Write, at, |mut s| {
+            io::Write::write_vectored(&mut s, bufs)
+        })
     }
 
     pub(crate) fn set_deadline(&self, dir: Direction, deadline: Option<Instant>) {

@@ -4,16 +4,19 @@
 use std::{
     fmt,
     future::{poll_fn, Future},
-    io::{self, Read, Write},
+    io,
     net::{Shutdown, SocketAddr, ToSocketAddrs},
     panic::Location,
-    pin::Pin,
     sync::Arc,
     task::{Context, Poll},
     time::{Duration, Instant},
 };
 
-use super::{each_addr, poll_evented::PollEvented};
+use super::{
+    each_addr,
+    poll_evented::PollEvented,
+    stream::{self, sealed::Stream, OwnedReadHalf, OwnedWriteHalf},
+};
 use crate::runtime::io::Direction;
 
 /// A TCP socket server, listening for connections: Go's `net.Listener`
@@ -312,8 +315,7 @@ impl TcpStream {
     /// See [`TcpStream`].
     #[track_caller]
     pub fn read<'a>(&'a self, buf: &'a mut [u8]) -> impl Future<Output = io::Result<usize>> + 'a {
-        let at = Location::caller();
-        poll_fn(move |cx| self.poll_read_at(cx, buf, at))
+        stream::read(self, buf, Location::caller())
     }
 
     /// Reads exactly `buf.len()` bytes; `UnexpectedEof` if the stream ends
@@ -327,17 +329,7 @@ impl TcpStream {
         &'a self,
         buf: &'a mut [u8],
     ) -> impl Future<Output = io::Result<()>> + 'a {
-        let at = Location::caller();
-        let mut done = 0;
-        poll_fn(move |cx| {
-            while done < buf.len() {
-                match std::task::ready!(self.poll_read_at(cx, &mut buf[done..], at))? {
-                    0 => return Poll::Ready(Err(io::ErrorKind::UnexpectedEof.into())),
-                    n => done += n,
-                }
-            }
-            Poll::Ready(Ok(()))
-        })
+        stream::read_exact(self, buf, Location::caller())
     }
 
     /// Writes some bytes of `buf`, returning how many. Fails with
@@ -355,8 +347,7 @@ impl TcpStream {
     /// ```
     #[track_caller]
     pub fn write<'a>(&'a self, buf: &'a [u8]) -> impl Future<Output = io::Result<usize>> + 'a {
-        let at = Location::caller();
-        poll_fn(move |cx| self.poll_write_at(cx, buf, at))
+        stream::write(self, buf, Location::caller())
     }
 
     /// Writes all of `buf` (Go's `Write`, which never returns short).
@@ -366,62 +357,7 @@ impl TcpStream {
     /// See [`TcpListener`].
     #[track_caller]
     pub fn write_all<'a>(&'a self, buf: &'a [u8]) -> impl Future<Output = io::Result<()>> + 'a {
-        let at = Location::caller();
-        let mut done = 0;
-        poll_fn(move |cx| {
-            while done < buf.len() {
-                match std::task::ready!(self.poll_write_at(cx, &buf[done..], at))? {
-                    0 => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
-                    n => done += n,
-                }
-            }
-            Poll::Ready(Ok(()))
-        })
-    }
-
-    pub(crate) fn poll_read_at(
-        &self,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-        at: &'static Location<'static>,
-    ) -> Poll<io::Result<usize>> {
-        self.io
-            .poll_io(cx, Direction::Read, at, |mut s| s.read(buf))
-    }
-
-    pub(crate) fn poll_write_at(
-        &self,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-        at: &'static Location<'static>,
-    ) -> Poll<io::Result<usize>> {
-        self.io
-            .poll_io(cx, Direction::Write, at, |mut s| s.write(buf))
-    }
-
-    pub(crate) fn poll_write_vectored_at(
-        &self,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-        at: &'static Location<'static>,
-    ) -> Poll<io::Result<usize>> {
-        self.io
-            .poll_io(cx, Direction::Write, at, |mut s| s.write_vectored(bufs))
-    }
-
-    /// Reads into uninitialized memory (hyper's read buffer).
-    #[cfg(feature = "hyper")]
-    pub(crate) fn poll_read_uninit(
-        &self,
-        cx: &mut Context<'_>,
-        buf: &mut [std::mem::MaybeUninit<u8>],
-        at: &'static Location<'static>,
-    ) -> Poll<io::Result<usize>> {
-        // SAFETY: `recv` only writes into the buffer and never reads it, so
-        // viewing uninitialized bytes as `[u8]` for it is sound; the caller
-        // counts only the `n` bytes it reports as initialized.
-        let buf = unsafe { &mut *(buf as *mut [std::mem::MaybeUninit<u8>] as *mut [u8]) };
-        self.poll_read_at(cx, buf, at)
+        stream::write_all(self, buf, Location::caller())
     }
 
     /// The remote address.
@@ -563,7 +499,7 @@ impl TcpStream {
     ///     echo.await.unwrap();
     /// });
     /// ```
-    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
+    pub fn into_split(self) -> (OwnedReadHalf<TcpStream>, OwnedWriteHalf<TcpStream>) {
         let s = Arc::new(self);
         (OwnedReadHalf(s.clone()), OwnedWriteHalf(s))
     }
@@ -575,188 +511,45 @@ impl fmt::Debug for TcpStream {
     }
 }
 
-/// The reading half of a [`TcpStream`], from [`TcpStream::into_split`].
-#[derive(Debug)]
-pub struct OwnedReadHalf(Arc<TcpStream>);
-
-/// The writing half of a [`TcpStream`], from [`TcpStream::into_split`].
-/// Dropping it does not shut the connection down; call
-/// [`shutdown`](OwnedWriteHalf::shutdown).
-#[derive(Debug)]
-pub struct OwnedWriteHalf(Arc<TcpStream>);
-
-impl OwnedReadHalf {
-    /// [`TcpStream::read`].
-    #[track_caller]
-    pub fn read<'a>(&'a self, buf: &'a mut [u8]) -> impl Future<Output = io::Result<usize>> + 'a {
-        let at = Location::caller();
-        poll_fn(move |cx| self.0.poll_read_at(cx, buf, at))
-    }
-
-    /// [`TcpStream::read_exact`].
-    #[track_caller]
-    pub fn read_exact<'a>(
-        &'a self,
-        buf: &'a mut [u8],
-    ) -> impl Future<Output = io::Result<()>> + 'a {
-        self.0.read_exact(buf)
-    }
-
-    /// [`TcpStream::set_read_deadline`].
-    pub fn set_read_deadline(&self, deadline: Option<Instant>) {
-        self.0.set_read_deadline(deadline)
-    }
-
-    /// The stream both halves share.
-    pub fn as_ref(&self) -> &TcpStream {
-        &self.0
-    }
-}
-
-impl OwnedWriteHalf {
-    /// [`TcpStream::write`].
-    #[track_caller]
-    pub fn write<'a>(&'a self, buf: &'a [u8]) -> impl Future<Output = io::Result<usize>> + 'a {
-        self.0.write(buf)
-    }
-
-    /// [`TcpStream::write_all`].
-    #[track_caller]
-    pub fn write_all<'a>(&'a self, buf: &'a [u8]) -> impl Future<Output = io::Result<()>> + 'a {
-        self.0.write_all(buf)
-    }
-
-    /// Shuts the writing side down: the peer reads EOF.
-    pub fn shutdown(&self) -> io::Result<()> {
-        self.0.shutdown(Shutdown::Write)
-    }
-
-    /// [`TcpStream::set_write_deadline`].
-    pub fn set_write_deadline(&self, deadline: Option<Instant>) {
-        self.0.set_write_deadline(deadline)
-    }
-
-    /// The stream both halves share.
-    pub fn as_ref(&self) -> &TcpStream {
-        &self.0
-    }
-}
-
-// futures-io traits, for the stream, a shared reference to it, and halves.
-
-impl futures_io::AsyncRead for &TcpStream {
-    #[track_caller]
-    fn poll_read(
-        self: Pin<&mut Self>,
+impl Stream for TcpStream {
+    fn poll_read_at(
+        &self,
         cx: &mut Context<'_>,
         buf: &mut [u8],
+        at: &'static Location<'static>,
     ) -> Poll<io::Result<usize>> {
-        self.poll_read_at(cx, buf, Location::caller())
+        self.io.poll_read(cx, buf, at)
     }
-}
 
-impl futures_io::AsyncWrite for &TcpStream {
-    #[track_caller]
-    fn poll_write(
-        self: Pin<&mut Self>,
+    fn poll_write_at(
+        &self,
         cx: &mut Context<'_>,
         buf: &[u8],
+        at: &'static Location<'static>,
     ) -> Poll<io::Result<usize>> {
-        self.poll_write_at(cx, buf, Location::caller())
+        self.io.poll_write(cx, buf, at)
     }
 
-    #[track_caller]
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
+    fn poll_write_vectored_at(
+        &self,
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
+        at: &'static Location<'static>,
     ) -> Poll<io::Result<usize>> {
-        self.poll_write_vectored_at(cx, bufs, Location::caller())
+        self.io.poll_write_vectored(cx, bufs, at)
     }
 
-    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
+    fn shutdown_dir(&self, how: Shutdown) -> io::Result<()> {
+        self.shutdown(how)
     }
 
-    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(self.shutdown(Shutdown::Write))
+    fn read_deadline(&self, deadline: Option<Instant>) {
+        self.set_read_deadline(deadline)
+    }
+
+    fn write_deadline(&self, deadline: Option<Instant>) {
+        self.set_write_deadline(deadline)
     }
 }
 
-impl futures_io::AsyncRead for TcpStream {
-    #[track_caller]
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        self.poll_read_at(cx, buf, Location::caller())
-    }
-}
-
-impl futures_io::AsyncWrite for TcpStream {
-    #[track_caller]
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.poll_write_at(cx, buf, Location::caller())
-    }
-
-    #[track_caller]
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.poll_write_vectored_at(cx, bufs, Location::caller())
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(self.shutdown(Shutdown::Write))
-    }
-}
-
-impl futures_io::AsyncRead for OwnedReadHalf {
-    #[track_caller]
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        self.0.poll_read_at(cx, buf, Location::caller())
-    }
-}
-
-impl futures_io::AsyncWrite for OwnedWriteHalf {
-    #[track_caller]
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.0.poll_write_at(cx, buf, Location::caller())
-    }
-
-    #[track_caller]
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.0.poll_write_vectored_at(cx, bufs, Location::caller())
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(self.0.shutdown(Shutdown::Write))
-    }
-}
+stream::stream_async_io!(TcpStream, &TcpStream);

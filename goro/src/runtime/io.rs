@@ -13,7 +13,8 @@
 //! There is no I/O thread.
 //!
 //! Registrations: a table of slots, each holding an `Arc<ScheduledIo>` and
-//! a generation. The mio token of a source is `generation << 32 | slot`;
+//! a generation. The mio token of a source is `generation << 32 | slot`
+//! (16 and 16 bits on 32-bit targets);
 //! an event whose generation no longer matches its slot belongs to a
 //! source already deregistered and is dropped (stale events are harmless
 //! anyway, see below).
@@ -65,6 +66,13 @@ use crate::{
 
 /// The token of the mio `Waker`; no slot reaches it.
 const WAKE_TOKEN: Token = Token(usize::MAX);
+/// A token is `generation << GEN_SHIFT | slot`.
+const GEN_SHIFT: u32 = usize::BITS / 2;
+const SLOT_MASK: usize = (1 << GEN_SHIFT) - 1;
+
+fn token_of(slot: usize, generation: u32) -> Token {
+    Token(((generation as usize & (usize::MAX >> GEN_SHIFT)) << GEN_SHIFT) | slot)
+}
 /// Events taken from the kernel per `epoll_wait`.
 const EVENTS_CAPACITY: usize = 1024;
 
@@ -354,7 +362,7 @@ impl IoDriver {
             };
             let slot = &mut t.slots[idx];
             slot.io = Some(io.clone());
-            Token(((slot.generation as usize) << 32) | idx)
+            token_of(idx, slot.generation)
         };
         if let Err(e) =
             self.registry
@@ -376,7 +384,7 @@ impl IoDriver {
     }
 
     fn release(&self, token: Token) {
-        let idx = token.0 & 0xffff_ffff;
+        let idx = token.0 & SLOT_MASK;
         let mut t = lock(&self.table);
         let slot = &mut t.slots[idx];
         slot.io = None;
@@ -432,12 +440,11 @@ impl IoDriver {
             if token == WAKE_TOKEN {
                 continue;
             }
-            let idx = token.0 & 0xffff_ffff;
-            let generation = (token.0 >> 32) as u32;
+            let idx = token.0 & SLOT_MASK;
             let Some(slot) = table.slots.get(idx) else {
                 continue;
             };
-            if slot.generation != generation {
+            if token_of(idx, slot.generation) != token {
                 continue; // a source since deregistered
             }
             let Some(io) = &slot.io else { continue };

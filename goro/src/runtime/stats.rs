@@ -39,6 +39,8 @@ pub struct Stats {
     pub timers: usize,
     /// OS threads (in the whole process) parked inside a goro `_blocking` call.
     pub threads_in_blocking_calls: usize,
+    /// Sockets registered with the netpoller.
+    pub io_registrations: usize,
 }
 
 /// Counters of one worker.
@@ -70,6 +72,7 @@ pub(crate) fn collect(s: &Shared) -> Stats {
         blocking_in_flight: s.blocking.in_flight(),
         timers: s.timers.len(),
         threads_in_blocking_calls: crate::wait::threads_in_blocking_calls(),
+        io_registrations: s.io.registered(),
     }
 }
 

@@ -1,0 +1,224 @@
+//! UDP: `UdpSocket` (Go's `net.ListenPacket("udp", ..)`, `net.DialUDP`).
+
+use std::{
+    fmt,
+    future::{poll_fn, Future},
+    io,
+    net::{SocketAddr, ToSocketAddrs},
+    panic::Location,
+    task::{Context, Poll},
+    time::Instant,
+};
+
+use super::{each_addr, poll_evented::PollEvented};
+use crate::runtime::io::Direction;
+
+/// A UDP socket: Go's `net.UDPConn`. Methods take `&self`; share it with
+/// an `Arc` to send and receive from different goroutines.
+///
+/// # Examples
+///
+/// ```
+/// use goro::net::UdpSocket;
+/// goro::run(async {
+///     let a = UdpSocket::bind("127.0.0.1:0").unwrap();
+///     let b = UdpSocket::bind("127.0.0.1:0").unwrap();
+///     a.send_to(b"ping", b.local_addr().unwrap()).await.unwrap();
+///     let mut buf = [0; 16];
+///     let (n, from) = b.recv_from(&mut buf).await.unwrap();
+///     assert_eq!(&buf[..n], b"ping");
+///     assert_eq!(from, a.local_addr().unwrap());
+/// });
+/// ```
+pub struct UdpSocket {
+    io: PollEvented<mio::net::UdpSocket>,
+}
+
+impl UdpSocket {
+    /// Binds to `addr` (the first of its addresses that works); port 0
+    /// picks a free port. Must be called inside a goro runtime.
+    ///
+    /// # Examples
+    ///
+    /// See [`UdpSocket`].
+    #[track_caller]
+    pub fn bind(addr: impl ToSocketAddrs) -> io::Result<UdpSocket> {
+        let at = Location::caller();
+        each_addr(addr, |a| {
+            Ok(UdpSocket {
+                io: PollEvented::new_at(mio::net::UdpSocket::bind(a)?, "goro::net::UdpSocket", at)?,
+            })
+        })
+    }
+
+    /// Wraps a socket made with the standard library (it is switched to
+    /// non-blocking mode). Must be called inside a goro runtime.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// goro::run(async {
+    ///     let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    ///     let s = goro::net::UdpSocket::from_std(s).unwrap();
+    ///     assert!(s.local_addr().is_ok());
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn from_std(s: std::net::UdpSocket) -> io::Result<UdpSocket> {
+        s.set_nonblocking(true)?;
+        Ok(UdpSocket {
+            io: PollEvented::new_at(
+                mio::net::UdpSocket::from_std(s),
+                "goro::net::UdpSocket",
+                Location::caller(),
+            )?,
+        })
+    }
+
+    /// Sets the default destination, for [`send`](UdpSocket::send), and
+    /// receives only from it (Go's `DialUDP`). Does not wait.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use goro::net::UdpSocket;
+    /// goro::run(async {
+    ///     let a = UdpSocket::bind("127.0.0.1:0").unwrap();
+    ///     let b = UdpSocket::bind("127.0.0.1:0").unwrap();
+    ///     a.connect(b.local_addr().unwrap()).unwrap();
+    ///     b.connect(a.local_addr().unwrap()).unwrap();
+    ///     a.send(b"hi").await.unwrap();
+    ///     let mut buf = [0; 8];
+    ///     assert_eq!(b.recv(&mut buf).await.unwrap(), 2);
+    ///     assert_eq!(b.peer_addr().unwrap(), a.local_addr().unwrap());
+    /// });
+    /// ```
+    pub fn connect(&self, addr: impl ToSocketAddrs) -> io::Result<()> {
+        each_addr(addr, |a| self.io.get_ref().connect(a))
+    }
+
+    /// Sends one datagram to `target`; returns the bytes sent.
+    ///
+    /// # Examples
+    ///
+    /// See [`UdpSocket`].
+    #[track_caller]
+    pub fn send_to<'a>(
+        &'a self,
+        buf: &'a [u8],
+        target: SocketAddr,
+    ) -> impl Future<Output = io::Result<usize>> + 'a {
+        let at = Location::caller();
+        poll_fn(move |cx| {
+            self.io
+                .poll_io(cx, Direction::Write, at, |s| s.send_to(buf, target))
+        })
+    }
+
+    /// Receives one datagram; returns its length and sender. A datagram
+    /// longer than `buf` is truncated (the rest is lost, as in Go).
+    ///
+    /// # Examples
+    ///
+    /// See [`UdpSocket`].
+    #[track_caller]
+    pub fn recv_from<'a>(
+        &'a self,
+        buf: &'a mut [u8],
+    ) -> impl Future<Output = io::Result<(usize, SocketAddr)>> + 'a {
+        let at = Location::caller();
+        poll_fn(move |cx| self.poll_recv_from_at(cx, buf, at))
+    }
+
+    /// The poll step of [`recv_from`](UdpSocket::recv_from).
+    #[track_caller]
+    pub fn poll_recv_from(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<(usize, SocketAddr)>> {
+        self.poll_recv_from_at(cx, buf, Location::caller())
+    }
+
+    fn poll_recv_from_at(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+        at: &'static Location<'static>,
+    ) -> Poll<io::Result<(usize, SocketAddr)>> {
+        self.io
+            .poll_io(cx, Direction::Read, at, |s| s.recv_from(buf))
+    }
+
+    /// Sends one datagram to the connected peer.
+    ///
+    /// # Examples
+    ///
+    /// See [`UdpSocket::connect`].
+    #[track_caller]
+    pub fn send<'a>(&'a self, buf: &'a [u8]) -> impl Future<Output = io::Result<usize>> + 'a {
+        let at = Location::caller();
+        poll_fn(move |cx| self.io.poll_io(cx, Direction::Write, at, |s| s.send(buf)))
+    }
+
+    /// Receives one datagram from the connected peer.
+    ///
+    /// # Examples
+    ///
+    /// See [`UdpSocket::connect`].
+    #[track_caller]
+    pub fn recv<'a>(&'a self, buf: &'a mut [u8]) -> impl Future<Output = io::Result<usize>> + 'a {
+        let at = Location::caller();
+        poll_fn(move |cx| self.io.poll_io(cx, Direction::Read, at, |s| s.recv(buf)))
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().local_addr()
+    }
+
+    /// The connected peer's address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().peer_addr()
+    }
+
+    /// Sets `SO_BROADCAST`.
+    pub fn set_broadcast(&self, on: bool) -> io::Result<()> {
+        self.io.get_ref().set_broadcast(on)
+    }
+
+    /// Go's `SetDeadline`: read and write deadlines at once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// goro::run(async {
+    ///     let s = goro::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    ///     s.set_deadline(Some(Instant::now() + Duration::from_millis(10)));
+    ///     let mut buf = [0; 8];
+    ///     let err = s.recv_from(&mut buf).await.unwrap_err();
+    ///     assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
+    /// });
+    /// ```
+    pub fn set_deadline(&self, deadline: Option<Instant>) {
+        self.set_read_deadline(deadline);
+        self.set_write_deadline(deadline);
+    }
+
+    /// Go's `SetReadDeadline`, for `recv` and `recv_from`.
+    pub fn set_read_deadline(&self, deadline: Option<Instant>) {
+        self.io.set_deadline(Direction::Read, deadline)
+    }
+
+    /// Go's `SetWriteDeadline`, for `send` and `send_to`.
+    pub fn set_write_deadline(&self, deadline: Option<Instant>) {
+        self.io.set_deadline(Direction::Write, deadline)
+    }
+}
+
+impl fmt::Debug for UdpSocket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.io.fmt(f)
+    }
+}

@@ -1,0 +1,330 @@
+//! Unix domain sockets: `UnixListener` and `UnixStream` (Go's
+//! `net.Listen("unix", path)`, `net.Dial("unix", path)`).
+
+use std::{
+    fmt,
+    future::{poll_fn, Future},
+    io,
+    net::Shutdown,
+    os::unix::net::SocketAddr,
+    panic::Location,
+    path::Path,
+    task::{Context, Poll},
+    time::Instant,
+};
+
+use super::{
+    poll_evented::PollEvented,
+    stream::{self, sealed::Stream, OwnedReadHalf, OwnedWriteHalf},
+};
+use crate::runtime::io::Direction;
+
+/// A Unix socket server: Go's `net.Listen("unix", path)`. The socket file
+/// is not removed on drop (as with the standard library's).
+///
+/// # Examples
+///
+/// ```
+/// use goro::net::{UnixListener, UnixStream};
+/// goro::run(async {
+///     let dir = std::env::temp_dir().join(format!("goro-doc-{}", std::process::id()));
+///     std::fs::create_dir_all(&dir).unwrap();
+///     let path = dir.join("echo.sock");
+///     let _ = std::fs::remove_file(&path);
+///     let ln = UnixListener::bind(&path).unwrap();
+///     goro::go(async move {
+///         let (conn, _) = ln.accept().await.unwrap();
+///         let mut buf = [0; 4];
+///         conn.read_exact(&mut buf).await.unwrap();
+///         conn.write_all(&buf).await.unwrap();
+///     });
+///     let c = UnixStream::connect(&path).await.unwrap();
+///     c.write_all(b"unix").await.unwrap();
+///     let mut buf = [0; 4];
+///     c.read_exact(&mut buf).await.unwrap();
+///     assert_eq!(&buf, b"unix");
+///     std::fs::remove_dir_all(&dir).unwrap();
+/// });
+/// ```
+pub struct UnixListener {
+    io: PollEvented<mio::net::UnixListener>,
+}
+
+impl UnixListener {
+    /// Creates the socket file `path` and listens on it. Must be called
+    /// inside a goro runtime.
+    ///
+    /// # Examples
+    ///
+    /// See [`UnixListener`].
+    #[track_caller]
+    pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
+        Self::register(mio::net::UnixListener::bind(path)?, Location::caller())
+    }
+
+    /// Wraps a listener made with the standard library (it is switched to
+    /// non-blocking mode). Must be called inside a goro runtime.
+    #[track_caller]
+    pub fn from_std(l: std::os::unix::net::UnixListener) -> io::Result<UnixListener> {
+        l.set_nonblocking(true)?;
+        Self::register(mio::net::UnixListener::from_std(l), Location::caller())
+    }
+
+    fn register(l: mio::net::UnixListener, at: &'static Location<'static>) -> io::Result<Self> {
+        Ok(UnixListener {
+            io: PollEvented::new_at(l, "goro::net::UnixListener", at)?,
+        })
+    }
+
+    /// Waits for the next connection. Fails with `TimedOut` once the
+    /// listener's deadline has passed.
+    ///
+    /// # Examples
+    ///
+    /// See [`UnixListener`].
+    #[track_caller]
+    pub fn accept(&self) -> impl Future<Output = io::Result<(UnixStream, SocketAddr)>> + '_ {
+        let at = Location::caller();
+        poll_fn(move |cx| self.poll_accept_at(cx, at))
+    }
+
+    /// The poll step of [`accept`](UnixListener::accept).
+    #[track_caller]
+    pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(UnixStream, SocketAddr)>> {
+        self.poll_accept_at(cx, Location::caller())
+    }
+
+    fn poll_accept_at(
+        &self,
+        cx: &mut Context<'_>,
+        at: &'static Location<'static>,
+    ) -> Poll<io::Result<(UnixStream, SocketAddr)>> {
+        self.io
+            .poll_io(cx, Direction::Read, at, |l| l.accept())
+            .map(|r| {
+                let (s, addr) = r?;
+                Ok((UnixStream::register(s, at)?, addr))
+            })
+    }
+
+    /// The address this listener is bound to.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().local_addr()
+    }
+
+    /// Go's `SetDeadline` on a listener: pending and later `accept`s fail
+    /// with `TimedOut` once `deadline` has passed; `None` removes it.
+    pub fn set_deadline(&self, deadline: Option<Instant>) {
+        self.io.set_deadline(Direction::Read, deadline)
+    }
+}
+
+impl fmt::Debug for UnixListener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.io.fmt(f)
+    }
+}
+
+/// A Unix stream connection: Go's `net.UnixConn`. Like [`TcpStream`]
+/// (super::TcpStream), every method takes `&self`, and it implements
+/// `futures_io::AsyncRead`/`AsyncWrite` (and hyper's IO traits with the
+/// `hyper` feature).
+///
+/// # Examples
+///
+/// ```
+/// use goro::net::UnixStream;
+/// goro::run(async {
+///     let (a, b) = UnixStream::pair().unwrap();
+///     a.write_all(b"over a socketpair").await.unwrap();
+///     let mut buf = [0; 17];
+///     b.read_exact(&mut buf).await.unwrap();
+///     assert_eq!(&buf, b"over a socketpair");
+/// });
+/// ```
+pub struct UnixStream {
+    io: PollEvented<mio::net::UnixStream>,
+}
+
+impl UnixStream {
+    /// Connects to the socket file `path`. Fails with `WouldBlock` if the
+    /// listener's backlog is full (Go's `EAGAIN`). The returned future
+    /// must be awaited inside a goro runtime.
+    ///
+    /// # Examples
+    ///
+    /// See [`UnixListener`].
+    #[track_caller]
+    pub fn connect(path: impl AsRef<Path>) -> impl Future<Output = io::Result<UnixStream>> {
+        let at = Location::caller();
+        let s = mio::net::UnixStream::connect(path);
+        async move {
+            let s = Self::register(s?, at)?;
+            poll_fn(|cx| {
+                s.io.poll_io(cx, Direction::Write, at, |m| match m.take_error()? {
+                    Some(e) => Err(e),
+                    None => Ok(()),
+                })
+            })
+            .await?;
+            Ok(s)
+        }
+    }
+
+    /// A connected pair of streams (`socketpair`). Must be called inside a
+    /// goro runtime.
+    ///
+    /// # Examples
+    ///
+    /// See [`UnixStream`].
+    #[track_caller]
+    pub fn pair() -> io::Result<(UnixStream, UnixStream)> {
+        let at = Location::caller();
+        let (a, b) = mio::net::UnixStream::pair()?;
+        Ok((Self::register(a, at)?, Self::register(b, at)?))
+    }
+
+    /// Wraps a connected stream made with the standard library (it is
+    /// switched to non-blocking mode). Must be called inside a goro runtime.
+    #[track_caller]
+    pub fn from_std(s: std::os::unix::net::UnixStream) -> io::Result<UnixStream> {
+        s.set_nonblocking(true)?;
+        Self::register(mio::net::UnixStream::from_std(s), Location::caller())
+    }
+
+    fn register(s: mio::net::UnixStream, at: &'static Location<'static>) -> io::Result<Self> {
+        Ok(UnixStream {
+            io: PollEvented::new_at(s, "goro::net::UnixStream", at)?,
+        })
+    }
+
+    /// Reads some bytes into `buf`; `Ok(0)` at end of stream.
+    #[track_caller]
+    pub fn read<'a>(&'a self, buf: &'a mut [u8]) -> impl Future<Output = io::Result<usize>> + 'a {
+        stream::read(self, buf, Location::caller())
+    }
+
+    /// Reads exactly `buf.len()` bytes.
+    #[track_caller]
+    pub fn read_exact<'a>(
+        &'a self,
+        buf: &'a mut [u8],
+    ) -> impl Future<Output = io::Result<()>> + 'a {
+        stream::read_exact(self, buf, Location::caller())
+    }
+
+    /// Writes some bytes of `buf`, returning how many.
+    #[track_caller]
+    pub fn write<'a>(&'a self, buf: &'a [u8]) -> impl Future<Output = io::Result<usize>> + 'a {
+        stream::write(self, buf, Location::caller())
+    }
+
+    /// Writes all of `buf`.
+    #[track_caller]
+    pub fn write_all<'a>(&'a self, buf: &'a [u8]) -> impl Future<Output = io::Result<()>> + 'a {
+        stream::write_all(self, buf, Location::caller())
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().local_addr()
+    }
+
+    /// The remote address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().peer_addr()
+    }
+
+    /// Shuts down the reading side, the writing side (the peer reads EOF)
+    /// or both.
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.io.get_ref().shutdown(how)
+    }
+
+    /// Go's `SetDeadline`: read and write deadlines at once.
+    pub fn set_deadline(&self, deadline: Option<Instant>) {
+        self.set_read_deadline(deadline);
+        self.set_write_deadline(deadline);
+    }
+
+    /// Go's `SetReadDeadline`.
+    pub fn set_read_deadline(&self, deadline: Option<Instant>) {
+        self.io.set_deadline(Direction::Read, deadline)
+    }
+
+    /// Go's `SetWriteDeadline`.
+    pub fn set_write_deadline(&self, deadline: Option<Instant>) {
+        self.io.set_deadline(Direction::Write, deadline)
+    }
+
+    /// Splits the stream into halves that can move to different goroutines.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use goro::net::UnixStream;
+    /// goro::run(async {
+    ///     let (a, b) = UnixStream::pair().unwrap();
+    ///     let (r, w) = b.into_split();
+    ///     w.write_all(b"x").await.unwrap();
+    ///     let mut buf = [0; 1];
+    ///     a.read_exact(&mut buf).await.unwrap();
+    ///     a.write_all(b"y").await.unwrap();
+    ///     r.read_exact(&mut buf).await.unwrap();
+    ///     assert_eq!(&buf, b"y");
+    /// });
+    /// ```
+    pub fn into_split(self) -> (OwnedReadHalf<UnixStream>, OwnedWriteHalf<UnixStream>) {
+        let s = std::sync::Arc::new(self);
+        (OwnedReadHalf(s.clone()), OwnedWriteHalf(s))
+    }
+}
+
+impl fmt::Debug for UnixStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.io.fmt(f)
+    }
+}
+
+impl Stream for UnixStream {
+    fn poll_read_at(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+        at: &'static Location<'static>,
+    ) -> Poll<io::Result<usize>> {
+        self.io.poll_read(cx, buf, at)
+    }
+
+    fn poll_write_at(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+        at: &'static Location<'static>,
+    ) -> Poll<io::Result<usize>> {
+        self.io.poll_write(cx, buf, at)
+    }
+
+    fn poll_write_vectored_at(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+        at: &'static Location<'static>,
+    ) -> Poll<io::Result<usize>> {
+        self.io.poll_write_vectored(cx, bufs, at)
+    }
+
+    fn shutdown_dir(&self, how: Shutdown) -> io::Result<()> {
+        self.shutdown(how)
+    }
+
+    fn read_deadline(&self, deadline: Option<Instant>) {
+        self.set_read_deadline(deadline)
+    }
+
+    fn write_deadline(&self, deadline: Option<Instant>) {
+        self.set_write_deadline(deadline)
+    }
+}
+
+stream::stream_async_io!(UnixStream, &UnixStream);
