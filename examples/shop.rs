@@ -19,8 +19,10 @@
 //!
 //! Flags: `--workers N` (8), `--queue N` (1024), `--delay-us N` (200: the
 //! simulated downstream call per order), `--orders N` (50000),
-//! `--customers N` (1000), `--serve [ADDR]`. `GOMAXPROCS` sets the worker
-//! threads, as in Go.
+//! `--customers N` (1000), `--serve [ADDR]`, `--target ADDR` (send the load
+//! to a shop that is already running there, e.g. the Go twin
+//! `bench/go/bin/goro-bench-go shop --addr ADDR`, instead of starting one).
+//! `GOMAXPROCS` sets the worker threads, as in Go.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -31,10 +33,11 @@ use goro_examples::shop::{Config, Server, Stats};
 use indicatif::{ProgressBar, ProgressStyle};
 
 const USAGE: &str = "usage: shop [--serve [ADDR]] [--workers N] [--queue N] [--delay-us N] \
-                     [--orders N] [--customers N]";
+                     [--orders N] [--customers N] [--target ADDR]";
 
 struct Opts {
     serve: Option<String>,
+    target: Option<std::net::SocketAddr>,
     shop: Config,
     load: LoadConfig,
 }
@@ -59,9 +62,10 @@ fn main() -> ExitCode {
 
     // Go's `func main()`: the runtime starts, main's body is the first goroutine.
     goro::run(async move {
-        match opts.serve {
-            Some(addr) => serve(&addr, opts.shop, sigint).await,
-            None => demo(opts.shop, opts.load, sigint).await,
+        match (opts.serve, opts.target) {
+            (Some(addr), _) => serve(&addr, opts.shop, sigint).await,
+            (None, Some(target)) => drive(target, opts.load).await,
+            (None, None) => demo(opts.shop, opts.load, sigint).await,
         }
     })
 }
@@ -151,6 +155,34 @@ async fn demo(cfg: Config, load_cfg: LoadConfig, sigint: goro::chan::Receiver<()
     print_summary(&stats);
     if ok {
         check(&stats)
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// `--target ADDR`: only the customers, against a shop running elsewhere.
+async fn drive(target: std::net::SocketAddr, load_cfg: LoadConfig) -> ExitCode {
+    println!(
+        "{} customers send {} orders to http://{target}/ ...",
+        load_cfg.customers, load_cfg.orders
+    );
+    let expected_bad = load_cfg.expected_bad();
+    let report = match load::run(target, load_cfg, Arc::new(|| {})).await {
+        Ok(r) => r,
+        Err(e) => {
+            println!("FAILED: the customers stopped: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    print_load(&report);
+    // The target goes on serving: its workers may still be draining.
+    goro::time::sleep(Duration::from_millis(500)).await;
+    match load::fetch_stats(target).await {
+        Ok(stats) => print_summary(&stats),
+        Err(e) => println!("GET /stats: {e}"),
+    }
+    if report.bad == expected_bad && report.other == 0 {
+        ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     }
@@ -248,6 +280,7 @@ fn thousands(n: u64) -> String {
 fn parse(args: Vec<String>) -> Result<Opts, String> {
     let mut opts = Opts {
         serve: None,
+        target: None,
         shop: Config::default(),
         load: LoadConfig::default(),
     };
@@ -271,6 +304,13 @@ fn parse(args: Vec<String>) -> Result<Opts, String> {
                     _ => "127.0.0.1:8080".to_string(),
                 };
                 opts.serve = Some(addr);
+            }
+            "--target" => {
+                let addr = args.next().unwrap_or_default();
+                let addr = addr
+                    .parse()
+                    .map_err(|_| format!("--target needs IP:PORT, got {addr:?}"))?;
+                opts.target = Some(addr);
             }
             "-h" | "--help" => return Err("the shop: goro's HTTP order service demo".into()),
             other => return Err(format!("unknown argument {other:?}")),

@@ -269,6 +269,31 @@ impl Conn {
     }
 }
 
+/// `GET /stats` from the shop at `addr` (this one or its Go twin).
+///
+/// # Examples
+///
+/// ```
+/// use goro_examples::shop::{load, Config, Server};
+///
+/// goro::run(async {
+///     let server = Server::bind("127.0.0.1:0", Config::default()).await.unwrap();
+///     let stats = load::fetch_stats(server.addr()).await.unwrap();
+///     assert_eq!(stats.accepted, 0);
+///     server.shutdown().await;
+/// });
+/// ```
+pub async fn fetch_stats(addr: SocketAddr) -> io::Result<super::Stats> {
+    let mut sender = connect(addr).await?;
+    let req = Request::get("/stats")
+        .header(HOST, "shop")
+        .body(Full::new(Bytes::new()))
+        .expect("a valid request");
+    let resp = sender.send_request(req).await.map_err(io::Error::other)?;
+    let body = resp.into_body().collect().await.map_err(io::Error::other)?;
+    serde_json::from_slice(&body.to_bytes()).map_err(io::Error::other)
+}
+
 /// Opens a connection and starts the goroutine that drives it (Go's
 /// `http.Transport` runs a read and a write loop per connection).
 async fn connect(addr: SocketAddr) -> io::Result<SendRequest<Full<Bytes>>> {
