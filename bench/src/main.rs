@@ -15,6 +15,7 @@ mod net;
 mod rt;
 mod runner;
 mod shop;
+mod shop_tokio;
 mod spawn;
 mod sync;
 mod workload;
@@ -39,7 +40,7 @@ fn main() {
     let mut write = None;
     let mut timeout = 300;
     let mut child = None;
-    let mut shop_server = false;
+    let mut shop_server = None;
     let number = |flag: &str, v: Option<String>| -> usize {
         v.and_then(|v| v.parse().ok())
             .filter(|&n| n > 0)
@@ -58,7 +59,8 @@ fn main() {
             "--write" => write = Some(true),
             "--no-write" => write = Some(false),
             "--child" => child = args.next(),
-            "--shop-server" => shop_server = true, // net/shop's goro server (src/shop.rs)
+            // net/shop's servers (src/shop.rs): `goro` or `tokio`.
+            "--shop-server" => shop_server = args.next(),
             "--list" => {
                 runner::list();
                 return;
@@ -75,14 +77,8 @@ fn main() {
         }
     }
     let cfg = Cfg { procs, quick };
-    if shop_server {
-        #[cfg(feature = "goro")]
-        std::process::exit(shop::serve(&cfg));
-        #[cfg(not(feature = "goro"))]
-        {
-            eprintln!("--shop-server needs the goro feature");
-            std::process::exit(2);
-        }
+    if let Some(which) = shop_server {
+        std::process::exit(shop::serve(&which, &cfg));
     }
     let code = match child {
         Some(id) => runner::run_child_mode(&id, &cfg, reps),

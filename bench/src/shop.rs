@@ -3,7 +3,8 @@
 //! generator, `wrk`, over loopback.
 //!
 //! One repetition: start the server as its own process (goro:
-//! `goro-bench --shop-server`; Go: `goro-bench-go shop`), wait for its
+//! `goro-bench --shop-server goro`; tokio + hyper: `--shop-server tokio`,
+//! src/shop_tokio.rs; Go: `goro-bench-go shop`), wait for its
 //! `listening on ADDR` line, run `wrk` against `POST /buy` for a few
 //! seconds over keep-alive connections, then stop the server with SIGINT
 //! and read its `summary {json}` line: the graceful shutdown must have
@@ -42,22 +43,31 @@ pub fn workloads() -> Vec<Workload> {
         "net/shop",
         Unit::ReqPerSec,
         "the shop demo's HTTP order service (POST /buy → buffered channel → 8 workers; 202, or 503 when the \
-         queue is full), goro+hyper vs Go's net/http twin, each its own process, driven by wrk \
+         queue is full), goro+hyper vs tokio+hyper vs Go's net/http twin, each its own process, driven by wrk \
          (256 keep-alive connections, 1 thread) for 5 s on loopback; requests/s, p99 latency beside it; \
          after SIGINT every accepted order must have been processed",
     )
     .with_go_driver(go_shop);
     #[cfg(feature = "goro")]
     let w = w.with("goro", goro_shop);
-    vec![w]
+    vec![w.with("tokio", tokio_shop)]
 }
 
-/// `net/shop/goro`: the server is this binary in `--shop-server` mode.
+/// `net/shop/goro`: the server is this binary in `--shop-server goro` mode.
 #[cfg(feature = "goro")]
 fn goro_shop(cfg: &Cfg) -> Outcome {
+    drive(shop_server("goro", cfg), cfg)
+}
+
+/// `net/shop/tokio`: `--shop-server tokio` (src/shop_tokio.rs).
+fn tokio_shop(cfg: &Cfg) -> Outcome {
+    drive(shop_server("tokio", cfg), cfg)
+}
+
+fn shop_server(which: &str, cfg: &Cfg) -> Command {
     let mut cmd = Command::new(std::env::current_exe().expect("current exe"));
-    cmd.args(["--shop-server", "--procs", &cfg.procs.to_string()]);
-    drive(cmd, cfg)
+    cmd.args(["--shop-server", which, "--procs", &cfg.procs.to_string()]);
+    cmd
 }
 
 /// `net/shop/go`: the server is the Go twin, `goro-bench-go shop`.
@@ -232,11 +242,24 @@ impl Server {
     }
 }
 
-/// `goro-bench --shop-server`: goro's shop on 127.0.0.1:0 with the
+/// `goro-bench --shop-server goro|tokio`: that shop on 127.0.0.1:0 with the
 /// benchmark's settings until SIGINT; then the graceful shutdown and the
-/// `summary {json}` line.
+/// `summary {json}` line. Returns the exit code.
+pub fn serve(which: &str, cfg: &Cfg) -> i32 {
+    let delay = std::time::Duration::from_micros(DELAY_US);
+    match which {
+        #[cfg(feature = "goro")]
+        "goro" => serve_goro(cfg),
+        "tokio" => crate::shop_tokio::serve(cfg, WORKERS, QUEUE, delay),
+        _ => {
+            eprintln!("--shop-server goro|tokio (goro needs the goro feature), got {which:?}");
+            2
+        }
+    }
+}
+
 #[cfg(feature = "goro")]
-pub fn serve(cfg: &Cfg) -> i32 {
+fn serve_goro(cfg: &Cfg) -> i32 {
     use std::io::Write;
     use std::time::Duration;
 
