@@ -66,13 +66,14 @@ impl std::fmt::Debug for Server {
 
 impl Server {
     /// Listens on `addr` (`"127.0.0.1:0"` picks a free port), starts the
-    /// workers and the accept loop, and returns at once.
+    /// workers and the accept loop, and returns at once. Call it inside a
+    /// goro runtime: the goroutines it starts run there.
     pub async fn bind(addr: &str, cfg: Config) -> io::Result<Server> {
         let listener = TcpListener::bind(addr)?;
         Ok(Server::start(listener, cfg))
     }
 
-    /// Serves on a listener you bound yourself.
+    /// Serves on a listener you bound yourself (inside a goro runtime).
     pub fn start(listener: TcpListener, cfg: Config) -> Server {
         let addr = listener
             .local_addr()
@@ -121,8 +122,9 @@ impl Server {
     /// has been processed when this returns.
     pub async fn shutdown(self) -> Stats {
         (self.stop)(); // Go: `cancel()` — the accept loop and connections see ctx.Done()
-        let _ = self.accept.await; // the listener is closed when this returns
-                                   // No connection starts after this point, so waiting is race-free.
+        // When the accept loop has returned, the listener is closed and no
+        // connection can join `conns` any more: waiting for them is race-free.
+        let _ = self.accept.await;
         let _ = goro::time::timeout(GRACE, self.conns.wait()).await;
         // Late requests (a connection past the grace period) get a 503.
         self.state.close_queue();
