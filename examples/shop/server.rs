@@ -121,7 +121,8 @@ impl Server {
     /// queue, wait for the workers to drain it. Every order answered `202`
     /// has been processed when this returns.
     pub async fn shutdown(self) -> Stats {
-        (self.stop)(); // Go: `cancel()` — the accept loop and connections see ctx.Done()
+        // Go: `cancel()` — the accept loop and the connections see ctx.Done().
+        (self.stop)();
         // When the accept loop has returned, the listener is closed and no
         // connection can join `conns` any more: waiting for them is race-free.
         let _ = self.accept.await;
