@@ -704,3 +704,61 @@ fn a_socket_outliving_its_runtime_fails_instead_of_hanging() {
     });
     assert!(err.to_string().contains("shut down"), "{err}");
 }
+
+#[test]
+fn connect_to_a_closed_port_is_refused() {
+    rt(1).block_on(async {
+        // Bind and drop: the port is (very likely) free and refuses.
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let err = TcpStream::connect(addr).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::ConnectionRefused);
+    });
+}
+
+#[test]
+fn many_acceptors_on_one_listener_each_connection_accepted_once() {
+    rt(2).block_on(async {
+        let ln = Arc::new(TcpListener::bind("127.0.0.1:0").unwrap());
+        let addr = ln.local_addr().unwrap();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        const CONNS: usize = 200;
+        let acceptors: Vec<_> = (0..8)
+            .map(|_| {
+                let (ln, accepted) = (ln.clone(), accepted.clone());
+                goro::go(async move {
+                    let mut mine = 0;
+                    while let Ok((s, _)) = ln.accept().await {
+                        accepted.fetch_add(1, SeqCst);
+                        mine += 1;
+                        // Answer with one byte so the client knows.
+                        s.write_all(b"!").await.unwrap();
+                    }
+                    mine
+                })
+            })
+            .collect();
+        let clients: Vec<_> = (0..CONNS)
+            .map(|_| {
+                goro::go(async move {
+                    let c = TcpStream::connect(addr).await.unwrap();
+                    let mut b = [0; 1];
+                    c.read_exact(&mut b).await.unwrap();
+                    assert_eq!(&b, b"!");
+                })
+            })
+            .collect();
+        for c in clients {
+            c.await.unwrap();
+        }
+        ln.set_deadline(Some(Instant::now()));
+        let mut total = 0;
+        for a in acceptors {
+            total += a.await.unwrap();
+        }
+        assert_eq!(total, CONNS);
+        assert_eq!(accepted.load(SeqCst), CONNS);
+    });
+}

@@ -10,7 +10,7 @@
 //! - `blocking.rs`: the `spawn_blocking` pool;
 //! - `context.rs`: which runtime and goroutine this thread serves;
 //! - `park.rs`: the thread parker;
-//! - `io.rs`: the netpoller, polled by the timer-driver worker as it parks.
+//! - `io/`: the netpoller, polled by the timer-driver worker as it parks.
 //!
 //! The thread inside `block_on` polls the main future itself (it need not
 //! be `Send`), counts as goroutine "main" for `num_goroutine` and for wait

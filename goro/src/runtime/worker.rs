@@ -11,7 +11,8 @@
 //! 3. the local ring, oldest first;
 //! 4. a batch from the injector;
 //! 5. stealing half of a random victim's ring (as a "searching" worker,
-//!    at most half of the workers at once);
+//!    at most half of the workers at once), polling the netpoller without
+//!    blocking between rounds;
 //! 6. else park: announce, re-check, sleep on the parker — or, if this
 //!    worker takes the timer-driver role, in the netpoller (`io.rs`) with
 //!    a timeout to the earliest timer. Busy workers look at the netpoller
@@ -137,6 +138,13 @@ impl Worker {
             }
             if shared.is_shutdown() {
                 return None;
+            }
+            // Go's findRunnable polls the network while it looks for work:
+            // a goroutine waiting on a socket may be runnable already. (Our
+            // core is borrowed, so the goroutines it wakes go to the
+            // injector, where the next round finds them.)
+            if shared.no_timer_driver() && shared.io.poll_now() > 0 {
+                continue;
             }
             let now = Instant::now();
             match deadline {
