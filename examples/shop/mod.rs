@@ -30,6 +30,11 @@
 //!   connections (hyper's client on `goro::net::TcpStream`) that retry after
 //!   a `503`.
 //!
+//! Reading order: `state.rs` (the queue, the workers, the locks), `http.rs`
+//! (the handlers), `server.rs` (accept loop, one goroutine per connection,
+//! graceful shutdown), `load.rs` (the customers), and `examples/shop.rs`
+//! (the command line, Ctrl-C).
+//!
 //! # Examples
 //!
 //! ```

@@ -5,6 +5,13 @@
 //! lets active connections finish. Here a `goro::context` plays the
 //! shutdown signal: cancelling it stops the accept loop and asks each
 //! connection to close after its current request.
+//!
+//! Why `futures_util::future::select` and not `goro::select!`? `select!`
+//! waits on channel operations, as Go's `select` does. Here one side is a
+//! channel (`ctx.done()`) but the other is a future that is not a channel
+//! operation — hyper's connection, or `listener.accept()`; in Go these would
+//! be a blocking call in another goroutine and a channel of its result.
+//! Racing the two futures directly says the same with no extra goroutine.
 
 use std::io;
 use std::net::SocketAddr;
