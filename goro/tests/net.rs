@@ -762,3 +762,30 @@ fn many_acceptors_on_one_listener_each_connection_accepted_once() {
         assert_eq!(accepted.load(SeqCst), CONNS);
     });
 }
+
+#[test]
+fn accept_and_read_from_a_foreign_executor() {
+    // goro's sockets are driven by wakers: a future polled by another
+    // executor (here futures' block_on on a plain thread) works too; the
+    // accepted connection joins the listener's runtime.
+    let rt = rt(1);
+    let (ln, addr) = rt.block_on(async {
+        let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = ln.local_addr().unwrap();
+        (ln, addr)
+    });
+    let client = std::thread::spawn(move || {
+        use std::io::Write;
+        let mut c = std::net::TcpStream::connect(addr).unwrap();
+        c.write_all(b"foreign").unwrap();
+    });
+    let got = futures::executor::block_on(async {
+        let (s, _) = ln.accept().await.unwrap();
+        let mut buf = [0; 7];
+        s.read_exact(&mut buf).await.unwrap();
+        buf
+    });
+    assert_eq!(&got, b"foreign");
+    client.join().unwrap();
+    drop(rt);
+}

@@ -214,16 +214,28 @@ pub struct HyperIo<T>(T);
 
 impl<T> HyperIo<T> {
     /// Wraps `io`.
+    ///
+    /// # Examples
+    ///
+    /// See [`HyperIo`].
     pub fn new(io: T) -> HyperIo<T> {
         HyperIo(io)
     }
 
     /// The wrapped stream.
+    ///
+    /// # Examples
+    ///
+    /// See [`HyperIo`].
     pub fn get_ref(&self) -> &T {
         &self.0
     }
 
     /// Unwraps the stream.
+    ///
+    /// # Examples
+    ///
+    /// See [`HyperIo`].
     pub fn into_inner(self) -> T {
         self.0
     }

@@ -14,11 +14,11 @@
 //!
 //! Deadlines work as Go's `SetDeadline`: an absolute `Instant` per
 //! direction after which pending and later operations fail with
-//! [`io::ErrorKind::TimedOut`](std::io::ErrorKind::TimedOut); `None` removes
+//! [`io::ErrorKind::TimedOut`]; `None` removes
 //! it. A deadline costs one runtime timer, no goroutine.
 //!
 //! Streams implement `futures_io::AsyncRead`/`AsyncWrite`; with the
-//! `hyper` feature, [`hyper`](self::hyper) has the executor, timer and
+//! `hyper` feature, `goro::net::hyper` has the executor, timer and
 //! IO glue that runs hyper's servers and clients on goro.
 //!
 //! # Examples

@@ -51,6 +51,18 @@ impl<E: Source> PollEvented<E> {
         })
     }
 
+    /// Registers `io` with the same runtime as `self` (an accepted
+    /// connection joins its listener's runtime, whoever polls `accept`).
+    pub(crate) fn sibling<S: Source>(&self, mut io: S) -> io::Result<PollEvented<S>> {
+        let (sched, token) = self.shared.io.register(&mut io)?;
+        Ok(PollEvented {
+            io,
+            sched,
+            token,
+            shared: self.shared.clone(),
+        })
+    }
+
     pub(crate) fn get_ref(&self) -> &E {
         &self.io
     }

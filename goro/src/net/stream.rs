@@ -123,12 +123,20 @@ pub struct OwnedWriteHalf<S: Stream = TcpStream>(pub(crate) Arc<S>);
 
 impl<S: Stream> OwnedReadHalf<S> {
     /// Reads some bytes into `buf`; `Ok(0)` at end of stream.
+    ///
+    /// # Examples
+    ///
+    /// See [`TcpStream::into_split`].
     #[track_caller]
     pub fn read<'a>(&'a self, buf: &'a mut [u8]) -> impl Future<Output = io::Result<usize>> + 'a {
         read(&*self.0, buf, Location::caller())
     }
 
     /// Reads exactly `buf.len()` bytes.
+    ///
+    /// # Examples
+    ///
+    /// See [`TcpStream::into_split`].
     #[track_caller]
     pub fn read_exact<'a>(
         &'a self,
@@ -138,11 +146,19 @@ impl<S: Stream> OwnedReadHalf<S> {
     }
 
     /// Sets the read deadline of the stream (Go's `SetReadDeadline`).
+    ///
+    /// # Examples
+    ///
+    /// See [`TcpStream::into_split`].
     pub fn set_read_deadline(&self, deadline: Option<Instant>) {
         self.0.read_deadline(deadline)
     }
 
     /// The stream both halves share.
+    ///
+    /// # Examples
+    ///
+    /// See [`TcpStream::into_split`].
     pub fn stream(&self) -> &S {
         &self.0
     }
@@ -150,28 +166,48 @@ impl<S: Stream> OwnedReadHalf<S> {
 
 impl<S: Stream> OwnedWriteHalf<S> {
     /// Writes some bytes of `buf`, returning how many.
+    ///
+    /// # Examples
+    ///
+    /// See [`TcpStream::into_split`].
     #[track_caller]
     pub fn write<'a>(&'a self, buf: &'a [u8]) -> impl Future<Output = io::Result<usize>> + 'a {
         write(&*self.0, buf, Location::caller())
     }
 
     /// Writes all of `buf`.
+    ///
+    /// # Examples
+    ///
+    /// See [`TcpStream::into_split`].
     #[track_caller]
     pub fn write_all<'a>(&'a self, buf: &'a [u8]) -> impl Future<Output = io::Result<()>> + 'a {
         write_all(&*self.0, buf, Location::caller())
     }
 
     /// Shuts the writing side down: the peer reads EOF (Go's `CloseWrite`).
+    ///
+    /// # Examples
+    ///
+    /// See [`TcpStream::into_split`].
     pub fn shutdown(&self) -> io::Result<()> {
         self.0.shutdown_dir(Shutdown::Write)
     }
 
     /// Sets the write deadline of the stream (Go's `SetWriteDeadline`).
+    ///
+    /// # Examples
+    ///
+    /// See [`TcpStream::into_split`].
     pub fn set_write_deadline(&self, deadline: Option<Instant>) {
         self.0.write_deadline(deadline)
     }
 
     /// The stream both halves share.
+    ///
+    /// # Examples
+    ///
+    /// See [`TcpStream::into_split`].
     pub fn stream(&self) -> &S {
         &self.0
     }

@@ -121,6 +121,10 @@ impl TcpListener {
     }
 
     /// The poll step of [`accept`](TcpListener::accept), for hand-written futures.
+    ///
+    /// # Examples
+    ///
+    /// See [`TcpListener::accept`].
     #[track_caller]
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
         self.poll_accept_at(cx, Location::caller())
@@ -135,7 +139,7 @@ impl TcpListener {
             .poll_io(cx, Direction::Read, at, |l| l.accept())
             .map(|r| {
                 let (s, addr) = r?;
-                Ok((TcpStream::register(s, at)?, addr))
+                Ok((TcpStream::accepted(self.io.sibling(s)?), addr))
             })
     }
 
@@ -173,6 +177,10 @@ impl TcpListener {
     }
 
     /// The deadline set by [`set_deadline`](TcpListener::set_deadline).
+    ///
+    /// # Examples
+    ///
+    /// See [`TcpListener::set_deadline`].
     pub fn deadline(&self) -> Option<Instant> {
         self.io.deadline(Direction::Read)
     }
@@ -307,6 +315,11 @@ impl TcpStream {
         })
     }
 
+    fn accepted(io: PollEvented<mio::net::TcpStream>) -> Self {
+        let _ = io.get_ref().set_nodelay(true);
+        TcpStream { io }
+    }
+
     /// Reads some bytes into `buf`: `Ok(0)` at end of stream (the peer shut
     /// down its writing side). Fails with `TimedOut` past the read deadline.
     ///
@@ -408,6 +421,10 @@ impl TcpStream {
     }
 
     /// Whether `TCP_NODELAY` is set.
+    ///
+    /// # Examples
+    ///
+    /// See [`TcpStream::set_nodelay`].
     pub fn nodelay(&self) -> io::Result<bool> {
         self.io.get_ref().nodelay()
     }

@@ -131,6 +131,10 @@ impl UdpSocket {
     }
 
     /// The poll step of [`recv_from`](UdpSocket::recv_from).
+    ///
+    /// # Examples
+    ///
+    /// See [`UdpSocket`].
     #[track_caller]
     pub fn poll_recv_from(
         &self,
@@ -173,16 +177,28 @@ impl UdpSocket {
     }
 
     /// The local address.
+    ///
+    /// # Examples
+    ///
+    /// See [`UdpSocket`].
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.io.get_ref().local_addr()
     }
 
     /// The connected peer's address.
+    ///
+    /// # Examples
+    ///
+    /// See [`UdpSocket::connect`].
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.io.get_ref().peer_addr()
     }
 
     /// Sets `SO_BROADCAST`.
+    ///
+    /// # Examples
+    ///
+    /// See [`UdpSocket`].
     pub fn set_broadcast(&self, on: bool) -> io::Result<()> {
         self.io.get_ref().set_broadcast(on)
     }
@@ -207,11 +223,19 @@ impl UdpSocket {
     }
 
     /// Go's `SetReadDeadline`, for `recv` and `recv_from`.
+    ///
+    /// # Examples
+    ///
+    /// See [`UdpSocket::set_deadline`].
     pub fn set_read_deadline(&self, deadline: Option<Instant>) {
         self.io.set_deadline(Direction::Read, deadline)
     }
 
     /// Go's `SetWriteDeadline`, for `send` and `send_to`.
+    ///
+    /// # Examples
+    ///
+    /// See [`UdpSocket::set_deadline`].
     pub fn set_write_deadline(&self, deadline: Option<Instant>) {
         self.io.set_deadline(Direction::Write, deadline)
     }

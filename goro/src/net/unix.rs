@@ -64,6 +64,10 @@ impl UnixListener {
 
     /// Wraps a listener made with the standard library (it is switched to
     /// non-blocking mode). Must be called inside a goro runtime.
+    ///
+    /// # Examples
+    ///
+    /// See [`UnixListener`].
     #[track_caller]
     pub fn from_std(l: std::os::unix::net::UnixListener) -> io::Result<UnixListener> {
         l.set_nonblocking(true)?;
@@ -89,6 +93,10 @@ impl UnixListener {
     }
 
     /// The poll step of [`accept`](UnixListener::accept).
+    ///
+    /// # Examples
+    ///
+    /// See [`UnixListener`].
     #[track_caller]
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(UnixStream, SocketAddr)>> {
         self.poll_accept_at(cx, Location::caller())
@@ -103,17 +111,25 @@ impl UnixListener {
             .poll_io(cx, Direction::Read, at, |l| l.accept())
             .map(|r| {
                 let (s, addr) = r?;
-                Ok((UnixStream::register(s, at)?, addr))
+                Ok((UnixStream::accepted(self.io.sibling(s)?), addr))
             })
     }
 
     /// The address this listener is bound to.
+    ///
+    /// # Examples
+    ///
+    /// See [`UnixListener`].
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.io.get_ref().local_addr()
     }
 
     /// Go's `SetDeadline` on a listener: pending and later `accept`s fail
     /// with `TimedOut` once `deadline` has passed; `None` removes it.
+    ///
+    /// # Examples
+    ///
+    /// See [`UnixListener`].
     pub fn set_deadline(&self, deadline: Option<Instant>) {
         self.io.set_deadline(Direction::Read, deadline)
     }
@@ -125,8 +141,8 @@ impl fmt::Debug for UnixListener {
     }
 }
 
-/// A Unix stream connection: Go's `net.UnixConn`. Like [`TcpStream`]
-/// (super::TcpStream), every method takes `&self`, and it implements
+/// A Unix stream connection: Go's `net.UnixConn`. Like
+/// [`TcpStream`](super::TcpStream), every method takes `&self`, and it implements
 /// `futures_io::AsyncRead`/`AsyncWrite` (and hyper's IO traits with the
 /// `hyper` feature).
 ///
@@ -186,6 +202,10 @@ impl UnixStream {
 
     /// Wraps a connected stream made with the standard library (it is
     /// switched to non-blocking mode). Must be called inside a goro runtime.
+    ///
+    /// # Examples
+    ///
+    /// See [`UnixStream`].
     #[track_caller]
     pub fn from_std(s: std::os::unix::net::UnixStream) -> io::Result<UnixStream> {
         s.set_nonblocking(true)?;
@@ -198,13 +218,25 @@ impl UnixStream {
         })
     }
 
+    fn accepted(io: PollEvented<mio::net::UnixStream>) -> Self {
+        UnixStream { io }
+    }
+
     /// Reads some bytes into `buf`; `Ok(0)` at end of stream.
+    ///
+    /// # Examples
+    ///
+    /// See [`UnixStream`].
     #[track_caller]
     pub fn read<'a>(&'a self, buf: &'a mut [u8]) -> impl Future<Output = io::Result<usize>> + 'a {
         stream::read(self, buf, Location::caller())
     }
 
     /// Reads exactly `buf.len()` bytes.
+    ///
+    /// # Examples
+    ///
+    /// See [`UnixStream`].
     #[track_caller]
     pub fn read_exact<'a>(
         &'a self,
@@ -214,45 +246,87 @@ impl UnixStream {
     }
 
     /// Writes some bytes of `buf`, returning how many.
+    ///
+    /// # Examples
+    ///
+    /// See [`UnixStream::into_split`].
     #[track_caller]
     pub fn write<'a>(&'a self, buf: &'a [u8]) -> impl Future<Output = io::Result<usize>> + 'a {
         stream::write(self, buf, Location::caller())
     }
 
     /// Writes all of `buf`.
+    ///
+    /// # Examples
+    ///
+    /// See [`UnixStream`].
     #[track_caller]
     pub fn write_all<'a>(&'a self, buf: &'a [u8]) -> impl Future<Output = io::Result<()>> + 'a {
         stream::write_all(self, buf, Location::caller())
     }
 
     /// The local address.
+    ///
+    /// # Examples
+    ///
+    /// See [`UnixStream`].
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.io.get_ref().local_addr()
     }
 
     /// The remote address.
+    ///
+    /// # Examples
+    ///
+    /// See [`UnixStream`].
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.io.get_ref().peer_addr()
     }
 
     /// Shuts down the reading side, the writing side (the peer reads EOF)
     /// or both.
+    ///
+    /// # Examples
+    ///
+    /// See [`UnixStream`].
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         self.io.get_ref().shutdown(how)
     }
 
     /// Go's `SetDeadline`: read and write deadlines at once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use goro::net::UnixStream;
+    /// use std::time::{Duration, Instant};
+    /// goro::run(async {
+    ///     let (a, _b) = UnixStream::pair().unwrap();
+    ///     a.set_deadline(Some(Instant::now() + Duration::from_millis(10)));
+    ///     let mut buf = [0; 1];
+    ///     let err = a.read(&mut buf).await.unwrap_err();
+    ///     assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
+    /// });
+    /// ```
     pub fn set_deadline(&self, deadline: Option<Instant>) {
         self.set_read_deadline(deadline);
         self.set_write_deadline(deadline);
     }
 
     /// Go's `SetReadDeadline`.
+    ///
+    /// # Examples
+    ///
+    /// See [`UnixStream::set_deadline`].
     pub fn set_read_deadline(&self, deadline: Option<Instant>) {
         self.io.set_deadline(Direction::Read, deadline)
     }
 
     /// Go's `SetWriteDeadline`.
+    ///
+    /// # Examples
+    ///
+    /// See [`UnixStream::set_deadline`].
     pub fn set_write_deadline(&self, deadline: Option<Instant>) {
         self.io.set_deadline(Direction::Write, deadline)
     }

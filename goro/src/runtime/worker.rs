@@ -14,7 +14,7 @@
 //!    at most half of the workers at once), polling the netpoller without
 //!    blocking between rounds;
 //! 6. else park: announce, re-check, sleep on the parker — or, if this
-//!    worker takes the timer-driver role, in the netpoller (`io.rs`) with
+//!    worker takes the timer-driver role, in the netpoller (`io/`) with
 //!    a timeout to the earliest timer. Busy workers look at the netpoller
 //!    (without blocking) every 61 ticks while nobody holds that role.
 
@@ -142,9 +142,10 @@ impl Worker {
             // Go's findRunnable polls the network while it looks for work:
             // a goroutine waiting on a socket may be runnable already. (Our
             // core is borrowed, so the goroutines it wakes go to the
-            // injector, where the next round finds them.)
-            if shared.no_timer_driver() && shared.io.poll_now() > 0 {
-                continue;
+            // injector, where the next round, or the re-check before
+            // parking, finds them.)
+            if shared.no_timer_driver() {
+                shared.io.poll_now();
             }
             let now = Instant::now();
             match deadline {
