@@ -1,6 +1,7 @@
 //! goro's examples live beside this file, one per Go concept; see
-//! `tour.rs` for a walk through all of them. This library holds no code,
-//! only the doc tests below.
+//! `tour.rs` for a walk through all of them. This library holds the shop
+//! service ([`shop`], shared by `examples/shop.rs`, its integration test and
+//! the `net/shop` benchmark) and the doc tests below.
 //!
 //! # Data races do not compile: Rust's answer to `go run -race`
 //!
@@ -92,3 +93,6 @@
 //!     assert_eq!(*seen.lock().await, [1]);
 //! }
 //! ```
+
+#[path = "shop/mod.rs"]
+pub mod shop;

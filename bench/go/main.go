@@ -45,7 +45,7 @@ func usage() {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
-	fmt.Fprintf(os.Stderr, "usage: goro-bench-go <workload> [--quick] [--reps N]\nworkloads:\n")
+	fmt.Fprintf(os.Stderr, "usage: goro-bench-go <workload> [--quick] [--reps N]\n       goro-bench-go shop [--addr A] [--workers N] [--queue N] [--delay-us N]\nworkloads:\n")
 	for _, id := range ids {
 		fmt.Fprintf(os.Stderr, "  %s\n", id)
 	}
@@ -53,6 +53,10 @@ func usage() {
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "shop" {
+		shopMain(os.Args[2:]) // the net/shop server (shop.go)
+		return
+	}
 	id, quick, reps := "", false, 1
 	args := os.Args[1:]
 	for i := 0; i < len(args); i++ {

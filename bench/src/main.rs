@@ -15,6 +15,8 @@ mod net;
 mod rt;
 mod runner;
 mod sched;
+mod shop;
+mod shop_tokio;
 mod spawn;
 mod sync;
 mod workload;
@@ -39,6 +41,7 @@ fn main() {
     let mut write = None;
     let mut timeout = 300;
     let mut child = None;
+    let mut shop_server = None;
     let number = |flag: &str, v: Option<String>| -> usize {
         v.and_then(|v| v.parse().ok())
             .filter(|&n| n > 0)
@@ -57,6 +60,8 @@ fn main() {
             "--write" => write = Some(true),
             "--no-write" => write = Some(false),
             "--child" => child = args.next(),
+            // net/shop's servers (src/shop.rs): `goro` or `tokio`.
+            "--shop-server" => shop_server = args.next(),
             "--list" => {
                 runner::list();
                 return;
@@ -73,6 +78,9 @@ fn main() {
         }
     }
     let cfg = Cfg { procs, quick };
+    if let Some(which) = shop_server {
+        std::process::exit(shop::serve(&which, &cfg));
+    }
     let code = match child {
         Some(id) => runner::run_child_mode(&id, &cfg, reps),
         None => runner::run(&runner::Opts {

@@ -46,7 +46,12 @@ pub struct Opts {
 /// What one table cell holds.
 #[derive(Clone, Debug)]
 enum Cell {
-    Value { median: f64, all: Vec<f64> },
+    /// `side`: the median of each side value (e.g. `p99` in µs).
+    Value {
+        median: f64,
+        all: Vec<f64>,
+        side: Vec<(String, f64)>,
+    },
     Finding(String),
     Failed,
     NotAvailable,
@@ -120,6 +125,18 @@ pub fn run(opts: &Opts) -> i32 {
         let go_id = format!("{}/go", w.id);
         if selected(opts, &go_id) {
             let cell = match &go_bin {
+                // A Go server driven from Rust (net/shop): a Rust child
+                // runs it, given the twin's path.
+                Ok((bin, _)) if w.go_driver.is_some() => run_impl(opts, w, &go_id, |reps| {
+                    let mut cmd = Command::new(std::env::current_exe().expect("current exe"));
+                    cmd.args(["--child", &go_id, "--procs", &opts.cfg.procs.to_string()])
+                        .args(["--reps", &reps.to_string()])
+                        .env("GORO_BENCH_GO_BIN", bin);
+                    if opts.cfg.quick {
+                        cmd.arg("--quick");
+                    }
+                    cmd
+                }),
                 Ok((bin, _)) => run_impl(opts, w, &go_id, |reps| {
                     let mut cmd = Command::new(bin);
                     cmd.arg(w.id).args(["--reps", &reps.to_string()]);
@@ -150,7 +167,7 @@ pub fn run(opts: &Opts) -> i32 {
         .filter(|c| rows.iter().any(|r| r.get(c).is_some()))
         .collect();
     println!(
-        "\nmedians of {} repetitions, {} workers per runtime{}; lower is better",
+        "\nmedians of {} repetitions, {} workers per runtime{}; lower is better (req/s: higher)",
         if opts.cfg.quick { 1 } else { opts.reps },
         opts.cfg.procs,
         if opts.cfg.quick {
@@ -162,6 +179,14 @@ pub fn run(opts: &Opts) -> i32 {
     print!("{}", text_table(&rows, &columns));
     if let Err(e) = &go_bin {
         println!("\n{e}");
+    }
+    if workloads
+        .iter()
+        .any(|w| w.id == "net/shop" && rows.iter().any(|r| r.workload == w.id))
+    {
+        if let Err(e) = crate::shop::find_wrk() {
+            println!("\n{e}");
+        }
     }
 
     let write = opts.write.unwrap_or(opts.filters.is_empty());
@@ -198,12 +223,14 @@ fn run_impl(opts: &Opts, w: &Workload, id: &str, command: impl Fn(usize) -> Comm
     let warmup = usize::from(w.unit == Unit::NsPerOp && !opts.cfg.quick);
     let launches: Vec<usize> = match w.unit {
         Unit::BytesPerGoroutine => vec![1; reps],
-        Unit::NsPerOp | Unit::MaxLatencyUs => vec![reps + warmup],
+        // Throughput: every repetition starts a fresh server anyway.
+        Unit::NsPerOp | Unit::MaxLatencyUs | Unit::ReqPerSec => vec![reps + warmup],
     };
     print!("{id:<44} ");
     let _ = std::io::stdout().flush();
     let started = Instant::now();
     let mut values = Vec::new();
+    let mut side: Vec<(String, Vec<f64>)> = Vec::new();
     for n in launches {
         match run_child(command(n), opts.timeout) {
             Ok(lines) => {
@@ -214,6 +241,15 @@ fn run_impl(opts: &Opts, w: &Workload, id: &str, command: impl Fn(usize) -> Comm
                             Ok(v) => values.push(v),
                             Err(_) => return fail(format!("bad line {line:?}")),
                         },
+                        (Some("SIDE"), Some(_), Some(name), Some(v)) => {
+                            let Ok(v) = v.parse::<f64>() else {
+                                return fail(format!("bad line {line:?}"));
+                            };
+                            match side.iter_mut().find(|(n, _)| n == name) {
+                                Some((_, vs)) => vs.push(v),
+                                None => side.push((name.to_string(), vec![v])),
+                            }
+                        }
                         (Some("FINDING"), Some(_), Some(a), b) => {
                             let text = [Some(a), b]
                                 .into_iter()
@@ -235,9 +271,17 @@ fn run_impl(opts: &Opts, w: &Workload, id: &str, command: impl Fn(usize) -> Comm
         return fail("no RESULT line".into());
     }
     let median = median(&mut values.clone());
+    let side: Vec<(String, f64)> = side
+        .into_iter()
+        .map(|(name, mut vs)| {
+            vs.drain(..warmup.min(vs.len()));
+            (name, self::median(&mut vs))
+        })
+        .collect();
     println!(
-        "{:>12}   [{}]  {:.1}s",
+        "{:>12}{}   [{}]  {:.1}s",
         fmt_value(median, w.unit),
+        fmt_side(&side),
         values
             .iter()
             .map(|v| fmt_value(*v, w.unit))
@@ -248,7 +292,15 @@ fn run_impl(opts: &Opts, w: &Workload, id: &str, command: impl Fn(usize) -> Comm
     Cell::Value {
         median,
         all: values,
+        side,
     }
+}
+
+/// Side values, e.g. `, p99 1.20 ms` (side values are latencies in µs).
+fn fmt_side(side: &[(String, f64)]) -> String {
+    side.iter()
+        .map(|(name, us)| format!(", {name} {:.2} ms", us / 1000.0))
+        .collect()
 }
 
 fn fail(why: String) -> Cell {
@@ -324,21 +376,29 @@ fn fmt_value(v: f64, unit: Unit) -> String {
         Unit::BytesPerGoroutine => format!("{v:.0} B"),
         Unit::MaxLatencyUs if v < 10_000.0 => format!("{v:.0} µs"),
         Unit::MaxLatencyUs => format!("{:.1} ms", v / 1000.0),
+        Unit::ReqPerSec => format!("{:.1}k req/s", v / 1000.0),
     }
 }
 
 fn fmt_cell(cell: Option<&Cell>, unit: Unit) -> String {
     match cell {
         None => "—".into(),
-        Some(Cell::Value { median, .. }) => fmt_value(*median, unit),
+        Some(Cell::Value { median, side, .. }) => {
+            format!("{}{}", fmt_value(*median, unit), fmt_side(side))
+        }
         Some(Cell::Finding(f)) => f.clone(),
         Some(Cell::Failed) => "FAILED".into(),
         Some(Cell::NotAvailable) => "n/a".into(),
     }
 }
 
+/// goro's time relative to `other`'s (below 1: goro is faster); for
+/// throughput the inverse, so that the reading stays the same.
 fn ratio(row: &Row, other: &str, label: &str) -> String {
     match (row.value("goro"), row.value(other)) {
+        (Some(g), Some(o)) if row.unit.higher_is_better() && g > 0.0 => {
+            format!("{:.2}× {label}", o / g)
+        }
         (Some(g), Some(o)) if o > 0.0 => format!("{:.2}× {label}", g / o),
         _ => "—".into(),
     }
@@ -454,7 +514,9 @@ fn markdown(opts: &Opts, rows: &[Row], columns: &[&str], go_version: &str) -> St
     for l in &body {
         md.push_str(&format!("| {} |\n", l.join(" | ")));
     }
-    md.push_str("\nUnits: ns per operation, except `spawn/parked_mem`: resident bytes per parked goroutine. \
+    md.push_str("\nUnits: ns per operation, except `spawn/parked_mem`: resident bytes per parked goroutine, and \
+                 `net/shop`: requests per second (higher is better; its goro/Go ratio is Go's req/s over goro's, so \
+                 below 1 still means goro is faster), with the median p99 latency beside it. \
                  `—` = no such implementation, `n/a` = not available on this machine, `LOST n` = messages lost.\n\n");
     md.push_str("## What each row measures\n\n");
     for r in rows {
@@ -507,6 +569,18 @@ fn cpu_model() -> String {
 /// `--child ID`: runs `reps` repetitions of one implementation in this
 /// process and prints the protocol lines.
 pub fn run_child_mode(id: &str, cfg: &Cfg, reps: usize) -> i32 {
+    // The Go column of a workload with a Go driver (net/shop).
+    if let Some(w) = workload::all()
+        .into_iter()
+        .find(|w| w.go_driver.is_some() && format!("{}/go", w.id) == id)
+    {
+        let Some(bin) = std::env::var_os("GORO_BENCH_GO_BIN") else {
+            eprintln!("{id} needs GORO_BENCH_GO_BIN (the runner sets it)");
+            return 2;
+        };
+        let driver = w.go_driver.unwrap();
+        return child_reps(id, w.unit, reps, || driver(cfg, bin.as_ref()));
+    }
     let Some((w, imp)) = workload::all().into_iter().find_map(|w| {
         let imp = w
             .impls
@@ -518,9 +592,24 @@ pub fn run_child_mode(id: &str, cfg: &Cfg, reps: usize) -> i32 {
         eprintln!("unknown benchmark id {id:?}");
         return 2;
     };
+    child_reps(id, w.unit, reps, || (imp.run)(cfg))
+}
+
+/// Runs `reps` repetitions and prints their protocol lines.
+fn child_reps(
+    id: &str,
+    unit: Unit,
+    reps: usize,
+    mut run: impl FnMut() -> workload::Outcome,
+) -> i32 {
     for _ in 0..reps {
-        match (imp.run)(cfg) {
-            Ok(v) => println!("RESULT {id} {v} {}", w.unit.tag()),
+        match run() {
+            Ok(v) => {
+                println!("RESULT {id} {v} {}", unit.tag());
+                for (name, v) in workload::take_side() {
+                    println!("SIDE {id} {name} {v}");
+                }
+            }
             Err(finding) => {
                 println!("FINDING {id} {finding}");
                 break;

@@ -6,6 +6,8 @@
 //! asserts its result and returns the measured value; the runner takes the
 //! median over repetitions.
 
+use std::path::Path;
+use std::sync::Mutex;
 use std::time::Duration;
 
 /// What a workload measures.
@@ -17,6 +19,8 @@ pub enum Unit {
     BytesPerGoroutine,
     /// Worst-case latency in microseconds (lower is better).
     MaxLatencyUs,
+    /// Requests answered per second (higher is better).
+    ReqPerSec,
 }
 
 impl Unit {
@@ -26,7 +30,13 @@ impl Unit {
             Unit::NsPerOp => "ns/op",
             Unit::BytesPerGoroutine => "B/goroutine",
             Unit::MaxLatencyUs => "us(max)",
+            Unit::ReqPerSec => "req/s",
         }
+    }
+
+    /// True when a larger value is better (throughput).
+    pub fn higher_is_better(self) -> bool {
+        self == Unit::ReqPerSec
     }
 }
 
@@ -65,6 +75,11 @@ pub struct Impl {
     pub run: fn(&Cfg) -> Outcome,
 }
 
+/// Runs one repetition of a workload's Go column from a Rust child, given
+/// the built Go twin (for workloads whose Go side is a server that this
+/// crate drives, like `net/shop`).
+pub type GoDriver = fn(&Cfg, &Path) -> Outcome;
+
 /// A workload and its in-process implementations (Go runs in its own binary).
 pub struct Workload {
     /// `area/workload`, e.g. `spawn/skynet`.
@@ -73,6 +88,9 @@ pub struct Workload {
     /// One line for the README/RESULTS notes.
     pub note: &'static str,
     pub impls: Vec<Impl>,
+    /// When set, the Go column runs as `--child area/workload/go` with the
+    /// twin's path in `GORO_BENCH_GO_BIN`, instead of the twin itself.
+    pub go_driver: Option<GoDriver>,
 }
 
 impl Workload {
@@ -82,7 +100,13 @@ impl Workload {
             unit,
             note,
             impls: Vec::new(),
+            go_driver: None,
         }
+    }
+
+    pub fn with_go_driver(mut self, driver: GoDriver) -> Self {
+        self.go_driver = Some(driver);
+        self
     }
 
     pub fn with(mut self, name: &'static str, run: fn(&Cfg) -> Outcome) -> Self {
@@ -96,6 +120,20 @@ pub fn ns_per(elapsed: Duration, ops: usize) -> Outcome {
     Ok(elapsed.as_nanos() as f64 / ops as f64)
 }
 
+static SIDE: Mutex<Vec<(&'static str, f64)>> = Mutex::new(Vec::new());
+
+/// Records a side value of the current repetition (e.g. `p99` latency in
+/// µs), printed as `SIDE <id> <name> <value>` after its `RESULT` line and
+/// shown beside the median in the table.
+pub fn side(name: &'static str, value: f64) {
+    SIDE.lock().unwrap().push((name, value));
+}
+
+/// The side values recorded since the last call.
+pub fn take_side() -> Vec<(&'static str, f64)> {
+    std::mem::take(&mut *SIDE.lock().unwrap())
+}
+
 /// Every workload, in table order.
 pub fn all() -> Vec<Workload> {
     let mut v = Vec::new();
@@ -104,6 +142,7 @@ pub fn all() -> Vec<Workload> {
     v.extend(crate::sync::workloads());
     v.extend(crate::net::workloads());
     v.extend(crate::sched::workloads());
+    v.extend(crate::shop::workloads());
     #[cfg(feature = "goro")]
     for (id, imp) in crate::goro_impl::impls() {
         let w = v

@@ -81,7 +81,10 @@ pub fn impls() -> Vec<(&'static str, Impl)> {
             i("goro_notrack", |c| untracked(chan::pingpong, c)),
         ),
         ("chan/mpmc_4x4", i("goro", chan::mpmc)),
-        ("chan/mpmc_4x4", i("goro_notrack", |c| untracked(chan::mpmc, c))),
+        (
+            "chan/mpmc_4x4",
+            i("goro_notrack", |c| untracked(chan::mpmc, c)),
+        ),
         ("chan/select4", i("goro", chan::select4)),
         ("chan/worker_pool", i("goro", chan::worker_pool)),
         ("sync/mutex_contended", i("goro", sync::mutex_contended)),

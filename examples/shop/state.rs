@@ -1,0 +1,198 @@
+//! The shop's shared state and its workers.
+//!
+//! One `State` lives behind an `Arc`, shared by every connection goroutine
+//! and every worker — what a Go program keeps in a struct whose methods are
+//! the handlers. Who touches what:
+//!
+//! - `queue` (the sending end): handlers `try_send`; `Server::shutdown`
+//!   closes it. The workers own the receiving end.
+//! - `catalog` (`RwMutex`): handlers read it to check the product; a worker
+//!   writes it for the moment it reserves stock.
+//! - `totals` (`Mutex`): only workers write; `/stats` reads.
+//! - `accepted`, `rejected`, `bad`: counters bumped on every request, so
+//!   they are atomics (Go: `sync/atomic`), not behind the totals' lock.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+
+use goro::chan::{Receiver, Sender, TrySendError};
+use goro::sync::{Mutex, RwMutex};
+
+use super::{Catalog, Config, Order, OrderRequest, Stats};
+
+/// What the workers add up.
+#[derive(Debug, Default)]
+struct Totals {
+    processed: u64,
+    fulfilled: u64,
+    backordered: u64,
+    units: u64,
+    revenue_cents: u64,
+    per_worker: Vec<u64>,
+    /// XOR of every receipt checksum: keeps the CPU step from being
+    /// optimised away.
+    receipts: u64,
+}
+
+/// Why an order was not queued.
+#[derive(Debug)]
+pub(crate) enum Refusal {
+    /// `400`: the message says what is wrong.
+    Bad(String),
+    /// `503`: the queue is full; try again later.
+    Full,
+    /// `503`: the shop is shutting down.
+    Closing,
+}
+
+#[derive(Debug)]
+pub(crate) struct State {
+    pub(crate) cfg: Config,
+    catalog: RwMutex<Catalog>,
+    totals: Mutex<Totals>,
+    queue: Sender<Order>,
+    next_id: AtomicU64,
+    accepted: AtomicU64,
+    rejected: AtomicU64,
+    bad: AtomicU64,
+}
+
+impl State {
+    /// The state and the receiving end of its queue, for the workers.
+    pub(crate) fn new(cfg: Config) -> (Arc<State>, Receiver<Order>) {
+        // Go: `queue := make(chan Order, cfg.Queue)`.
+        let (queue, orders) = goro::chan::<Order>(cfg.queue);
+        let state = State {
+            catalog: RwMutex::new(cfg.catalog.clone()),
+            totals: Mutex::new(Totals {
+                per_worker: vec![0; cfg.workers],
+                ..Totals::default()
+            }),
+            queue,
+            next_id: AtomicU64::new(1),
+            accepted: AtomicU64::new(0),
+            rejected: AtomicU64::new(0),
+            bad: AtomicU64::new(0),
+            cfg,
+        };
+        (Arc::new(state), orders)
+    }
+
+    /// Checks an order and queues it without waiting: its id, or why not.
+    pub(crate) async fn place(&self, body: &[u8]) -> Result<u64, Refusal> {
+        let req = OrderRequest::parse(body).map_err(|e| self.bad(e))?;
+        // A shared read lock: every handler may hold it at once.
+        let product = self.catalog.read().await.find(&req.product);
+        let Some(product) = product else {
+            return Err(self.bad(format!("unknown product {:?}", req.product)));
+        };
+        let order = Order {
+            id: self.next_id.fetch_add(1, Relaxed),
+            product,
+            qty: req.qty as u32, // 1 ..= MAX_QTY, checked by parse
+            customer: req.customer,
+        };
+        let id = order.id;
+        // Go: `select { case queue <- order: ...; default: 503 }`.
+        match self.queue.try_send(order) {
+            Ok(()) => {
+                self.accepted.fetch_add(1, Relaxed);
+                Ok(id)
+            }
+            Err(e) => {
+                self.rejected.fetch_add(1, Relaxed);
+                Err(match e {
+                    TrySendError::Full(_) => Refusal::Full,
+                    TrySendError::Closed(_) => Refusal::Closing,
+                })
+            }
+        }
+    }
+
+    /// Counts a bad request and wraps its message.
+    pub(crate) fn bad(&self, msg: String) -> Refusal {
+        self.bad.fetch_add(1, Relaxed);
+        Refusal::Bad(msg)
+    }
+
+    /// Closes the queue: from now on `place` answers `Closing`, and the
+    /// workers stop once they have drained what is queued.
+    pub(crate) fn close_queue(&self) {
+        self.queue.close();
+    }
+
+    /// A snapshot for `GET /stats`.
+    pub(crate) async fn stats(&self) -> Stats {
+        let stock = self
+            .catalog
+            .read()
+            .await
+            .products
+            .iter()
+            .map(|p| (p.name.clone(), p.stock))
+            .collect();
+        let t = self.totals.lock().await;
+        Stats {
+            accepted: self.accepted.load(Relaxed),
+            processed: t.processed,
+            queued: self.queue.len() as u64,
+            rejected: self.rejected.load(Relaxed),
+            bad_requests: self.bad.load(Relaxed),
+            fulfilled: t.fulfilled,
+            backordered: t.backordered,
+            units: t.units,
+            revenue_cents: t.revenue_cents,
+            per_worker: t.per_worker.clone(),
+            stock,
+        }
+    }
+}
+
+/// One worker of the pool: Go's `for order := range queue { ... }`. It
+/// returns when the queue is closed and drained.
+pub(crate) async fn worker(id: usize, state: Arc<State>, orders: Receiver<Order>) {
+    while let Some(order) = orders.recv().await {
+        // The CPU step: price the order and compute its receipt checksum.
+        let receipt = checksum(&order, state.cfg.cpu_rounds);
+        // The downstream call (payment, warehouse): the goroutine sleeps,
+        // the worker thread runs other goroutines meanwhile.
+        if !state.cfg.delay.is_zero() {
+            goro::time::sleep(state.cfg.delay).await;
+        }
+        // Reserve stock under the write lock, for as short as possible.
+        let (fulfilled, price) = {
+            let mut catalog = state.catalog.write().await;
+            let ok = catalog.reserve(order.product, u64::from(order.qty));
+            (ok, catalog.products[order.product].price_cents)
+        }; // write lock released here (Go: `mu.Unlock()`)
+        let mut t = state.totals.lock().await;
+        t.processed += 1;
+        t.per_worker[id] += 1;
+        t.receipts ^= receipt;
+        if fulfilled {
+            t.fulfilled += 1;
+            t.units += u64::from(order.qty);
+            t.revenue_cents += price * u64::from(order.qty);
+        } else {
+            t.backordered += 1;
+        }
+    }
+}
+
+/// `rounds` rounds of FNV-1a over the order: a few microseconds of CPU.
+fn checksum(order: &Order, rounds: u32) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for r in 0..rounds {
+        for v in [
+            order.id,
+            order.product as u64,
+            u64::from(order.qty),
+            order.customer,
+            u64::from(r),
+        ] {
+            h ^= v;
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    std::hint::black_box(h)
+}
