@@ -22,8 +22,6 @@ use hyper::client::conn::http1::{self, SendRequest};
 use hyper::header::{CONTENT_TYPE, HOST};
 use hyper::{Request, StatusCode};
 
-use super::net::Io;
-
 /// The products customers pick from (all in `Catalog::demo()`).
 const PRODUCTS: [&str; 6] = [
     "gopher-plush",
@@ -299,9 +297,7 @@ pub async fn fetch_stats(addr: SocketAddr) -> io::Result<super::Stats> {
 async fn connect(addr: SocketAddr) -> io::Result<SendRequest<Full<Bytes>>> {
     let stream = goro::net::TcpStream::connect(addr).await?;
     let _ = stream.set_nodelay(true);
-    let (sender, conn) = http1::handshake(Io::new(stream))
-        .await
-        .map_err(io::Error::other)?;
+    let (sender, conn) = http1::handshake(stream).await.map_err(io::Error::other)?;
     goro::go(async move {
         let _ = conn.await; // ends when the sender is dropped or the peer closes
     });

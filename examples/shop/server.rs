@@ -31,7 +31,7 @@ use hyper::service::service_fn;
 use super::http::handle;
 use super::state::{worker, State};
 use super::{Config, Stats};
-use crate::shop::net::{Io, Timer};
+use crate::shop::net::Timer;
 
 /// How long [`Server::shutdown`] lets open connections finish their
 /// request before it closes the queue anyway.
@@ -174,7 +174,7 @@ async fn serve_conn(stream: TcpStream, state: Arc<State>, done: Receiver<()>) {
     let service = service_fn(move |req| handle(state.clone(), req));
     let mut conn = pin!(http1::Builder::new()
         .timer(Timer)
-        .serve_connection(Io::new(stream), service));
+        .serve_connection(stream, service));
     let stopping = matches!(
         select(conn.as_mut(), pin!(done.recv())).await,
         Either::Right(_)
