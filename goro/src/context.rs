@@ -287,12 +287,12 @@ fn derive(parent: &Context, deadline: Option<Instant>) -> (Context, CancelFunc) 
             }
         }
     }
-    let weak = Arc::downgrade(&node);
-    let cancel: CancelFunc = Arc::new(move || {
-        if let Some(n) = weak.upgrade() {
-            n.cancel(ContextError::Canceled, true);
-        }
-    });
+    // The cancel function keeps the context alive, as Go's does: a
+    // goroutine holding only `done()` must not see the channel close (and
+    // take it for a cancel) because every `Context` handle was dropped
+    // while the `CancelFunc` still exists.
+    let owned = node.clone();
+    let cancel: CancelFunc = Arc::new(move || owned.cancel(ContextError::Canceled, true));
     (Context { node }, cancel)
 }
 

@@ -173,3 +173,17 @@ fn error_texts_are_gos() {
         "context deadline exceeded"
     );
 }
+
+#[goro::test]
+async fn done_stays_open_while_the_cancel_func_lives() {
+    let (ctx, cancel) = context::with_cancel(&context::background());
+    let done = ctx.done();
+    drop(ctx); // every Context handle gone; the CancelFunc remains
+    assert_eq!(
+        done.try_recv(),
+        Err(goro::chan::TryRecvError::Empty),
+        "done must not look closed before cancel is called"
+    );
+    cancel();
+    assert_eq!(done.recv().await, None);
+}
