@@ -276,8 +276,9 @@ fn expect_clean_exit(name: &str) {
     assert_eq!(out.status.code(), Some(0), "{name}: {stderr}");
 }
 
-/// Starts the child, waits for its "ready" line, and hands it over.
-fn spawn_ready(name: &str) -> std::process::Child {
+/// Starts the child with piped output and reads its first line (which it
+/// prints once it is set up).
+fn spawn_with_first_line(name: &str) -> (std::process::Child, String) {
     let mut child = Command::new(std::env::current_exe().unwrap())
         .env("GORO_CHILD", name)
         .env_remove("RUST_BACKTRACE")
@@ -289,7 +290,13 @@ fn spawn_ready(name: &str) -> std::process::Child {
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
         .unwrap();
-    assert_eq!(line.trim(), "ready");
+    (child, line.trim().to_string())
+}
+
+/// Starts the child and waits for its "ready" line.
+fn spawn_ready(name: &str) -> std::process::Child {
+    let (child, line) = spawn_with_first_line(name);
+    assert_eq!(line, "ready");
     child
 }
 
@@ -314,20 +321,10 @@ fn expect_clean_exit_after_kill(name: &str) {
 }
 
 fn expect_clean_exit_after_connect(name: &str) {
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .env("GORO_CHILD", name)
-        .env_remove("RUST_BACKTRACE")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn child");
-    let mut addr = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut addr)
-        .unwrap();
+    let (mut child, addr) = spawn_with_first_line(name);
     // Longer than the detector's confirmation wait.
     std::thread::sleep(Duration::from_millis(500));
-    let _c = std::net::TcpStream::connect(addr.trim()).expect("child still listening");
+    let _c = std::net::TcpStream::connect(&addr).expect("child still listening");
     let mut err = String::new();
     child
         .stderr

@@ -1,6 +1,8 @@
 //! The runtime core: spawning, joining, work spreading, panics, abort,
 //! goroutine counting, shutdown, blocking pool, idle CPU.
 
+mod common;
+
 use std::{
     sync::{
         atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst},
@@ -323,25 +325,6 @@ fn join_handle_from_another_executor() {
 #[cfg(target_os = "linux")]
 #[test]
 fn an_idle_runtime_uses_no_cpu() {
-    /// CPU ticks used by this process's threads whose name starts with `prefix`.
-    fn cpu_ticks(prefix: &str) -> u64 {
-        let mut total = 0;
-        for e in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
-            let p = e.path();
-            let comm = std::fs::read_to_string(p.join("comm")).unwrap_or_default();
-            if !comm.starts_with(prefix) {
-                continue;
-            }
-            let Ok(s) = std::fs::read_to_string(p.join("stat")) else {
-                continue;
-            };
-            let rest = &s[s.rfind(')').unwrap() + 2..];
-            let f: Vec<&str> = rest.split_whitespace().collect();
-            // utime and stime are fields 14 and 15 (1-based), 12 and 13 here.
-            total += f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap();
-        }
-        total
-    }
     let rt = goro::Runtime::builder()
         .procs(2)
         .thread_name("idlecheck")
@@ -379,9 +362,9 @@ fn an_idle_runtime_uses_no_cpu() {
     );
     // Let sysmon notice the end of the blocked poll and settle.
     std::thread::sleep(Duration::from_millis(100));
-    let before = cpu_ticks("idlecheck");
+    let before = common::cpu_ticks("idlecheck");
     std::thread::sleep(Duration::from_millis(500));
-    let used = cpu_ticks("idlecheck") - before;
+    let used = common::cpu_ticks("idlecheck") - before;
     // Clock ticks are 10 ms: an idle runtime should use none or one.
     assert!(used <= 2, "idle runtime used {used} ticks of CPU in 500 ms");
 }

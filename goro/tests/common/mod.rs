@@ -34,3 +34,25 @@ impl CountWaker {
         self.0.load(Ordering::SeqCst)
     }
 }
+
+/// CPU ticks (user + system) used so far by this process's threads whose
+/// name starts with `prefix` (Linux: `/proc/self/task/*/stat`).
+#[cfg(target_os = "linux")]
+pub(crate) fn cpu_ticks(prefix: &str) -> u64 {
+    let mut total = 0;
+    for e in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
+        let p = e.path();
+        let comm = std::fs::read_to_string(p.join("comm")).unwrap_or_default();
+        if !comm.starts_with(prefix) {
+            continue;
+        }
+        let Ok(s) = std::fs::read_to_string(p.join("stat")) else {
+            continue;
+        };
+        let rest = &s[s.rfind(')').unwrap() + 2..];
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        // utime and stime are fields 14 and 15 (1-based), 12 and 13 here.
+        total += f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap();
+    }
+    total
+}
