@@ -22,6 +22,7 @@ const COLUMNS: &[&str] = &[
     "goro",
     "goro_blocking",
     "goro_nosysmon",
+    "goro_notrack",
     "tokio",
     "go",
     "std",

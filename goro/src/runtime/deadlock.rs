@@ -141,6 +141,7 @@ impl Shared {
     }
 
     fn verdict(&self) -> Verdict {
+        // Cheap checks first: most idle moments end here.
         if self.is_shutdown()
             || self.idle.num_parked() != self.procs
             || self.sysmon.stuck_workers() != 0
@@ -151,28 +152,43 @@ impl Shared {
         {
             return Verdict::Busy;
         }
+        let advance = self.timers.is_paused() && self.timers.next_deadline().is_some();
+        let deadlock = self.deadlock_mode() != Mode::Off
+            && self.timers.len() == 0
+            && crate::time::global_timers() == 0
+            && self.io_registered() == 0
+            && self.main.active.load(SeqCst) == 1
+            && self
+                .main
+                .wait()
+                .is_some_and(|(r, _, _)| r.is_goro_primitive());
+        if !advance && !deadlock {
+            return Verdict::Busy;
+        }
         let progress = self.progress();
-        let d = dump::collect(self);
-        if d.goroutines()
-            .iter()
-            .any(|g| matches!(g.status, dump::Status::Running | dump::Status::Runnable))
-        {
-            return Verdict::Busy;
+        // One pass over the goroutines, stopping at the first that decides.
+        let mut running = false;
+        let mut all_primitive = true;
+        self.owned.all(|h| {
+            let status = dump::Status::of(h, h.wait().0);
+            if matches!(status, dump::Status::Running | dump::Status::Runnable) {
+                running = true;
+                return false;
+            }
+            all_primitive &= status.blocked_on_goro_primitive();
+            // Without a clock to move, one wait that is not on a goro
+            // primitive settles it.
+            all_primitive || advance
+        });
+        if running {
+            Verdict::Busy
+        } else if advance {
+            Verdict::Advance
+        } else if all_primitive {
+            Verdict::Suspect { progress }
+        } else {
+            Verdict::Busy
         }
-        if self.timers.is_paused() && self.timers.next_deadline().is_some() {
-            return Verdict::Advance;
-        }
-        let mode = self.deadlock_mode();
-        if mode == Mode::Off
-            || self.timers.len() != 0
-            || crate::time::global_timers() != 0
-            || self.io_registered() != 0
-            || self.main.active.load(SeqCst) != 1
-            || !d.goroutines().iter().all(|g| g.blocked_on_goro_primitive())
-        {
-            return Verdict::Busy;
-        }
-        Verdict::Suspect { progress }
     }
 
     /// Called by a worker that parked as the last one, or by the main
@@ -196,14 +212,21 @@ impl Shared {
                     // Woken: somebody had something for us after all.
                     return true;
                 }
-                if let Verdict::Suspect { progress: p } = self.verdict() {
-                    // Counted only now: a thread just started or just
-                    // leaving has had the confirmation wait to settle.
-                    if p == progress && (mode != Mode::Exit || only_goro_threads()) {
+                match self.verdict() {
+                    Verdict::Suspect { progress: p } if p == progress => {
+                        // Counted only now: a thread just started or just
+                        // leaving has had the confirmation wait to settle.
+                        if mode == Mode::Exit && !only_goro_threads() {
+                            // A thread goro does not know may still act:
+                            // sleep as usual (no polling while it does not).
+                            return false;
+                        }
                         self.report_deadlock(mode);
+                        true
                     }
+                    // Something moved meanwhile: look again.
+                    _ => true,
                 }
-                true
             }
         }
     }

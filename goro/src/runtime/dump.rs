@@ -84,11 +84,12 @@ pub struct Goroutine {
     pub parent: u64,
 }
 
-impl Goroutine {
-    fn from_header(h: &Header, now: u32) -> Goroutine {
+impl Status {
+    /// What the goroutine behind `h` is doing, given its recorded wait
+    /// `reason`.
+    pub(crate) fn of(h: &Header, reason: WaitReason) -> Status {
         let state = h.state.load();
-        let (reason, at, since) = h.wait();
-        let status = if state.has(RUNNING) {
+        if state.has(RUNNING) {
             Status::Running
         } else if state.has(NOTIFIED) {
             Status::Runnable
@@ -96,7 +97,20 @@ impl Goroutine {
             Status::ForeignWait
         } else {
             Status::Waiting(reason)
-        };
+        }
+    }
+
+    /// Whether only another goroutine (or thread) acting on a goro
+    /// primitive can end it: what the deadlock detector asks of every one.
+    pub(crate) fn blocked_on_goro_primitive(self) -> bool {
+        matches!(self, Status::Waiting(r) if r.is_goro_primitive())
+    }
+}
+
+impl Goroutine {
+    fn from_header(h: &Header, now: u32) -> Goroutine {
+        let (reason, at, since) = h.wait();
+        let status = Status::of(h, reason);
         let blocked = matches!(status, Status::Waiting(_));
         Goroutine {
             id: h.id,
@@ -106,12 +120,6 @@ impl Goroutine {
             created_at: Some(h.spawned_at),
             parent: h.parent,
         }
-    }
-
-    /// Whether only another goroutine (or thread) acting on a goro
-    /// primitive can wake it: what the deadlock detector asks of every one.
-    pub(crate) fn blocked_on_goro_primitive(&self) -> bool {
-        matches!(self.status, Status::Waiting(r) if r.is_goro_primitive())
     }
 }
 

@@ -145,15 +145,25 @@ impl OwnedTasks {
 
     /// Calls `f` on every live goroutine, one list locked at a time.
     pub(crate) fn for_each(&self, mut f: impl FnMut(&Header)) {
+        self.all(|h| {
+            f(h);
+            true
+        });
+    }
+
+    /// Whether `f` holds for every live goroutine; stops at the first for
+    /// which it does not.
+    pub(crate) fn all(&self, mut f: impl FnMut(&Header) -> bool) -> bool {
         for slot in self.lists.iter() {
             let list = lock(&slot.list);
             for t in list.tasks.iter() {
                 // SAFETY: listed tasks are alive while the list is locked.
                 let h = unsafe { t.as_ref() };
-                if !h.state.load().has(crate::task::state::COMPLETE) {
-                    f(h);
+                if !h.state.load().has(crate::task::state::COMPLETE) && !f(h) {
+                    return false;
                 }
             }
         }
+        true
     }
 }
