@@ -262,9 +262,12 @@ pub(crate) fn block_on<F: Future>(fut: F) -> F::Output {
         return v;
     }
     THREADS_IN_BLOCKING_CALLS.fetch_add(1, Ordering::SeqCst);
+    // A worker thread waiting here blocks its goroutines: tell sysmon.
+    crate::runtime::context::mark_blocking_call(true);
     struct Leave;
     impl Drop for Leave {
         fn drop(&mut self) {
+            crate::runtime::context::mark_blocking_call(false);
             THREADS_IN_BLOCKING_CALLS.fetch_sub(1, Ordering::SeqCst);
         }
     }

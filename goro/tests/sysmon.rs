@@ -98,6 +98,28 @@ fn a_thread_sleep_does_not_delay_a_ticker() {
 }
 
 #[test]
+fn a_goro_blocking_call_inside_a_goroutine_does_not_delay_a_ticker() {
+    // The worker waits on a futex inside `recv_blocking`: not the host's
+    // doing (a lock whose holder was descheduled), the goroutine's.
+    logged();
+    let rt = Runtime::builder().procs(1).build().unwrap();
+    let (tx, rx) = goro::chan::<u32>(0);
+    let feeder = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        tx.send_blocking(1).unwrap();
+    });
+    let worst = worst_tick_gap(&rt, move || {
+        assert_eq!(rx.recv_blocking(), Some(1));
+    });
+    feeder.join().unwrap();
+    assert!(
+        worst < Duration::from_millis(100),
+        "a ticker waited {worst:?} behind a goroutine in recv_blocking"
+    );
+    assert!(rt.stats().handoffs >= 1);
+}
+
+#[test]
 fn a_spinning_goroutine_does_not_delay_a_ticker() {
     logged();
     let rt = Runtime::builder().procs(1).build().unwrap();

@@ -106,6 +106,10 @@ pub fn impls() -> Vec<(&'static str, Impl)> {
         // The same code on a runtime without sysmon: its overhead, and
         // what it buys.
         (
+            "spawn/spawn_join",
+            i("goro_nosysmon", |c| nosysmon(c, spawn::spawn_join)),
+        ),
+        (
             "spawn/skynet",
             i("goro_nosysmon", |c| nosysmon(c, spawn::skynet)),
         ),

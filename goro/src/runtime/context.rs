@@ -82,6 +82,18 @@ pub(crate) fn worker_index(shared: &Shared) -> Option<usize> {
     })
 }
 
+/// On a worker thread, marks (or unmarks) that it waits inside a goro
+/// `_blocking` call, for sysmon. Elsewhere does nothing.
+pub(crate) fn mark_blocking_call(entering: bool) {
+    with(|ctx| {
+        if let Some(ctx) = ctx {
+            if let Some(i) = ctx.worker {
+                ctx.shared().remotes[i].stamp.blocking_call(entering);
+            }
+        }
+    })
+}
+
 /// True when this thread already serves a runtime.
 pub(crate) fn is_entered() -> bool {
     TLS.try_with(|t| !t.ctx.get().is_null()).unwrap_or(false)

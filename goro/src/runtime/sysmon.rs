@@ -25,8 +25,8 @@
 //! Sysmon sleeps a twentieth of the threshold (500 µs by default; at least
 //! 20 µs, Go's start), doubling after 50 quiet rounds up to half the
 //! threshold (at most 10 ms, Go's cap) — Go's schedule, scaled to the
-//! threshold since nothing can be detected faster. When every worker is parked
-//! it parks with no timeout (0% CPU); the first worker to wake up wakes it
+//! threshold since nothing can be detected faster. When every worker has been parked for
+//! `QUIET_ROUNDS` rounds it parks with no timeout (0% CPU); the first worker to wake up wakes it
 //! (`Sysmon::worker_woke`, a `SeqCst` flag on the cold unpark path, paired
 //! with sysmon's re-check of the parked count).
 //!
@@ -57,14 +57,20 @@
 //! program set a maximum level above `Off` (it installed a logger), else
 //! to stderr.
 //!
-//! Before blaming the goroutine, sysmon asks the OS (Linux: `/proc`) about
-//! the stuck thread on each round that finds it stuck: blocked in a system
-//! call other than a futex wait (a sleep, a read) or on the CPU for a
-//! quarter of the time or more means the goroutine did it; a thread that
-//! was runnable but not scheduled, or waited on a futex briefly (a lock
-//! whose holder the OS descheduled), was the host's doing, and is not
-//! reported unless the poll lasted `BLAME_ANYWAY` (100 ms). The hand-off
-//! happens either way.
+//! Before handing off (and before blaming the goroutine), sysmon asks the
+//! OS (Linux: `/proc`) about the thread on each round that finds it past
+//! the threshold. Inside a goro `_blocking` call (the worker marks that in
+//! its stamp), blocked in a system call other than a futex wait (a sleep, a
+//! read), or on the CPU for a quarter of the time or more: the goroutine
+//! holds the thread, so hand off and warn. Runnable but not scheduled, or
+//! waiting on a futex (a lock whose holder the OS descheduled): the host's
+//! doing, and the thread comes back by itself; moving its queue and
+//! starting a thread would only add contention (it did, measurably, in
+//! spawn-heavy programs on a busy 2-core host), so such a thread is handed
+//! off, and reported, only once the poll lasts `BLAME_ANYWAY` (100 ms).
+//! Sysmon sleeps for good only after a quiet stretch with every worker
+//! parked, so that a runtime going idle between two bursts of work does
+//! not turn every worker wake-up into a wake-up of sysmon.
 //!
 //! # The hand-off, and why no task is lost or run twice
 //!
@@ -176,6 +182,9 @@ pub(crate) struct PollStamp {
     site: AtomicPtr<Location<'static>>,
     /// The OS thread id (Linux; 0 elsewhere), to ask the OS why it is stuck.
     tid: AtomicU64,
+    /// Nonzero while the thread waits inside a goro `_blocking` call (a
+    /// goroutine that called one blocks its worker: hand off at once).
+    in_blocking_call: AtomicU64,
 }
 
 impl PollStamp {
@@ -200,6 +209,15 @@ impl PollStamp {
         let w = self.word.load(Relaxed);
         if w & IN_POLL != 0 {
             self.word.store(w & !IN_POLL, Release);
+        }
+    }
+
+    /// The thread enters (`true`) or leaves a goro `_blocking` wait.
+    pub(crate) fn blocking_call(&self, entering: bool) {
+        if entering {
+            self.in_blocking_call.fetch_add(1, Relaxed);
+        } else {
+            self.in_blocking_call.fetch_sub(1, Relaxed);
         }
     }
 
@@ -325,14 +343,24 @@ impl Watch {
             }
             return Event::StillStuck;
         }
-        if now.saturating_duration_since(self.since) >= threshold {
-            self.stuck = true;
+        let d = now.saturating_duration_since(self.since);
+        if d >= threshold {
             self.sample(stamp, now);
-            // Same word since `since`: the id and site written before it
-            // belong to this poll.
-            self.id = id;
-            self.site = site;
-            return Event::Stuck;
+            // Hand off only when the thread itself is held: in a blocking
+            // call, a system call other than a futex wait, or on the CPU. A
+            // thread the OS merely did not schedule, or one waiting briefly
+            // on a lock whose holder was descheduled, comes back by itself;
+            // moving its queue and starting a thread would only add
+            // contention (spawn-heavy programs on a busy host). Such a wait
+            // is handed off too once it lasts `BLAME_ANYWAY`.
+            if stamp.in_blocking_call.load(Relaxed) != 0 || self.goroutine_at_fault(d) {
+                self.stuck = true;
+                // Same word since `since`: the id and site written before
+                // it belong to this poll.
+                self.id = id;
+                self.site = site;
+                return Event::Stuck;
+            }
         }
         Event::Nothing
     }
@@ -573,8 +601,13 @@ fn monitor(shared: &Shared) {
             if let Some(d) = shared.timers.next_deadline() {
                 sleep = sleep.min(d.saturating_duration_since(Instant::now()));
             }
-        } else if shared.idle.num_parked() == shared.procs && sm.active.load(SeqCst) == 0 {
-            // Idle: sleep until a worker wakes. Announce, then re-check (the
+        } else if quiet > QUIET_ROUNDS
+            && shared.idle.num_parked() == shared.procs
+            && sm.active.load(SeqCst) == 0
+        {
+            // Idle for a while (not just between two bursts of work, which
+            // would make every worker wake-up a wake-up of sysmon too):
+            // sleep until a worker wakes. Announce, then re-check (the
             // worker sets its unparked count before it looks at the flag).
             sm.sleeping.store(true, SeqCst);
             if shared.idle.num_parked() == shared.procs && !shared.is_shutdown() {
