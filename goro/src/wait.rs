@@ -181,7 +181,8 @@ pub fn set_wait_tracking(on: bool) {
 
 /// The coarse clock that stamps when a wait began: whole seconds since
 /// [`clock_epoch`], advanced by the workers (every 61 scheduling ticks and
-/// when they wake) and by the main goroutine when it wakes. A wait stamped
+/// when they wake). A main goroutine woken by a plain thread while every
+/// worker slept long may stamp its next wait with the old second. A wait stamped
 /// by a clock that lagged reads as a little shorter than it was; the dump
 /// prints waits in minutes, as Go does.
 static COARSE_SECS: AtomicU32 = AtomicU32::new(0);

@@ -244,7 +244,7 @@ impl Shared {
                 std::process::exit(2);
             }
             Mode::Panic => {
-                *self.main.deadlock.lock().unwrap_or_else(|p| p.into_inner()) = Some(report);
+                let _ = self.main.deadlock.set(report);
                 self.main.wake();
             }
         }

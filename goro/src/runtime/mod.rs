@@ -51,7 +51,7 @@ use std::{
         Arc, Mutex,
     },
     task::{Context, Poll, Waker},
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use crossbeam_utils::CachePadded;
@@ -97,7 +97,7 @@ pub(crate) struct MainGoroutine {
     /// The parker of the thread inside `block_on`.
     parker: Mutex<Option<Arc<ThreadWaker>>>,
     /// A deadlock report for `block_on` to panic with (test mode).
-    deadlock: Mutex<Option<String>>,
+    deadlock: std::sync::OnceLock<String>,
 }
 
 impl MainGoroutine {
@@ -111,7 +111,7 @@ impl MainGoroutine {
             parked: AtomicBool::new(false),
             polls: AtomicU64::new(0),
             parker: Mutex::new(None),
-            deadlock: Mutex::new(None),
+            deadlock: std::sync::OnceLock::new(),
         }
     }
 
@@ -782,7 +782,10 @@ impl Runtime {
         let mut fut = pin!(fut);
         loop {
             main.wait_reason.store(0, Relaxed);
-            main.polls.fetch_add(1, Relaxed);
+            // A change detector for the deadlock check, not an exact count
+            // (two threads in `block_on` may race here: no check runs then).
+            main.polls
+                .store(main.polls.load(Relaxed).wrapping_add(1), Relaxed);
             let r = fut.as_mut().poll(&mut cx);
             if let Poll::Ready(v) = r {
                 return v;
@@ -798,8 +801,7 @@ impl Runtime {
                 parker.0.park();
             }
             main.parked.store(false, SeqCst);
-            crate::wait::tick_coarse_clock(Instant::now());
-            if let Some(report) = lock(&main.deadlock).take() {
+            if let Some(report) = main.deadlock.get() {
                 panic!("{report}");
             }
         }
