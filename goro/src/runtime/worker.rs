@@ -102,12 +102,12 @@ impl Worker {
     /// ones to the back.
     fn schedule(&mut self, shared: &Shared, task: Notified, next: bool) {
         // Sysmon found this worker stuck in the poll that is waking `task`:
-        // queue it where another thread will run it.
-        if self.local.is_retaken() {
-            shared.push_remote(task);
-            return;
-        }
-        if next {
+        // not into `runnext` (only sysmon takes that from another thread),
+        // but onto the ring, where other workers and replacement threads
+        // steal from (and sysmon takes it each round). Not the injector
+        // either: a goroutine spawning in a long loop would take its lock
+        // once per spawn.
+        if next && !self.local.is_retaken() {
             if let Some(prev) = self.local.put_next(task) {
                 self.push_back(shared, prev);
                 shared.notify_parked();
