@@ -34,8 +34,10 @@
 //! earlier round and has `IN_POLL` set means "inside the same poll since at
 //! least then" (Go's `schedtick` check). Once that lasts `threshold`
 //! (default 10 ms), the thread is **stuck**:
-//! 1. sysmon sets the worker's `retaken` flag, so that wake-ups made by the
-//!    stuck goroutine itself go to the injector instead of its own queue;
+//! 1. sysmon sets the worker's `retaken` flag, so that goroutines the
+//!    stuck one wakes go onto its ring (where other workers and replacement
+//!    threads steal from) rather than into `runnext` (which only sysmon
+//!    takes from another thread);
 //! 2. takes its `runnext` and its whole ring (both stealable: see
 //!    `queue.rs`) and pushes them to the injector, then wakes a worker;
 //! 3. makes sure `stuck` replacement threads are active, so that
