@@ -27,7 +27,7 @@ use std::{
     sync::{Mutex, Weak},
 };
 
-use super::{context, Runtime, Shared};
+use super::{context, lock, Runtime, Shared};
 use crate::{
     task::{
         state::{NOTIFIED, RUNNING},
@@ -89,10 +89,17 @@ impl Status {
     /// `reason`.
     pub(crate) fn of(h: &Header, reason: WaitReason) -> Status {
         let state = h.state.load();
-        if state.has(RUNNING) {
-            Status::Running
-        } else if state.has(NOTIFIED) {
+        if state.has(NOTIFIED) && !state.has(RUNNING) {
             Status::Runnable
+        } else {
+            Status::suspended_or_running(!state.has(RUNNING), reason)
+        }
+    }
+
+    /// A goroutine that is running, or suspended with `reason` recorded.
+    fn suspended_or_running(suspended: bool, reason: WaitReason) -> Status {
+        if !suspended {
+            Status::Running
         } else if reason == WaitReason::None {
             Status::ForeignWait
         } else {
@@ -110,15 +117,29 @@ impl Status {
 impl Goroutine {
     fn from_header(h: &Header, now: u32) -> Goroutine {
         let (reason, at, since) = h.wait();
-        let status = Status::of(h, reason);
+        let mut g = Goroutine::blocked_or_not(h.id, Status::of(h, reason), at, since, now);
+        g.created_at = Some(h.spawned_at);
+        g.parent = h.parent;
+        g
+    }
+
+    /// An entry whose site and wait time are kept only while it is blocked
+    /// (they are stale otherwise).
+    fn blocked_or_not(
+        id: u64,
+        status: Status,
+        at: Option<&'static Location<'static>>,
+        since: u32,
+        now: u32,
+    ) -> Goroutine {
         let blocked = matches!(status, Status::Waiting(_));
         Goroutine {
-            id: h.id,
+            id,
             status,
             blocked_at: if blocked { at } else { None },
             waiting_minutes: if blocked { minutes(now, since) } else { 0 },
-            created_at: Some(h.spawned_at),
-            parent: h.parent,
+            created_at: None,
+            parent: 0,
         }
     }
 }
@@ -237,22 +258,8 @@ pub(crate) fn collect(shared: &Shared) -> Dump {
 impl super::MainGoroutine {
     fn snapshot(&self, now: u32) -> Option<Goroutine> {
         let (reason, at, since) = self.wait()?;
-        let status = if !self.is_parked() {
-            Status::Running
-        } else if reason == WaitReason::None {
-            Status::ForeignWait
-        } else {
-            Status::Waiting(reason)
-        };
-        let blocked = matches!(status, Status::Waiting(_));
-        Some(Goroutine {
-            id: self.id(),
-            status,
-            blocked_at: if blocked { at } else { None },
-            waiting_minutes: if blocked { minutes(now, since) } else { 0 },
-            created_at: None,
-            parent: 0,
-        })
+        let status = Status::suspended_or_running(self.is_parked(), reason);
+        Some(Goroutine::blocked_or_not(self.id(), status, at, since, now))
     }
 }
 
@@ -261,13 +268,13 @@ impl super::MainGoroutine {
 static RUNTIMES: Mutex<Vec<Weak<Shared>>> = Mutex::new(Vec::new());
 
 pub(crate) fn register(shared: &std::sync::Arc<Shared>) {
-    let mut all = RUNTIMES.lock().unwrap_or_else(|p| p.into_inner());
+    let mut all = lock(&RUNTIMES);
     all.retain(|w| w.strong_count() > 0);
     all.push(std::sync::Arc::downgrade(shared));
 }
 
 pub(crate) fn unregister(shared: &Shared) {
-    let mut all = RUNTIMES.lock().unwrap_or_else(|p| p.into_inner());
+    let mut all = lock(&RUNTIMES);
     all.retain(|w| w.strong_count() > 0 && !std::ptr::eq(w.as_ptr(), shared));
 }
 

@@ -161,7 +161,9 @@ impl MainGoroutine {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+/// Locks a plain `std` mutex (one outside the loom models; see
+/// `crate::loom::lock` for the others), ignoring poisoning.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 

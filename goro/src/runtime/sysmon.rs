@@ -122,15 +122,11 @@ use std::{
 
 use super::{
     context::{self, Kind, ThreadCtx},
+    lock,
     park::Parker,
     queue, Shared,
 };
 use crate::task::Header;
-
-/// Sysmon's locks are plain `std` ones (it is outside the loom models).
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 /// Sysmon's settings (from the `Builder`).
 #[derive(Debug, Clone)]

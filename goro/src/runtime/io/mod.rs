@@ -28,7 +28,7 @@ use std::{
     io,
     sync::{
         atomic::{AtomicUsize, Ordering::*},
-        Arc, Mutex, MutexGuard,
+        Arc, Mutex,
     },
     task::Waker,
     time::Duration,
@@ -36,6 +36,7 @@ use std::{
 
 use mio::{event::Source, Events, Interest, Token};
 
+use super::lock;
 pub(crate) use scheduled_io::{Direction, ScheduledIo};
 use scheduled_io::{READABLE, WRITABLE};
 
@@ -50,10 +51,6 @@ fn token_of(slot: usize, generation: u32) -> Token {
 }
 /// Events taken from the kernel per `epoll_wait`.
 const EVENTS_CAPACITY: usize = 1024;
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 struct Slot {
     generation: u32,
