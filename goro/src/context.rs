@@ -8,7 +8,15 @@
 //! parent. The first cause wins: once `err()` is set it never changes.
 //!
 //! Deadlines need no goroutine: a timer in the runtime's heap (or the
-//! global one, outside a runtime) whose waker cancels the context.
+//! global one, outside a runtime) whose waker cancels the context. The
+//! timer holds the node, as Go's does: a child dropped without `cancel`
+//! still expires at its deadline, closes its `done()` and leaves its
+//! parent then. A child without a deadline leaves its parent when its last
+//! handle (contexts and cancel function) is dropped.
+//!
+//! `done()` closes only on cancellation: a node dropped uncancelled leaves
+//! its channel open (Go's never closes), so a goroutine holding only
+//! `done()` does not mistake the drop for a cancel.
 //!
 //! Lock order: a node's lock is never held while another node's is taken;
 //! children are collected under the lock and cancelled after it is released.
@@ -42,10 +50,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::{
-    chan::{Receiver, Sender},
-    time::Callback,
-};
+use crate::{chan::Receiver, time::Callback};
 
 /// Why a context is done: Go's `context.Canceled` and
 /// `context.DeadlineExceeded`.
@@ -89,8 +94,6 @@ struct Node {
 
 struct State {
     err: Option<ContextError>,
-    /// Closed (dropped) on cancel; `None` for `background()`.
-    done_tx: Option<Sender<()>>,
     children: HashMap<u64, Weak<Node>>,
     timer: Option<Callback>,
 }
@@ -128,7 +131,6 @@ pub fn background() -> Context {
             done: crate::chan::never(),
             state: Mutex::new(State {
                 err: None,
-                done_tx: None,
                 children: HashMap::new(),
                 timer: None,
             }),
@@ -172,6 +174,13 @@ impl Context {
         self.node.deadline
     }
 
+    /// How many children are attached to this context (not yet cancelled
+    /// and not yet dropped). For goro's own leak tests; not a stable API.
+    #[doc(hidden)]
+    pub fn __children(&self) -> usize {
+        self.node.lock().children.len()
+    }
+
     /// True once the context is done.
     pub fn is_done(&self) -> bool {
         self.err().is_some()
@@ -211,12 +220,11 @@ impl Node {
                 return;
             }
             st.err = Some(err);
-            // Dropping the only sender closes the channel: every receiver of
-            // `done()` sees `None`.
-            drop(st.done_tx.take());
             let children: Vec<_> = st.children.drain().map(|(_, c)| c).collect();
             (children, st.timer.take())
         };
+        // Every receiver of `done()` sees `None` from now on.
+        self.done.close();
         if let Some(t) = timer {
             t.disarm();
         }
@@ -233,14 +241,23 @@ impl Node {
     }
 }
 
-/// Cancels a context when its deadline timer fires.
-struct DeadlineWaker(Weak<Node>);
+impl Drop for Node {
+    fn drop(&mut self) {
+        // Leave the parent (a no-op if cancelled: it left then). `done`
+        // is not closed: a dropped context was not cancelled.
+        if let Some(p) = &self.parent {
+            p.node.lock().children.remove(&self.id);
+        }
+    }
+}
+
+/// Cancels a context when its deadline timer fires. It holds the node (a
+/// cycle through the node's `timer` that firing or disarming breaks).
+struct DeadlineWaker(Arc<Node>);
 
 impl Wake for DeadlineWaker {
     fn wake(self: Arc<Self>) {
-        if let Some(n) = self.0.upgrade() {
-            n.cancel(ContextError::DeadlineExceeded, true);
-        }
+        self.0.cancel(ContextError::DeadlineExceeded, true);
     }
 }
 
@@ -249,15 +266,13 @@ fn derive(parent: &Context, deadline: Option<Instant>) -> (Context, CancelFunc) 
         (Some(p), Some(d)) => Some(p.min(d)),
         (p, d) => p.or(d),
     };
-    let (tx, rx) = crate::chan::chan::<()>(0);
     let node = Arc::new(Node {
         id: next_id(),
         parent: Some(parent.clone()),
         deadline,
-        done: rx,
+        done: crate::chan::closable(),
         state: Mutex::new(State {
             err: None,
-            done_tx: Some(tx),
             children: HashMap::new(),
             timer: None,
         }),
@@ -276,7 +291,7 @@ fn derive(parent: &Context, deadline: Option<Instant>) -> (Context, CancelFunc) 
         if d <= crate::time::now() {
             node.cancel(ContextError::DeadlineExceeded, true);
         } else {
-            let waker = Waker::from(Arc::new(DeadlineWaker(Arc::downgrade(&node))));
+            let waker = Waker::from(Arc::new(DeadlineWaker(node.clone())));
             let timer = Callback::arm(d, waker);
             let mut st = node.lock();
             if st.err.is_none() {
