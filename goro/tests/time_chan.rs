@@ -111,13 +111,19 @@ fn ticker_chan_in_a_select_loop() {
             }
         }
         assert_eq!(msgs, 3);
-        assert_eq!(
-            goro::runtime::stats().unwrap().timers,
-            1,
-            "the ticker's one entry"
-        );
+        // One entry at most: the ticker re-arms only when a tick is taken.
+        assert!(goro::runtime::stats().unwrap().timers <= 1);
         drop(tk);
-        assert_eq!(goro::runtime::stats().unwrap().timers, 0);
+        // A firing in flight on a worker may hold the timer a moment
+        // longer; it disarms when that one lets go.
+        let start = Instant::now();
+        while goro::runtime::stats().unwrap().timers != 0 {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "the ticker stayed armed"
+            );
+            goro::yield_now().await;
+        }
     });
 }
 
