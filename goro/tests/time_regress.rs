@@ -221,4 +221,16 @@ fn duration_max_never_panics() {
     // And outside a runtime.
     let _t = Ticker::new(Duration::MAX);
     let _r = tick(Duration::MAX);
+    // The runtime's own durations.
+    let rt = goro::Runtime::builder()
+        .procs(1)
+        .blocking_keep_alive(Duration::MAX)
+        .sysmon_threshold(Duration::MAX)
+        .build()
+        .unwrap();
+    assert_eq!(
+        rt.block_on(async { goro::spawn_blocking(|| 3).await.unwrap() }),
+        3
+    );
+    drop(rt);
 }
