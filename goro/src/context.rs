@@ -8,7 +8,15 @@
 //! parent. The first cause wins: once `err()` is set it never changes.
 //!
 //! Deadlines need no goroutine: a timer in the runtime's heap (or the
-//! global one, outside a runtime) whose waker cancels the context.
+//! global one, outside a runtime) whose waker cancels the context. The
+//! timer holds the node, as Go's does: a child dropped without `cancel`
+//! still expires at its deadline, closes its `done()` and leaves its
+//! parent then. A child without a deadline leaves its parent when its last
+//! handle (contexts and cancel function) is dropped.
+//!
+//! `done()` closes only on cancellation: a node dropped uncancelled leaves
+//! its channel open (Go's never closes), so a goroutine holding only
+//! `done()` does not mistake the drop for a cancel.
 //!
 //! Lock order: a node's lock is never held while another node's is taken;
 //! children are collected under the lock and cancelled after it is released.
@@ -34,18 +42,18 @@
 use std::{
     collections::HashMap,
     fmt,
+    future::Future,
+    panic::Location,
+    pin::pin,
     sync::{
         atomic::{AtomicU64, Ordering::Relaxed},
         Arc, Mutex, Weak,
     },
-    task::{Wake, Waker},
+    task::{Poll, Wake, Waker},
     time::{Duration, Instant},
 };
 
-use crate::{
-    chan::{Receiver, Sender},
-    time::Callback,
-};
+use crate::{chan::Receiver, time::Callback};
 
 /// Why a context is done: Go's `context.Canceled` and
 /// `context.DeadlineExceeded`.
@@ -72,6 +80,18 @@ impl std::error::Error for ContextError {}
 /// again, or after the context ended another way, does nothing.
 pub type CancelFunc = Arc<dyn Fn() + Send + Sync + 'static>;
 
+/// Why a context was cancelled, beyond its [`ContextError`]: the error
+/// given to a [`CancelCauseFunc`] (Go's `context.Cause`).
+pub type Cause = Arc<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Go's `CancelCauseFunc`: cancels its context with a cause (`None`: the
+/// cause is [`ContextError::Canceled`]). Only the first cancel counts.
+pub type CancelCauseFunc = Arc<dyn Fn(Option<Cause>) + Send + Sync + 'static>;
+
+/// The `stop` function of [`after_func`]: true if it stopped the function
+/// from running, false if it had started (or was stopped) already.
+pub type StopFunc = Arc<dyn Fn() -> bool + Send + Sync + 'static>;
+
 /// A cancellation signal with an optional deadline, passed down a call tree.
 /// Cloning is cheap and yields the same context.
 #[derive(Clone)]
@@ -89,8 +109,10 @@ struct Node {
 
 struct State {
     err: Option<ContextError>,
-    /// Closed (dropped) on cancel; `None` for `background()`.
-    done_tx: Option<Sender<()>>,
+    /// Set with `err`: the cancel's cause (or `err` itself).
+    cause: Option<Cause>,
+    /// Functions of `after_func` waiting for the cancel, by id.
+    funcs: HashMap<u64, AfterFunc>,
     children: HashMap<u64, Weak<Node>>,
     timer: Option<Callback>,
 }
@@ -128,7 +150,8 @@ pub fn background() -> Context {
             done: crate::chan::never(),
             state: Mutex::new(State {
                 err: None,
-                done_tx: None,
+                cause: None,
+                funcs: HashMap::new(),
                 children: HashMap::new(),
                 timer: None,
             }),
@@ -172,6 +195,13 @@ impl Context {
         self.node.deadline
     }
 
+    /// How many children are attached to this context (not yet cancelled
+    /// and not yet dropped). For goro's own leak tests; not a stable API.
+    #[doc(hidden)]
+    pub fn __children(&self) -> usize {
+        self.node.lock().children.len()
+    }
+
     /// True once the context is done.
     pub fn is_done(&self) -> bool {
         self.err().is_some()
@@ -189,11 +219,72 @@ impl Context {
     ///     assert_eq!(ctx.wait().await, goro::context::ContextError::DeadlineExceeded);
     /// });
     /// ```
-    pub async fn wait(&self) -> ContextError {
-        let done = self.done();
-        while done.recv().await.is_some() {}
-        self.err()
-            .expect("a closed done channel means the context is done")
+    #[track_caller]
+    pub fn wait(&self) -> impl Future<Output = ContextError> + Send + '_ {
+        // `recv` records this caller's line for the dump (track_caller).
+        let closed = self.node.done.recv();
+        async move {
+            // Nothing is ever sent: the one receive ends at the close.
+            let _ = closed.await;
+            self.err()
+                .expect("a closed done channel means the context is done")
+        }
+    }
+
+    /// Why the context was cancelled: the cause given to a
+    /// [`CancelCauseFunc`] (here or on an ancestor), else its
+    /// [`ContextError`]; `None` while it is not done (Go's
+    /// `context.Cause`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use goro::context::{self, ContextError};
+    /// let (ctx, cancel) = context::with_cancel(&context::background());
+    /// assert!(ctx.cause().is_none());
+    /// cancel();
+    /// assert_eq!(ctx.cause().unwrap().to_string(), ContextError::Canceled.to_string());
+    /// ```
+    pub fn cause(&self) -> Option<Cause> {
+        self.node.lock().cause.clone()
+    }
+
+    /// Runs `fut` until it completes or the context is done, whichever
+    /// comes first: `Ok(output)`, or `Err(why)` after dropping `fut`. A
+    /// context already done does not poll `fut` at all.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use goro::context::{self, ContextError};
+    /// goro::run(async {
+    ///     let (ctx, _c) = context::with_timeout(&context::background(), Duration::from_millis(5));
+    ///     assert_eq!(ctx.run(async { 7 }).await, Ok(7));
+    ///     let slow = goro::time::sleep(Duration::from_secs(60));
+    ///     assert_eq!(ctx.run(slow).await, Err(ContextError::DeadlineExceeded));
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn run<'a, F: Future + 'a>(
+        &'a self,
+        fut: F,
+    ) -> impl Future<Output = Result<F::Output, ContextError>> + 'a {
+        let done = self.wait();
+        async move {
+            if let Some(e) = self.err() {
+                return Err(e);
+            }
+            let mut fut = pin!(fut);
+            let mut done = pin!(done);
+            std::future::poll_fn(|cx| {
+                if let Poll::Ready(v) = fut.as_mut().poll(cx) {
+                    return Poll::Ready(Ok(v));
+                }
+                done.as_mut().poll(cx).map(Err)
+            })
+            .await
+        }
     }
 }
 
@@ -204,26 +295,31 @@ impl Node {
 
     /// Cancels this node and its subtree. `detach`: also leave the parent's
     /// list of children (not needed when the parent is cancelling us).
-    fn cancel(self: &Arc<Self>, err: ContextError, detach: bool) {
-        let (children, timer) = {
+    fn cancel(self: &Arc<Self>, err: ContextError, cause: Option<Cause>, detach: bool) {
+        let (children, timer, funcs, cause) = {
             let mut st = self.lock();
             if st.err.is_some() {
                 return;
             }
             st.err = Some(err);
-            // Dropping the only sender closes the channel: every receiver of
-            // `done()` sees `None`.
-            drop(st.done_tx.take());
+            let cause = cause.unwrap_or_else(|| Arc::new(err));
+            st.cause = Some(cause.clone());
             let children: Vec<_> = st.children.drain().map(|(_, c)| c).collect();
-            (children, st.timer.take())
+            let funcs: Vec<_> = st.funcs.drain().map(|(_, f)| f).collect();
+            (children, st.timer.take(), funcs, cause)
         };
+        // Every receiver of `done()` sees `None` from now on.
+        self.done.close();
         if let Some(t) = timer {
             t.disarm();
         }
         for c in children {
             if let Some(c) = c.upgrade() {
-                c.cancel(err, false);
+                c.cancel(err, Some(cause.clone()), false);
             }
+        }
+        for f in funcs {
+            f.start();
         }
         if detach {
             if let Some(p) = &self.parent {
@@ -233,14 +329,23 @@ impl Node {
     }
 }
 
-/// Cancels a context when its deadline timer fires.
-struct DeadlineWaker(Weak<Node>);
+impl Drop for Node {
+    fn drop(&mut self) {
+        // Leave the parent (a no-op if cancelled: it left then). `done`
+        // is not closed: a dropped context was not cancelled.
+        if let Some(p) = &self.parent {
+            p.node.lock().children.remove(&self.id);
+        }
+    }
+}
+
+/// Cancels a context when its deadline timer fires. It holds the node (a
+/// cycle through the node's `timer` that firing or disarming breaks).
+struct DeadlineWaker(Arc<Node>);
 
 impl Wake for DeadlineWaker {
     fn wake(self: Arc<Self>) {
-        if let Some(n) = self.0.upgrade() {
-            n.cancel(ContextError::DeadlineExceeded, true);
-        }
+        self.0.cancel(ContextError::DeadlineExceeded, None, true);
     }
 }
 
@@ -249,15 +354,15 @@ fn derive(parent: &Context, deadline: Option<Instant>) -> (Context, CancelFunc) 
         (Some(p), Some(d)) => Some(p.min(d)),
         (p, d) => p.or(d),
     };
-    let (tx, rx) = crate::chan::chan::<()>(0);
     let node = Arc::new(Node {
         id: next_id(),
         parent: Some(parent.clone()),
         deadline,
-        done: rx,
+        done: crate::chan::closable(),
         state: Mutex::new(State {
             err: None,
-            done_tx: Some(tx),
+            cause: None,
+            funcs: HashMap::new(),
             children: HashMap::new(),
             timer: None,
         }),
@@ -268,15 +373,15 @@ fn derive(parent: &Context, deadline: Option<Instant>) -> (Context, CancelFunc) 
         if pst.err.is_none() {
             pst.children.insert(node.id, Arc::downgrade(&node));
         }
-        pst.err
+        pst.err.map(|e| (e, pst.cause.clone()))
     };
-    if let Some(e) = parent_err {
-        node.cancel(e, false);
+    if let Some((e, cause)) = parent_err {
+        node.cancel(e, cause, false);
     } else if let Some(d) = deadline {
         if d <= crate::time::now() {
-            node.cancel(ContextError::DeadlineExceeded, true);
+            node.cancel(ContextError::DeadlineExceeded, None, true);
         } else {
-            let waker = Waker::from(Arc::new(DeadlineWaker(Arc::downgrade(&node))));
+            let waker = Waker::from(Arc::new(DeadlineWaker(node.clone())));
             let timer = Callback::arm(d, waker);
             let mut st = node.lock();
             if st.err.is_none() {
@@ -292,8 +397,90 @@ fn derive(parent: &Context, deadline: Option<Instant>) -> (Context, CancelFunc) 
     // take it for a cancel) because every `Context` handle was dropped
     // while the `CancelFunc` still exists.
     let owned = node.clone();
-    let cancel: CancelFunc = Arc::new(move || owned.cancel(ContextError::Canceled, true));
+    let cancel: CancelFunc = Arc::new(move || owned.cancel(ContextError::Canceled, None, true));
     (Context { node }, cancel)
+}
+
+/// Like [`with_cancel`], but the cancel function takes a cause, which
+/// [`Context::cause`] then reports for this context and its children (Go's
+/// `context.WithCancelCause`). `None` means [`ContextError::Canceled`].
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// use goro::context::{self, ContextError};
+///
+/// let (ctx, cancel) = context::with_cancel_cause(&context::background());
+/// let (child, _c) = context::with_cancel(&ctx);
+/// cancel(Some(Arc::new(std::io::Error::other("disk full"))));
+/// assert_eq!(ctx.err(), Some(ContextError::Canceled));
+/// assert_eq!(ctx.cause().unwrap().to_string(), "disk full");
+/// assert_eq!(child.cause().unwrap().to_string(), "disk full");
+/// ```
+pub fn with_cancel_cause(parent: &Context) -> (Context, CancelCauseFunc) {
+    let (ctx, _) = derive(parent, None);
+    let owned = ctx.node.clone();
+    let cancel: CancelCauseFunc =
+        Arc::new(move |cause| owned.cancel(ContextError::Canceled, cause, true));
+    (ctx, cancel)
+}
+
+/// A function of [`after_func`], run once in its own goroutine (a thread
+/// when the cancel happens outside a runtime).
+struct AfterFunc {
+    f: Box<dyn FnOnce() + Send + 'static>,
+    at: &'static Location<'static>,
+}
+
+impl AfterFunc {
+    fn start(self) {
+        let AfterFunc { f, at } = self;
+        if crate::runtime::context::with(|c| c.is_some()) {
+            drop(crate::runtime::go_at(async move { f() }, at));
+        } else {
+            std::thread::spawn(f);
+        }
+    }
+}
+
+/// Runs `f` in its own goroutine once `ctx` is done (at once if it is
+/// already): Go's `context.AfterFunc`. Calling the returned `stop` before
+/// that unregisters `f`; it returns true if that stopped `f` from running.
+///
+/// # Examples
+///
+/// ```
+/// use goro::context;
+/// goro::run(async {
+///     let (ctx, cancel) = context::with_cancel(&context::background());
+///     let (tx, rx) = goro::chan::<&str>(1);
+///     let _stop = context::after_func(&ctx, move || { tx.try_send("cleaned up").unwrap(); });
+///     let (ctx2, _c2) = context::with_cancel(&context::background());
+///     let stop2 = context::after_func(&ctx2, || unreachable!("stopped first"));
+///     assert!(stop2()); // it had not run
+///     cancel();
+///     assert_eq!(rx.recv().await, Some("cleaned up"));
+/// });
+/// ```
+#[track_caller]
+pub fn after_func(ctx: &Context, f: impl FnOnce() + Send + 'static) -> StopFunc {
+    let func = AfterFunc {
+        f: Box::new(f),
+        at: Location::caller(),
+    };
+    let id = next_id();
+    let node = ctx.node.clone();
+    {
+        let mut st = node.lock();
+        if st.err.is_none() {
+            st.funcs.insert(id, func);
+        } else {
+            drop(st);
+            func.start();
+        }
+    }
+    Arc::new(move || node.lock().funcs.remove(&id).is_some())
 }
 
 /// A child of `parent` that is cancelled when `cancel` is called or when

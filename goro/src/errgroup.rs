@@ -238,19 +238,25 @@ impl<E: Send + 'static> Group<E> {
 
     /// Waits for every goroutine of the group, then returns the first error
     /// (and cancels the group's context). Re-raises a goroutine's panic.
-    pub async fn wait(&self) -> Result<(), E> {
-        self.inner.wg.wait().await;
-        if let Some(c) = &self.inner.cancel {
-            c();
-        }
-        let mut first = self.inner.first.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(p) = first.panic.take() {
-            drop(first);
-            std::panic::resume_unwind(p);
-        }
-        match first.err.take() {
-            Some(e) => Err(e),
-            None => Ok(()),
+    /// The goroutine dump shows the caller's line while it waits.
+    #[track_caller]
+    pub fn wait(&self) -> impl Future<Output = Result<(), E>> + Send + '_ {
+        // `WaitGroup::wait` records this caller's line (track_caller).
+        let all_done = self.inner.wg.wait();
+        async move {
+            all_done.await;
+            if let Some(c) = &self.inner.cancel {
+                c();
+            }
+            let mut first = self.inner.first.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(p) = first.panic.take() {
+                drop(first);
+                std::panic::resume_unwind(p);
+            }
+            match first.err.take() {
+                Some(e) => Err(e),
+                None => Ok(()),
+            }
         }
     }
 }

@@ -16,7 +16,7 @@
 //! once it is released (waking under the lock would make the woken side
 //! block on it at once).
 
-use std::{collections::VecDeque, ptr, task::Waker};
+use std::{collections::VecDeque, fmt, ptr, task::Waker};
 
 use crossbeam_utils::CachePadded;
 
@@ -48,6 +48,26 @@ pub(crate) struct Chan<T> {
     pub(crate) receivers: AtomicUsize,
     /// A `never()` channel: never ready, never closed.
     pub(crate) nil: bool,
+    /// A timer's channel (`time::after`, `Timer::chan`): its value is made
+    /// when a receive finds the buffer empty and the timer due (see [`Due`]).
+    pub(crate) timer: Option<Box<dyn Due<T>>>,
+}
+
+/// The timer behind a timer's channel (time/chan.rs), Go 1.23's
+/// synchronous timer channel: nothing is ever buffered, so after a timer is
+/// stopped or reset no stale value can be received; an expired timer's
+/// value is made by the receive that asks for it ([`Chan::try_recv_locked`],
+/// [`Chan::recv_ready`]), or handed to a waiting receiver when the timer
+/// fires ([`Chan::deliver_due`]).
+///
+/// Contract: both methods are called with the channel lock held, and the
+/// timer's state changes only under that lock (or as time passes): when
+/// `is_due` says true, a `take_due` under the same lock returns `Some`.
+pub(crate) trait Due<T>: Send + Sync + fmt::Debug {
+    /// Whether a value is due now.
+    fn is_due(&self) -> bool;
+    /// Takes the value due now, if any (a one-shot timer delivers once).
+    fn take_due(&self) -> Option<T>;
 }
 
 // SAFETY: the raw waiter pointers in `State` are only followed under the
@@ -95,6 +115,39 @@ impl<T> Chan<T> {
             senders: AtomicUsize::new(1),
             receivers: AtomicUsize::new(1),
             nil,
+            timer: None,
+        }
+    }
+
+    /// A timer's channel: unbuffered, never closed (no `Sender` exists),
+    /// its values made by `due`.
+    pub(crate) fn new_timer(due: Box<dyn Due<T>>) -> Chan<T> {
+        Chan {
+            timer: Some(due),
+            ..Chan::new(0, false)
+        }
+    }
+
+    /// A timer's channel's timer fired: hand the value to the first live
+    /// receiver, if one waits (else the next receive makes it).
+    pub(crate) fn deliver_due(&self) {
+        let Some(t) = &self.timer else { return };
+        let waker = {
+            let mut st = self.lock();
+            if !t.is_due() {
+                return;
+            }
+            // SAFETY: lock held.
+            let Some(w) = (unsafe { st.recvq.claim_first(ptr::null()) }) else {
+                return;
+            };
+            // Due under this lock (the `Due` contract): `Some`.
+            let v = t.take_due();
+            // SAFETY: won under the lock.
+            unsafe { complete(w, |n| n.slot = v) }
+        };
+        if let Some(w) = waker {
+            w.wake();
         }
     }
 
@@ -193,6 +246,9 @@ impl<T> Chan<T> {
             let waker = unsafe { complete(w, |n| v = n.slot.take()) };
             return Ok((v.expect("goro: waiting sender without a value"), waker));
         }
+        if let Some(v) = self.timer.as_ref().and_then(|t| t.take_due()) {
+            return Ok((v, None));
+        }
         if st.closed {
             return Err(RecvFail::Closed);
         }
@@ -202,7 +258,10 @@ impl<T> Chan<T> {
     /// Whether a receive would complete now (select registration check).
     pub(crate) fn recv_ready(&self, st: &State<T>, me: *const Selection) -> bool {
         // SAFETY: lock held.
-        !st.buf.is_empty() || st.closed || unsafe { st.sendq.has_live(me) }
+        !st.buf.is_empty()
+            || st.closed
+            || unsafe { st.sendq.has_live(me) }
+            || self.timer.as_ref().is_some_and(|t| t.is_due())
     }
 
     /// Whether a send would complete now (select registration check).

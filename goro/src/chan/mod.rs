@@ -119,6 +119,7 @@ mod loom_tests;
 
 use std::sync::Arc;
 
+pub(crate) use self::core::{Chan, Due};
 pub use self::{
     dyn_select::{Select, SelectFut, Selected},
     error::{SendError, TryRecvError, TrySendError},
@@ -159,6 +160,17 @@ pub fn chan<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
 /// ```
 pub fn never<T>() -> Receiver<T> {
     Receiver::new(Arc::new(self::core::Chan::new(0, true)))
+}
+
+/// A channel that no `Sender` feeds and that only `Receiver::close` closes
+/// (a context's `done()`: dropping it uncancelled must not close it).
+pub(crate) fn closable<T>() -> Receiver<T> {
+    Receiver::new(Arc::new(self::core::Chan::new(0, false)))
+}
+
+/// A timer's channel (`time::after`, `Timer::chan`), fed by `due`.
+pub(crate) fn timer_chan<T>(due: Box<dyn Due<T>>) -> Receiver<T> {
+    Receiver::new(Arc::new(self::core::Chan::new_timer(due)))
 }
 
 /// Items used by the `select!` macros' expansion. Not public API.

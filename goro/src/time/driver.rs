@@ -12,6 +12,10 @@
 //! rebuilt without them, so a loop of long timeouts that never fire does
 //! not grow memory without bound.
 //!
+//! Shutdown: when its runtime is dropped, a heap hands its armed entries
+//! to the global heap (`clear`) and forwards every later insert and cancel
+//! there, so a timer that outlives its runtime still fires.
+//!
 //! Waking: an entry whose deadline is now the earliest returns `true` from
 //! `insert`; the caller then kicks whoever sleeps on this heap (the
 //! runtime's timer-driver worker, or the global timer thread).
@@ -88,6 +92,8 @@ struct Heap {
     entries: BinaryHeap<Reverse<Entry>>,
     seq: u64,
     cancelled: usize,
+    /// The runtime is gone: entries live in the global heap.
+    closed: bool,
 }
 
 pub(crate) struct TimerDriver {
@@ -106,6 +112,7 @@ impl TimerDriver {
                 entries: BinaryHeap::new(),
                 seq: 0,
                 cancelled: 0,
+                closed: false,
             }),
             next: AtomicU64::new(NONE),
             epoch: Instant::now(),
@@ -155,6 +162,11 @@ impl TimerDriver {
     pub(crate) fn insert(&self, deadline: Instant, timer: Arc<TimerEntry>) -> bool {
         let when = self.to_nanos(deadline);
         let mut heap = self.lock();
+        if heap.closed {
+            drop(heap);
+            super::global_insert(deadline, timer);
+            return false;
+        }
         heap.seq += 1;
         let seq = heap.seq;
         heap.entries.push(Reverse(Entry { when, seq, timer }));
@@ -174,8 +186,16 @@ impl TimerDriver {
         {
             return false;
         }
-        timer.waker.lock().unwrap_or_else(|p| p.into_inner()).take();
+        // Dropped after the entry's lock is released: a waker's drop may
+        // drop anything (a context node, a task).
+        let waker = timer.waker.lock().unwrap_or_else(|p| p.into_inner()).take();
+        drop(waker);
         let mut heap = self.lock();
+        if heap.closed {
+            drop(heap);
+            super::global_driver().count_cancelled();
+            return true;
+        }
         heap.cancelled += 1;
         if heap.cancelled > 64 && heap.cancelled * 2 > heap.entries.len() {
             let entries = std::mem::take(&mut heap.entries);
@@ -187,6 +207,12 @@ impl TimerDriver {
             self.publish_next(&heap);
         }
         true
+    }
+
+    /// An entry handed to this (the global) heap was cancelled through its
+    /// closed runtime heap.
+    fn count_cancelled(&self) {
+        self.lock().cancelled += 1;
     }
 
     fn publish_next(&self, heap: &Heap) {
@@ -239,7 +265,9 @@ impl TimerDriver {
         }
         let n = wakers.len();
         for w in wakers {
-            w.wake();
+            // A foreign waker may panic: it must not unwind through a
+            // worker or the timer thread (the panic message is printed).
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| w.wake()));
         }
         n
     }
@@ -250,15 +278,25 @@ impl TimerDriver {
         heap.entries.len() - heap.cancelled.min(heap.entries.len())
     }
 
-    /// Drops every entry (runtime shutdown); their wakers are dropped
-    /// outside the lock.
+    /// Runtime shutdown: hands every armed entry to the global heap (a
+    /// `sleep` or `Timer` polled again from another executor, an `after`
+    /// channel received from on a thread, still fire) and forwards later
+    /// inserts and cancels there. A paused clock resumes real time.
+    /// Cancelled entries are dropped outside the lock.
     pub(crate) fn clear(&self) {
         let entries = {
             let mut heap = self.lock();
             heap.cancelled = 0;
+            heap.closed = true;
             self.next.store(NONE, SeqCst);
+            self.paused_at.store(NONE, SeqCst);
             std::mem::take(&mut heap.entries)
         };
-        drop(entries);
+        for Reverse(e) in entries {
+            if e.timer.state.load(Acquire) == WAITING {
+                let at = self.epoch + Duration::from_nanos(e.when);
+                super::global_insert(at, e.timer);
+            }
+        }
     }
 }

@@ -7,20 +7,26 @@
 //! using a `_blocking` call) a global timer thread, started on first use,
 //! does the same, so every timer works everywhere.
 //!
-//! Why is `Timer` a future and not a channel? Channels come with the
-//! channel package: `after` and `tick` return `Receiver<Instant>` there, so
-//! timeouts are `select!` arms as in Go. A `Timer` you `.await` is the
-//! Rust-shaped twin of `<-t.C`.
+//! `Timer`, `Ticker`, `after` and `tick` have channels with Go 1.23's
+//! semantics (timer.rs): `Timer::chan()` is Go's `t.C`, a `select!` arm;
+//! a `Timer` you `.await` is the Rust-shaped twin of `<-t.C`.
+//!
+//! Every duration is accepted: a deadline past the end of `Instant`'s range
+//! saturates to a far future ([`add_saturating`]), as Go accepts any
+//! duration.
 
 pub(crate) mod driver;
+mod timer;
+
+pub use timer::{after, tick, Tick, Ticker, Timer};
 
 use std::{
     fmt,
     future::Future,
     panic::Location,
     pin::Pin,
-    sync::{Arc, Mutex, OnceLock},
-    task::{Context, Poll, Wake, Waker},
+    sync::{Arc, OnceLock},
+    task::{Context, Poll, Waker},
     time::{Duration, Instant},
 };
 
@@ -61,6 +67,24 @@ impl Handle {
             }
         }
     }
+
+    /// Disarms `entry` if it has not fired; true when it was disarmed.
+    fn cancel(&self, entry: &TimerEntry) -> bool {
+        self.driver().cancel(entry)
+    }
+
+    /// The time on this heap's clock.
+    fn now(&self) -> Instant {
+        self.driver().now()
+    }
+}
+
+/// `t + d`, or a far future (about 30 years on) when that is past the end
+/// of `Instant`'s range: every goro API that takes a duration accepts
+/// `Duration::MAX`.
+pub(crate) fn add_saturating(t: Instant, d: Duration) -> Instant {
+    const FAR: Duration = Duration::from_secs(86400 * 365 * 30);
+    t.checked_add(d).or_else(|| t.checked_add(FAR)).unwrap_or(t)
 }
 
 /// A timer that wakes `waker` at `deadline`, for code that reacts to time
@@ -84,7 +108,7 @@ impl Callback {
 
     /// Disarms the timer if it has not fired.
     pub(crate) fn disarm(&self) {
-        self.handle.driver().cancel(&self.entry);
+        self.handle.cancel(&self.entry);
     }
 }
 
@@ -95,6 +119,18 @@ struct Global {
 }
 
 static GLOBAL: OnceLock<Global> = OnceLock::new();
+
+/// A runtime's heap shuts down: its armed timers move to the global heap
+/// (driver.rs `clear`), so a `sleep`, `Timer` or `after` that outlives its
+/// runtime still fires.
+fn global_insert(deadline: Instant, entry: Arc<TimerEntry>) {
+    Handle::Global(Global::get()).insert(deadline, entry);
+}
+
+/// The global heap, for cancelling an entry handed off to it.
+fn global_driver() -> &'static TimerDriver {
+    &Global::get().driver
+}
 
 /// Timers armed in the global heap (made outside any runtime, such as a
 /// `time::after` receiver created before `run`): the deadlock detector
@@ -139,12 +175,16 @@ impl Global {
 /// that fell behind, the first tick of the schedule after `now` (missed
 /// ticks are dropped, as Go's one-slot ticker channel does).
 fn next_tick(at: Instant, period: Duration, now: Instant) -> Instant {
-    let next = at + period;
+    let next = add_saturating(at, period);
     if next > now {
         return next;
     }
-    let behind = now.duration_since(at).as_nanos() / period.as_nanos();
-    at + period * (behind as u32 + 1)
+    let behind = now.duration_since(at).as_nanos() / period.as_nanos().max(1);
+    let skip = period.as_nanos().saturating_mul(behind + 1);
+    add_saturating(
+        at,
+        Duration::from_nanos(u64::try_from(skip).unwrap_or(u64::MAX)),
+    )
 }
 
 /// The state every timer future shares: a deadline and, once armed, an
@@ -178,7 +218,7 @@ impl Armed {
             }
             None => {
                 let h = Handle::current();
-                if h.driver().now() >= self.deadline {
+                if h.now() >= self.deadline {
                     return Poll::Ready(self.deadline);
                 }
                 let e = TimerEntry::new(cx.waker().clone());
@@ -193,7 +233,7 @@ impl Armed {
     /// Disarms; true if it was armed and had not fired.
     fn disarm(&mut self) -> bool {
         match self.entry.take() {
-            Some((h, e)) => h.driver().cancel(&e),
+            Some((h, e)) => h.cancel(&e),
             None => false,
         }
     }
@@ -249,7 +289,7 @@ pub fn now() -> Instant {
 /// ```
 #[track_caller]
 pub fn sleep(d: Duration) -> Sleep {
-    sleep_until(now().checked_add(d).unwrap_or_else(far_future))
+    sleep_until(add_saturating(now(), d))
 }
 
 /// A future that completes at `deadline`.
@@ -272,12 +312,8 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
     }
 }
 
-fn far_future() -> Instant {
-    // About 30 years: far enough to mean "never", near enough not to overflow.
-    now() + Duration::from_secs(86400 * 365 * 30)
-}
-
 /// The future returned by [`sleep`] and [`sleep_until`].
+#[must_use = "futures do nothing unless polled"]
 pub struct Sleep {
     armed: Armed,
     at: &'static Location<'static>,
@@ -346,6 +382,7 @@ pub fn timeout<F: Future>(d: Duration, fut: F) -> Timeout<F> {
 }
 
 /// The future returned by [`timeout`].
+#[must_use = "futures do nothing unless polled"]
 pub struct Timeout<F> {
     fut: Option<F>,
     sleep: Sleep,
@@ -385,289 +422,4 @@ impl<F> fmt::Debug for Timeout<F> {
             .field("deadline", &self.sleep.deadline())
             .finish()
     }
-}
-
-/// A one-shot timer that can be stopped and reset: Go's `time.Timer`.
-/// `.await` it (by `&mut`) for the instant it fired.
-///
-/// # Examples
-///
-/// ```
-/// use std::time::Duration;
-/// goro::run(async {
-///     let mut t = goro::time::Timer::new(Duration::from_secs(60));
-///     assert!(t.stop()); // it had not fired
-///     t.reset(Duration::from_millis(1));
-///     (&mut t).await;
-/// });
-/// ```
-pub struct Timer {
-    armed: Armed,
-    stopped: bool,
-    at: &'static Location<'static>,
-}
-
-impl Timer {
-    /// A timer that fires after `d`.
-    #[track_caller]
-    pub fn new(d: Duration) -> Timer {
-        Timer {
-            armed: Armed::new(now().checked_add(d).unwrap_or_else(far_future)),
-            stopped: false,
-            at: Location::caller(),
-        }
-    }
-
-    /// Stops the timer. True if that prevented it from firing (Go's
-    /// `Stop`); a stopped timer never completes until `reset`.
-    pub fn stop(&mut self) -> bool {
-        let was_pending = !self.stopped && !self.fired();
-        self.armed.disarm();
-        self.stopped = true;
-        was_pending
-    }
-
-    fn fired(&self) -> bool {
-        match &self.armed.entry {
-            Some((_, e)) => e.has_fired(),
-            None => now() >= self.armed.deadline,
-        }
-    }
-
-    /// Re-arms the timer to fire after `d`. True if it had been active.
-    pub fn reset(&mut self, d: Duration) -> bool {
-        let was_active = !self.stopped && !self.fired();
-        self.armed
-            .reset(now().checked_add(d).unwrap_or_else(far_future));
-        self.stopped = false;
-        was_active
-    }
-
-    /// When the timer fires (or would have, if stopped).
-    pub fn deadline(&self) -> Instant {
-        self.armed.deadline
-    }
-}
-
-impl Future for Timer {
-    type Output = Instant;
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Instant> {
-        if self.stopped {
-            wait::record(WaitReason::Sleep, self.at);
-            return Poll::Pending;
-        }
-        let at = self.at;
-        match self.armed.poll_at(cx, at) {
-            Poll::Ready(t) => {
-                self.stopped = true;
-                Poll::Ready(t)
-            }
-            Poll::Pending => Poll::Pending,
-        }
-    }
-}
-
-impl fmt::Debug for Timer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Timer")
-            .field("deadline", &self.armed.deadline)
-            .field("stopped", &self.stopped)
-            .finish()
-    }
-}
-
-/// Ticks at a fixed period: Go's `time.Ticker`. A slow receiver gets one
-/// late tick and then the schedule resumes (ticks are dropped, as Go's
-/// one-slot channel does).
-///
-/// # Examples
-///
-/// ```
-/// use std::time::Duration;
-/// goro::run(async {
-///     let mut t = goro::time::Ticker::new(Duration::from_millis(2));
-///     let a = t.tick().await;
-///     let b = t.tick().await;
-///     assert!(b > a);
-///     t.stop();
-/// });
-/// ```
-pub struct Ticker {
-    period: Duration,
-    armed: Armed,
-    stopped: bool,
-}
-
-impl Ticker {
-    /// A ticker whose first tick comes after `period`. Panics if `period`
-    /// is zero, as Go's `NewTicker` does ("non-positive interval").
-    #[track_caller]
-    pub fn new(period: Duration) -> Ticker {
-        assert!(!period.is_zero(), "non-positive interval for NewTicker");
-        Ticker {
-            period,
-            armed: Armed::new(now() + period),
-            stopped: false,
-        }
-    }
-
-    /// Waits for the next tick and returns its scheduled instant.
-    #[track_caller]
-    pub fn tick(&mut self) -> Tick<'_> {
-        Tick {
-            ticker: self,
-            at: Location::caller(),
-        }
-    }
-
-    /// Stops the ticker: `tick` then never completes until `reset`.
-    pub fn stop(&mut self) {
-        self.armed.disarm();
-        self.stopped = true;
-    }
-
-    /// Restarts the ticker with a new period, the next tick one period from now.
-    pub fn reset(&mut self, period: Duration) {
-        assert!(!period.is_zero(), "non-positive interval for Ticker.Reset");
-        self.period = period;
-        self.armed.reset(now() + period);
-        self.stopped = false;
-    }
-
-    /// The period.
-    pub fn period(&self) -> Duration {
-        self.period
-    }
-
-    fn poll_tick(&mut self, cx: &mut Context<'_>, at: &'static Location<'static>) -> Poll<Instant> {
-        if self.stopped {
-            wait::record(WaitReason::Sleep, at);
-            return Poll::Pending;
-        }
-        match self.armed.poll_at(cx, at) {
-            Poll::Ready(t) => {
-                self.armed.deadline = next_tick(t, self.period, now());
-                Poll::Ready(t)
-            }
-            Poll::Pending => Poll::Pending,
-        }
-    }
-}
-
-impl fmt::Debug for Ticker {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Ticker")
-            .field("period", &self.period)
-            .field("next", &self.armed.deadline)
-            .finish()
-    }
-}
-
-/// The future returned by [`Ticker::tick`].
-#[derive(Debug)]
-pub struct Tick<'a> {
-    ticker: &'a mut Ticker,
-    at: &'static Location<'static>,
-}
-
-impl Future for Tick<'_> {
-    type Output = Instant;
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Instant> {
-        let at = self.at;
-        self.ticker.poll_tick(cx, at)
-    }
-}
-
-/// Sends the instant on a channel when its timer fires (`after`).
-struct SendAt {
-    tx: crate::chan::Sender<Instant>,
-    deadline: Instant,
-}
-
-impl Wake for SendAt {
-    fn wake(self: Arc<Self>) {
-        // Capacity 1 and one send: never full.
-        let _ = self.tx.try_send(self.deadline);
-    }
-}
-
-/// A channel that receives the current time once, after `d`: Go's
-/// `time.After`, for timeouts as `select!` arms.
-///
-/// Like Go before 1.23, the timer stays armed until it fires even if the
-/// receiver is dropped early; in a hot loop prefer [`timeout`] or a
-/// [`Timer`] that is reset.
-///
-/// # Examples
-///
-/// ```
-/// use std::time::Duration;
-/// goro::run(async {
-///     let (_tx, rx) = goro::chan::<u32>(0);
-///     let timeout = goro::time::after(Duration::from_millis(5));
-///     goro::select! {
-///         recv(rx) -> v => panic!("nobody sends: {v:?}"),
-///         recv(timeout) -> t => assert!(t.is_some()),
-///     }
-/// });
-/// ```
-pub fn after(d: Duration) -> crate::chan::Receiver<Instant> {
-    let (tx, rx) = crate::chan::chan::<Instant>(1);
-    let deadline = now().checked_add(d).unwrap_or_else(far_future);
-    let waker = Waker::from(Arc::new(SendAt { tx, deadline }));
-    // Never disarmed: it fires once and drops its sender.
-    drop(Callback::arm(deadline, waker));
-    rx
-}
-
-/// Sends ticks on a channel and re-arms itself (`tick`).
-struct TickAt {
-    tx: crate::chan::Sender<Instant>,
-    period: Duration,
-    next: Mutex<Instant>,
-    handle: Handle,
-}
-
-impl Wake for TickAt {
-    fn wake(self: Arc<Self>) {
-        let at = *self.next.lock().unwrap_or_else(|p| p.into_inner());
-        // A full channel drops the tick, as Go's one-slot ticker channel does.
-        if let Err(crate::chan::TrySendError::Closed(_)) = self.tx.try_send(at) {
-            return; // every receiver is gone: stop ticking
-        }
-        let next = next_tick(at, self.period, now());
-        *self.next.lock().unwrap_or_else(|p| p.into_inner()) = next;
-        let handle = self.handle.clone();
-        drop(Callback::arm_in(handle, next, Waker::from(self)));
-    }
-}
-
-/// A channel that receives the time every `period`: Go's `time.Tick`.
-/// Ticks a slow receiver misses are dropped; ticking stops once every
-/// receiver is dropped. Panics if `period` is zero.
-///
-/// # Examples
-///
-/// ```
-/// use std::time::Duration;
-/// goro::run(async {
-///     let ticks = goro::time::tick(Duration::from_millis(2));
-///     let a = ticks.recv().await.unwrap();
-///     let b = ticks.recv().await.unwrap();
-///     assert!(b > a);
-/// });
-/// ```
-pub fn tick(period: Duration) -> crate::chan::Receiver<Instant> {
-    assert!(!period.is_zero(), "non-positive interval for Tick");
-    let (tx, rx) = crate::chan::chan::<Instant>(1);
-    let first = now() + period;
-    let handle = Handle::current();
-    let t = Arc::new(TickAt {
-        tx,
-        period,
-        next: Mutex::new(first),
-        handle: handle.clone(),
-    });
-    drop(Callback::arm_in(handle, first, Waker::from(t)));
-    rx
 }
