@@ -140,12 +140,18 @@ impl Drop for TaskGuard {
 }
 
 /// Spends one unit of the cooperative budget; false when it is spent.
+/// Only a poll with the polled goroutine's own waker counts (see `coop`).
 #[inline]
-pub(crate) fn spend_budget() -> bool {
+pub(crate) fn spend_budget(waker: &std::task::Waker) -> bool {
     TLS.try_with(|t| match t.budget.get() {
         UNCONSTRAINED => true,
-        0 => false,
         n => {
+            if !crate::task::is_task_waker(waker, t.task.get()) {
+                return true;
+            }
+            if n == 0 {
+                return false;
+            }
             t.budget.set(n - 1);
             true
         }

@@ -30,3 +30,4 @@ pub(crate) mod testing;
 
 pub use join::{GoroutineId, JoinError, JoinHandle};
 pub(crate) use raw::{Header, Notified, Schedule};
+pub(crate) use waker::is_task_waker;

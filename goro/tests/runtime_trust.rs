@@ -1,0 +1,217 @@
+//! Regression tests for the runtime bugs of issue 11 (each failed before
+//! its fix): the cooperative budget leaking into nested blocking waits,
+//! the blocking pool serialising dependent calls, shutdown hangs, panicking
+//! foreign wakers, a leaked output, sysmon's hand-off of `_blocking` calls
+//! on helper threads, and the spawn accounting at shutdown.
+
+use std::{
+    sync::{
+        atomic::{AtomicUsize, Ordering::SeqCst},
+        mpsc, Arc, Barrier,
+    },
+    time::Duration,
+};
+
+fn rt(procs: usize) -> goro::Runtime {
+    goro::Runtime::builder().procs(procs).build().unwrap()
+}
+
+/// Runs `f` on its own thread and fails the test if it has not returned
+/// within `secs` (a hang detector; the bound is generous).
+fn within<R: Send + 'static>(secs: u64, f: impl FnOnce() -> R + Send + 'static) -> R {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)));
+    });
+    match rx.recv_timeout(Duration::from_secs(secs)) {
+        Ok(Ok(v)) => v,
+        Ok(Err(p)) => std::panic::resume_unwind(p),
+        Err(_) => panic!("hung: no result within {secs} s"),
+    }
+}
+
+const N: usize = 1000;
+
+// ---- item 1: `_blocking` calls past the cooperative budget ----------------
+
+/// Every `_blocking` API, 1000 operations each, inside one poll of a
+/// goroutine: the nested wait must not inherit the goroutine's budget.
+fn all_blocking_apis() -> usize {
+    let mut done = 0;
+    let (tx, rx) = goro::chan::<usize>(N);
+    for i in 0..N {
+        tx.send_blocking(i).unwrap();
+    }
+    for i in 0..N {
+        assert_eq!(rx.recv_blocking(), Some(i));
+    }
+    done += 2 * N;
+    for i in 0..N {
+        tx.send_blocking(i).unwrap();
+    }
+    for (i, v) in rx.iter().take(N).enumerate() {
+        assert_eq!(v, i);
+    }
+    done += N;
+    for i in 0..N {
+        tx.send_blocking(i).unwrap();
+        let v = goro::select_blocking! {
+            recv(rx) -> v => v,
+        };
+        assert_eq!(v, Some(i));
+    }
+    done += N;
+    for i in 0..N {
+        let mut sel = goro::chan::Select::new();
+        sel.send(&tx, i);
+        let op = sel.select_blocking();
+        assert_eq!(op.send(&tx), Ok(()));
+        let mut sel = goro::chan::Select::new();
+        sel.recv(&rx);
+        let op = sel.select_blocking();
+        assert_eq!(op.recv(&rx), Some(i));
+    }
+    done += N;
+    for i in 0..N {
+        futures::executor::block_on(tx.send(i)).unwrap();
+        assert_eq!(futures::executor::block_on(rx.recv()), Some(i));
+    }
+    done += N;
+    done
+}
+
+#[test]
+fn blocking_apis_in_a_goroutine_past_the_budget() {
+    let n = within(30, || rt(2).block_on(async { goro::go(async { all_blocking_apis() }).await.unwrap() }));
+    assert_eq!(n, 6 * N);
+}
+
+#[test]
+fn blocking_apis_in_spawn_blocking_past_the_budget() {
+    let n = within(30, || {
+        rt(2).block_on(async { goro::spawn_blocking(all_blocking_apis).await.unwrap() })
+    });
+    assert_eq!(n, 6 * N);
+}
+
+#[test]
+fn rx_iter_in_spawn_blocking_fed_by_a_goroutine() {
+    let sum = within(30, || {
+        rt(2).block_on(async {
+            let (tx, rx) = goro::chan::<u64>(0);
+            let consumer = goro::spawn_blocking(move || {
+                let mut sum = 0;
+                let mut n = 0;
+                for v in rx.iter() {
+                    sum += v;
+                    n += 1;
+                }
+                (n, sum)
+            });
+            for i in 0..1000u64 {
+                tx.send(i).await.unwrap();
+            }
+            drop(tx);
+            consumer.await.unwrap()
+        })
+    });
+    assert_eq!(sum, (1000, 999 * 1000 / 2));
+}
+
+// ---- item 2: `try_select` past the budget ----------------------------------
+
+#[test]
+fn try_select_past_the_budget_in_one_poll() {
+    let n = within(30, || {
+        rt(1).block_on(async {
+            goro::go(async {
+                let (tx, rx) = goro::chan::<usize>(1);
+                let mut got = 0;
+                for i in 0..N {
+                    let mut sel = goro::chan::Select::new();
+                    sel.send(&tx, i);
+                    let op = sel.try_select().expect("room for one");
+                    op.send(&tx).unwrap();
+                    let mut sel = goro::chan::Select::new();
+                    sel.recv(&rx);
+                    let op = sel.try_select().expect("a value is ready");
+                    assert_eq!(op.recv(&rx), Some(i));
+                    got += 1;
+                }
+                got
+            })
+            .await
+            .unwrap()
+        })
+    });
+    assert_eq!(n, N);
+}
+
+#[test]
+fn goroutine_loop_still_yields_after_the_fix() {
+    // The budget still works for the goroutine's own awaits: a goroutine
+    // receiving from an always-ready channel lets another one run on
+    // procs = 1.
+    let seen = within(30, || {
+        rt(1).block_on(async {
+            let flag = Arc::new(AtomicUsize::new(0));
+            let f = flag.clone();
+            let (tx, rx) = goro::chan::<()>(0);
+            drop(tx); // always ready: closed
+            let spinner = goro::go(async move {
+                let mut spins = 0u64;
+                while f.load(SeqCst) == 0 {
+                    assert_eq!(rx.recv().await, None);
+                    spins += 1;
+                }
+                spins
+            });
+            goro::go(async move { flag.store(1, SeqCst) }).await.unwrap();
+            spinner.await.unwrap()
+        })
+    });
+    assert!(seen > 0);
+}
+
+// ---- item 3: the blocking pool --------------------------------------------
+
+#[test]
+fn four_blocking_calls_meet_at_a_barrier() {
+    for _ in 0..20 {
+        within(30, || {
+            rt(2).block_on(async {
+                // One idle pool thread: the first call is handed to it,
+                // and the next three must each get a thread of their own.
+                goro::spawn_blocking(|| ()).await.unwrap();
+                let b = Arc::new(Barrier::new(4));
+                let hs: Vec<_> = (0..4)
+                    .map(|_| {
+                        let b = b.clone();
+                        goro::spawn_blocking(move || b.wait().is_leader())
+                    })
+                    .collect();
+                let mut leaders = 0;
+                for h in hs {
+                    leaders += usize::from(h.await.unwrap());
+                }
+                assert_eq!(leaders, 1);
+            })
+        });
+    }
+}
+
+#[test]
+fn recv_blocking_in_one_call_send_blocking_in_the_next() {
+    for _ in 0..20 {
+        let got = within(30, || {
+            rt(2).block_on(async {
+                goro::spawn_blocking(|| ()).await.unwrap();
+                let (tx, rx) = goro::chan::<u32>(0);
+                let r = goro::spawn_blocking(move || rx.recv_blocking());
+                let s = goro::spawn_blocking(move || tx.send_blocking(7).is_ok());
+                (r.await.unwrap(), s.await.unwrap())
+            })
+        });
+        assert_eq!(got, (Some(7), true));
+    }
+}
