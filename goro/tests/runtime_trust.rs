@@ -215,3 +215,23 @@ fn recv_blocking_in_one_call_send_blocking_in_the_next() {
         assert_eq!(got, (Some(7), true));
     }
 }
+
+#[test]
+fn spawn_blocking_after_shutdown_resolves_cancelled() {
+    let (go_tx, go_rx) = mpsc::channel::<()>();
+    let (h_tx, h_rx) = mpsc::channel();
+    let rt = rt(1);
+    rt.block_on(async move {
+        // A running call outlives the runtime, then spawns another call.
+        drop(goro::spawn_blocking(move || {
+            go_rx.recv().unwrap();
+            let h = goro::spawn_blocking(|| 5);
+            h_tx.send(h).unwrap();
+        }));
+    });
+    drop(rt);
+    go_tx.send(()).unwrap();
+    let h = h_rx.recv_timeout(Duration::from_secs(30)).unwrap();
+    let r = within(30, move || futures::executor::block_on(h));
+    assert!(r.unwrap_err().is_cancelled());
+}
