@@ -235,3 +235,60 @@ fn spawn_blocking_after_shutdown_resolves_cancelled() {
     let r = within(30, move || futures::executor::block_on(h));
     assert!(r.unwrap_err().is_cancelled());
 }
+
+// ---- item 7: the output of a future whose destructor panics ---------------
+
+static OUT_DROPS: AtomicUsize = AtomicUsize::new(0);
+
+struct Out;
+impl Drop for Out {
+    fn drop(&mut self) {
+        OUT_DROPS.fetch_add(1, SeqCst);
+    }
+}
+
+/// Ready with an `Out` at once; panics when dropped.
+struct ReadyThenPanicOnDrop;
+impl std::future::Future for ReadyThenPanicOnDrop {
+    type Output = Out;
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Out> {
+        std::task::Poll::Ready(Out)
+    }
+}
+impl Drop for ReadyThenPanicOnDrop {
+    fn drop(&mut self) {
+        panic!("future destructor panics after Ready");
+    }
+}
+
+#[test]
+fn output_is_dropped_when_the_future_destructor_panics() {
+    for procs in [1, 2] {
+        OUT_DROPS.store(0, SeqCst);
+        let r = within(30, move || {
+            rt(procs).block_on(async {
+                let r = goro::go(ReadyThenPanicOnDrop).await;
+                r.map(|_| ()).map_err(|e| e.is_panic())
+            })
+        });
+        // The panic is the result; the output it replaced was dropped.
+        assert_eq!(r, Err(true));
+        assert_eq!(OUT_DROPS.load(SeqCst), 1);
+    }
+}
+
+// ---- item 20: accounting of refused spawns ---------------------------------
+
+#[test]
+fn errgroup_go_outside_a_runtime_does_not_hang_wait() {
+    let g = goro::errgroup::Group::<()>::new();
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        futures::executor::block_on(g.go(async { Ok(()) }))
+    }));
+    assert!(r.is_err(), "go outside a runtime panics");
+    let w = within(30, move || futures::executor::block_on(g.wait()));
+    assert_eq!(w, Ok(()));
+}

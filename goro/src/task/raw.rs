@@ -429,19 +429,23 @@ where
     // SAFETY: per the caller.
     let cell = unsafe { cell::<F, S>(ptr) };
     let header = &cell.header;
-    // Storing the output drops the future if it is still there (after a
-    // panic); that destructor may panic too.
-    let stored = catch_unwind(AssertUnwindSafe(|| {
-        // SAFETY: RUNNING: we own the stage.
-        cell.stage
-            .with_mut(|s| unsafe { *s = Stage::Finished(result) });
-    }));
-    if let Err(p) = stored {
-        // The old stage was being dropped; store the new panic instead.
-        // SAFETY: as above. `ptr::write` because the old value is gone.
-        cell.stage
-            .with_mut(|s| unsafe { std::ptr::write(s, Stage::Finished(Err(JoinError::Panic(p)))) });
-    }
+    // Take the future out first (after a `Ready` or a panic it is still
+    // there): its destructor may panic. Then the panic is the result and
+    // the output it replaces is dropped, never leaked.
+    // SAFETY: RUNNING: we own the stage.
+    let old = cell
+        .stage
+        .with_mut(|s| unsafe { std::mem::replace(&mut *s, Stage::Consumed) });
+    let result = match catch_unwind(AssertUnwindSafe(|| drop(old))) {
+        Ok(()) => result,
+        Err(p) => {
+            let _ = catch_unwind(AssertUnwindSafe(|| drop(result)));
+            Err(JoinError::Panic(p))
+        }
+    };
+    // SAFETY: as above; the stage is `Consumed`, nothing to drop.
+    cell.stage
+        .with_mut(|s| unsafe { std::ptr::write(s, Stage::Finished(result)) });
     // Count the exit first, so that whoever sees the task complete also
     // sees `num_goroutine` without it.
     let released = S::release(header.shared(), ptr);
