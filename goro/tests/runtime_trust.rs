@@ -5,6 +5,7 @@
 //! on helper threads, and the spawn accounting at shutdown.
 
 use std::{
+    future::Future,
     sync::{
         atomic::{AtomicUsize, Ordering::SeqCst},
         mpsc, Arc, Barrier,
@@ -31,6 +32,19 @@ fn within<R: Send + 'static>(secs: u64, f: impl FnOnce() -> R + Send + 'static) 
 }
 
 const N: usize = 1000;
+
+/// Live threads of this process whose name starts with `prefix`.
+fn threads_named(prefix: &str) -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            std::fs::read_to_string(e.path().join("comm"))
+                .unwrap_or_default()
+                .starts_with(prefix)
+        })
+        .count()
+}
 
 // ---- item 1: `_blocking` calls past the cooperative budget ----------------
 
@@ -291,4 +305,80 @@ fn errgroup_go_outside_a_runtime_does_not_hang_wait() {
     assert!(r.is_err(), "go outside a runtime panics");
     let w = within(30, move || futures::executor::block_on(g.wait()));
     assert_eq!(w, Ok(()));
+}
+
+// ---- item 6: foreign wakers that panic --------------------------------------
+
+/// A waker whose `wake` (and `wake_by_ref`) panics.
+struct PanicOnWake;
+impl std::task::Wake for PanicOnWake {
+    fn wake(self: Arc<Self>) {
+        panic!("foreign waker panics on wake");
+    }
+}
+
+#[test]
+fn panicking_join_waker_does_not_kill_a_worker() {
+    for procs in [1, 2] {
+        let name = format!("jw{procs}");
+        let r = within(30, move || {
+            let rt = goro::Runtime::builder()
+                .procs(procs)
+                .thread_name(name.clone())
+                .build()
+                .unwrap();
+            let (tx, rx) = goro::chan::<u32>(0);
+            let h = rt.go(async move { rx.recv().await.unwrap() + 1 });
+            let mut h = Box::pin(h);
+            let waker = std::task::Waker::from(Arc::new(PanicOnWake));
+            let mut cx = std::task::Context::from_waker(&waker);
+            assert!(h.as_mut().poll(&mut cx).is_pending());
+            drop(waker);
+            rt.block_on(async move {
+                tx.send(41).await.unwrap();
+                // Every worker still runs goroutines.
+                let hs: Vec<_> = (0..100).map(|i| goro::go(async move { i })).collect();
+                let mut sum = 0;
+                for h in hs {
+                    sum += h.await.unwrap();
+                }
+                let joined = h.await.unwrap();
+                // No worker thread died.
+                (sum, joined, threads_named(&format!("{name}-worker")))
+            })
+        });
+        assert_eq!(r, (4950, 42, procs));
+    }
+}
+
+#[test]
+fn panicking_sleep_waker_does_not_kill_the_timer_driver() {
+    use std::future::Future;
+    within(30, || {
+        let rt = rt(1);
+        let mut sleeps = Vec::new();
+        rt.block_on(async {
+            for _ in 0..4 {
+                let mut s = Box::pin(goro::time::sleep(Duration::from_millis(1)));
+                let waker = std::task::Waker::from(Arc::new(PanicOnWake));
+                assert!(s
+                    .as_mut()
+                    .poll(&mut std::task::Context::from_waker(&waker))
+                    .is_pending());
+                sleeps.push(s);
+            }
+        });
+        rt.block_on(async {
+            // Timers and goroutines still run after those wakes panicked.
+            for _ in 0..5 {
+                goro::time::sleep(Duration::from_millis(5)).await;
+            }
+            let hs: Vec<_> = (0..50).map(|i| goro::go(async move { i })).collect();
+            let mut sum = 0;
+            for h in hs {
+                sum += h.await.unwrap();
+            }
+            assert_eq!(sum, 1225);
+        });
+    });
 }

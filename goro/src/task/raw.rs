@@ -461,8 +461,9 @@ where
         cell.join_waker.with(|w| {
             // SAFETY: JOIN_WAKER was set before COMPLETE: the slot holds the
             // handle's waker and the handle will not write it again.
+            // A foreign executor's waker: its panic must not unwind here.
             if let Some(w) = unsafe { &*w } {
-                w.wake_by_ref();
+                super::wake_by_ref_contained(w);
             }
         });
     }

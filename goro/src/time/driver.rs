@@ -239,7 +239,7 @@ impl TimerDriver {
         }
         let n = wakers.len();
         for w in wakers {
-            w.wake();
+            crate::task::wake_contained(w);
         }
         n
     }
@@ -259,6 +259,6 @@ impl TimerDriver {
             self.next.store(NONE, SeqCst);
             std::mem::take(&mut heap.entries)
         };
-        drop(entries);
+        crate::task::drop_contained(entries);
     }
 }
