@@ -382,3 +382,74 @@ fn panicking_sleep_waker_does_not_kill_the_timer_driver() {
         });
     });
 }
+
+// ---- item 4: shutdown while goroutines sit in `_blocking` calls ----------
+
+#[test]
+fn shutdown_with_a_blocking_call_whose_peer_is_a_blocked_goroutine() {
+    for procs in [1, 2] {
+        within(30, move || {
+            let rt = rt(procs);
+            rt.block_on(async {
+                let (tx, rx) = goro::chan::<u32>(0);
+                let (_never_tx, never_rx) = goro::chan::<u32>(0);
+                // The only sender sits in a goroutine blocked forever.
+                goro::go(async move {
+                    let _tx = tx;
+                    never_rx.recv().await
+                });
+                goro::go(async move { rx.recv_blocking() });
+                goro::time::sleep(Duration::from_millis(20)).await;
+            });
+            drop(rt);
+        });
+    }
+}
+
+#[test]
+fn shutdown_releases_a_blocking_call_nobody_will_end() {
+    for procs in [1, 2] {
+        let r = within(30, move || {
+            let (tx, rx) = goro::chan::<u32>(0);
+            let rt = rt(procs);
+            let h = rt.block_on(async move {
+                let h = goro::go(async move { rx.recv_blocking() });
+                goro::time::sleep(Duration::from_millis(20)).await;
+                h
+            });
+            drop(rt); // `tx` is still alive: only shutdown can end the wait.
+            let r = futures::executor::block_on(h);
+            drop(tx);
+            r.map_err(|e| e.is_cancelled())
+        });
+        assert_eq!(r, Err(true), "procs = {procs}");
+    }
+}
+
+#[test]
+fn shutdown_releases_many_blocked_workers_and_helpers() {
+    // More goroutines in `_blocking` calls than workers: sysmon starts
+    // helpers for the stuck workers, and those block too.
+    let r = within(30, move || {
+        let (tx, rx) = goro::chan::<u32>(0);
+        let rt = rt(2);
+        let hs = rt.block_on(async move {
+            let hs: Vec<_> = (0..6)
+                .map(|_| {
+                    let rx = rx.clone();
+                    goro::go(async move { rx.recv_blocking() })
+                })
+                .collect();
+            goro::time::sleep(Duration::from_millis(100)).await;
+            hs
+        });
+        drop(rt);
+        let mut cancelled = 0;
+        for h in hs {
+            cancelled += usize::from(futures::executor::block_on(h).unwrap_err().is_cancelled());
+        }
+        drop(tx);
+        cancelled
+    });
+    assert_eq!(r, 6);
+}

@@ -159,6 +159,7 @@ impl BlockingPool {
             shared: Arc::as_ptr(shared),
             kind: Kind::Blocking,
             worker: None,
+            stamp: std::ptr::null(),
         };
         let _enter = context::enter(&ctx);
         let mut st = lock(&self.state);

@@ -761,6 +761,7 @@ fn helper_run(shared: Arc<Shared>, me: Arc<Helper>) {
         shared: Arc::as_ptr(&shared),
         kind: Kind::Worker(std::cell::RefCell::new(None)),
         worker: None,
+        stamp: &me.stamp,
     };
     let _enter = context::enter(&ctx);
     let sm = &shared.sysmon;

@@ -377,8 +377,14 @@ where
             unsafe { finish::<F, S>(ptr, Ok(out), true) }
         }
         Err(panic) => {
+            // A `_blocking` call released by shutdown is a cancellation.
+            let err = if crate::wait::is_shutdown_unwind(&*panic) {
+                JoinError::Cancelled
+            } else {
+                JoinError::Panic(panic)
+            };
             // SAFETY: RUNNING: we own the stage.
-            unsafe { finish::<F, S>(ptr, Err(JoinError::Panic(panic)), true) }
+            unsafe { finish::<F, S>(ptr, Err(err), true) }
         }
     }
 }
@@ -407,8 +413,8 @@ where
     }));
     drop(_g);
     let result = match dropped {
-        Ok(()) => Err(JoinError::Cancelled),
-        Err(p) => Err(JoinError::Panic(p)),
+        Err(p) if !crate::wait::is_shutdown_unwind(&*p) => Err(JoinError::Panic(p)),
+        _ => Err(JoinError::Cancelled),
     };
     // SAFETY: forwarded from the caller.
     unsafe { finish::<F, S>(ptr, result, queue_ref) }
@@ -438,6 +444,10 @@ where
         .with_mut(|s| unsafe { std::mem::replace(&mut *s, Stage::Consumed) });
     let result = match catch_unwind(AssertUnwindSafe(|| drop(old))) {
         Ok(()) => result,
+        Err(p) if crate::wait::is_shutdown_unwind(&*p) => {
+            let _ = catch_unwind(AssertUnwindSafe(|| drop(result)));
+            Err(JoinError::Cancelled)
+        }
         Err(p) => {
             let _ = catch_unwind(AssertUnwindSafe(|| drop(result)));
             Err(JoinError::Panic(p))
@@ -490,6 +500,9 @@ fn drop_output<F: Future>(header: &Header, stage: Stage<F>) {
 }
 
 fn report_detached_panic(header: &Header, payload: &(dyn Any + Send)) {
+    if crate::wait::is_shutdown_unwind(payload) {
+        return;
+    }
     let msg = crate::task::join::panic_message(payload);
     eprintln!(
         "goro: goroutine {} (spawned at {}) panicked: {}; the runtime goes on",
