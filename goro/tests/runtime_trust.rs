@@ -453,3 +453,49 @@ fn shutdown_releases_many_blocked_workers_and_helpers() {
     });
     assert_eq!(r, 6);
 }
+
+// ---- item 15: sysmon hands off `_blocking` calls on replacement threads ----
+
+#[test]
+fn sysmon_hands_off_blocking_calls_on_replacement_threads_promptly() {
+    // 64 goroutines on one proc, each entering a `_blocking` call that only
+    // ends once all 64 are in one: each needs a thread, so sysmon must hand
+    // off every stuck thread (the worker, then each replacement) at its
+    // threshold (10 ms), not only after its 100 ms fallback (which took
+    // 6.4 s). The bound only catches that slowness, generously.
+    let started = std::time::Instant::now();
+    let n = within(60, || {
+        let rt = goro::Runtime::builder().procs(1).build().unwrap();
+        rt.block_on(async {
+            let (tx, rx) = goro::chan::<u32>(0);
+            let entered = Arc::new(AtomicUsize::new(0));
+            let hs: Vec<_> = (0..64)
+                .map(|_| {
+                    let rx = rx.clone();
+                    let entered = entered.clone();
+                    goro::go(async move {
+                        entered.fetch_add(1, SeqCst);
+                        rx.recv_blocking()
+                    })
+                })
+                .collect();
+            let feeder = std::thread::spawn(move || {
+                while entered.load(SeqCst) < 64 {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                for i in 0..64 {
+                    tx.send_blocking(i).unwrap();
+                }
+            });
+            let mut got = 0;
+            for h in hs {
+                got += usize::from(h.await.unwrap().is_some());
+            }
+            feeder.join().unwrap();
+            got
+        })
+    });
+    assert_eq!(n, 64);
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(3), "took {took:?}");
+}
