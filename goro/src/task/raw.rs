@@ -575,7 +575,10 @@ fn can_read_output(header: &Header, slot: &UnsafeCell<Option<Waker>>, waker: &Wa
         }
     }
     // SAFETY: JOIN_WAKER clear and not complete: the handle owns the slot.
-    slot.with_mut(|w| unsafe { *w = Some(waker.clone()) });
+    let old = slot.with_mut(|w| unsafe { std::mem::replace(&mut *w, Some(waker.clone())) });
+    // The waker it replaces may be another executor's: its drop must not
+    // unwind into this joiner.
+    super::drop_contained(old);
     header.state.set_join_waker().is_err()
 }
 
