@@ -448,6 +448,9 @@ fn detached_child() {
         return;
     }
     let procs: usize = std::env::var("GORO_PANIC_CHILD").unwrap().parse().unwrap();
+    // Only goro's own reports on stderr: the default hook's lines (written
+    // piecewise from several threads) would interleave with them.
+    std::panic::set_hook(Box::new(|_| {}));
     let rt = goro::Runtime::builder().procs(procs).build().unwrap();
     rt.block_on(async {
         let done = Arc::new(AtomicUsize::new(0));
@@ -473,6 +476,11 @@ fn detached_child() {
             let _b = b;
             rx.recv().await
         }));
+        // Released by shutdown from a `_blocking` call: a cancellation,
+        // not a panic to report.
+        let (tx2, rx2) = goro::chan::<()>(0);
+        std::mem::forget(tx2);
+        drop(goro::go(async move { rx2.recv_blocking() }));
         while done.load(SeqCst) < 2 {
             goro::time::sleep(Duration::from_millis(1)).await;
         }
@@ -504,5 +512,6 @@ fn detached_panics_are_reported() {
             assert!(err.contains(&line), "procs = {procs}: no {line:?} in:\n{err}");
         }
         assert!(err.contains("CHILD-DONE"), "procs = {procs}: {err}");
+        assert_eq!(err.matches("panicked:").count(), 3, "procs = {procs}: {err}");
     }
 }
