@@ -246,12 +246,8 @@ impl Drop for BadWaker {
 /// A raw waker whose clone panics.
 fn clone_panicking_waker() -> Waker {
     use std::task::{RawWaker, RawWakerVTable};
-    static VT: RawWakerVTable = RawWakerVTable::new(
-        |_| panic!("boom-waker-clone"),
-        |_| {},
-        |_| {},
-        |_| {},
-    );
+    static VT: RawWakerVTable =
+        RawWakerVTable::new(|_| panic!("boom-waker-clone"), |_| {}, |_| {}, |_| {});
     // SAFETY: the vtable's functions ignore the data pointer.
     unsafe { Waker::from_raw(RawWaker::new(std::ptr::null(), &VT)) }
 }
@@ -277,7 +273,9 @@ async fn foreign_join(live: Live, waker: Waker) -> String {
     });
     let polled = std::thread::spawn(move || {
         let r = foreign_poll(&mut h, &waker).map_err(|p| {
-            p.downcast_ref::<&str>().map(|s| s.to_string()).unwrap_or_default()
+            p.downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .unwrap_or_default()
         });
         drop(waker);
         (h, r)
@@ -497,7 +495,12 @@ fn detached_child() {
 fn detached_panics_are_reported() {
     for procs in ["1", "2"] {
         let out = std::process::Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "detached_child", "--include-ignored", "--nocapture"])
+            .args([
+                "--exact",
+                "detached_child",
+                "--include-ignored",
+                "--nocapture",
+            ])
             .env("GORO_PANIC_CHILD", procs)
             .output()
             .unwrap();
@@ -509,9 +512,16 @@ fn detached_panics_are_reported() {
             "boom-detached-shutdown",
         ] {
             let line = format!("panicked: {m}; the runtime goes on");
-            assert!(err.contains(&line), "procs = {procs}: no {line:?} in:\n{err}");
+            assert!(
+                err.contains(&line),
+                "procs = {procs}: no {line:?} in:\n{err}"
+            );
         }
         assert!(err.contains("CHILD-DONE"), "procs = {procs}: {err}");
-        assert_eq!(err.matches("panicked:").count(), 3, "procs = {procs}: {err}");
+        assert_eq!(
+            err.matches("panicked:").count(),
+            3,
+            "procs = {procs}: {err}"
+        );
     }
 }

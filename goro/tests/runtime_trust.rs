@@ -96,7 +96,9 @@ fn all_blocking_apis() -> usize {
 
 #[test]
 fn blocking_apis_in_a_goroutine_past_the_budget() {
-    let n = within(30, || rt(2).block_on(async { goro::go(async { all_blocking_apis() }).await.unwrap() }));
+    let n = within(30, || {
+        rt(2).block_on(async { goro::go(async { all_blocking_apis() }).await.unwrap() })
+    });
     assert_eq!(n, 6 * N);
 }
 
@@ -180,7 +182,9 @@ fn goroutine_loop_still_yields_after_the_fix() {
                 }
                 spins
             });
-            goro::go(async move { flag.store(1, SeqCst) }).await.unwrap();
+            goro::go(async move { flag.store(1, SeqCst) })
+                .await
+                .unwrap();
             spinner.await.unwrap()
         })
     });
@@ -415,8 +419,9 @@ fn shutdown_releases_a_blocking_call_nobody_will_end() {
             let h = rt.block_on(async move {
                 let h = goro::go(async move { rx.recv_blocking() });
                 goro::time::sleep(Duration::from_millis(20)).await;
-                h
+                vec![h]
             });
+            let h = h.into_iter().next().unwrap();
             drop(rt); // `tx` is still alive: only shutdown can end the wait.
             let r = futures::executor::block_on(h);
             drop(tx);

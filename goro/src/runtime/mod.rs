@@ -167,6 +167,10 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// The goroutine threads parked in `_blocking` calls: the last key handed
+/// out, and each thread's key and parker.
+type BlockedCalls = (usize, Vec<(usize, Arc<ThreadWaker>)>);
+
 /// Everything the workers, wakers and handles of one runtime share.
 pub(crate) struct Shared {
     pub(crate) remotes: Box<[CachePadded<Remote>]>,
@@ -188,7 +192,7 @@ pub(crate) struct Shared {
     /// Goroutine threads (workers, replacements) parked inside a goro
     /// `_blocking` call, with a key each: shutdown unparks them so that
     /// they give up the wait (see `context::BlockingCall`).
-    blocked: Mutex<(usize, Vec<(usize, Arc<ThreadWaker>)>)>,
+    blocked: Mutex<BlockedCalls>,
 }
 
 impl Shared {
@@ -224,8 +228,11 @@ impl Shared {
     /// registering after this sees the flag (it checks after registering,
     /// and this lock orders the two).
     fn release_blocked(&self) {
-        let parkers: Vec<Arc<ThreadWaker>> =
-            lock(&self.blocked).1.iter().map(|(_, p)| p.clone()).collect();
+        let parkers: Vec<Arc<ThreadWaker>> = lock(&self.blocked)
+            .1
+            .iter()
+            .map(|(_, p)| p.clone())
+            .collect();
         for p in parkers {
             p.0.unpark();
         }

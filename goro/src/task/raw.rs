@@ -575,7 +575,7 @@ fn can_read_output(header: &Header, slot: &UnsafeCell<Option<Waker>>, waker: &Wa
         }
     }
     // SAFETY: JOIN_WAKER clear and not complete: the handle owns the slot.
-    let old = slot.with_mut(|w| unsafe { std::mem::replace(&mut *w, Some(waker.clone())) });
+    let old = slot.with_mut(|w| unsafe { (*w).replace(waker.clone()) });
     // The waker it replaces may be another executor's: its drop must not
     // unwind into this joiner.
     super::drop_contained(old);
@@ -621,8 +621,9 @@ where
     // SAFETY: the block came from `alloc::allocate` with this layout, and
     // its contents are dropped.
     unsafe { super::alloc::free(cell.cast(), std::alloc::Layout::new::<Cell<F, S>>()) };
-    // SAFETY: the strong count taken in `allocate`.
-    drop(unsafe { Arc::from_raw(shared.as_ptr() as *const Shared) });
+    // SAFETY: the strong count taken in `allocate`. The last one tears
+    // the runtime down, with whatever foreign wakers it still holds.
+    super::drop_contained(unsafe { Arc::from_raw(shared.as_ptr() as *const Shared) });
 }
 
 // ---- the handle side, type-erased ----------------------------------------------
