@@ -274,7 +274,8 @@ pub(crate) fn block_on<F: Future>(fut: F) -> F::Output {
     // and let shutdown release it.
     let call = crate::runtime::context::BlockingCall::enter(&parker);
     loop {
-        if call.released() {
+        // (Never while unwinding already: that would abort the process.)
+        if call.released() && !std::thread::panicking() {
             // The runtime shuts down while this goroutine's thread waits:
             // unwind out of the goroutine, which then completes as
             // `Cancelled` (`resume_unwind` runs no panic hook: nothing is

@@ -699,6 +699,11 @@ impl Builder {
 ///
 /// Dropping it stops the workers and drops every goroutine still alive
 /// (their destructors run), as a Go program's goroutines end with `main`.
+/// A goroutine waiting inside a `_blocking` call (which holds its worker
+/// thread) is released: the call unwinds out of the goroutine, which ends
+/// as cancelled (its `JoinHandle` returns `JoinError::Cancelled`; nothing
+/// is reported as a panic). Calls still queued on the blocking pool are
+/// cancelled; running ones finish on their own threads.
 ///
 /// # Examples
 ///
