@@ -504,3 +504,49 @@ fn sysmon_hands_off_blocking_calls_on_replacement_threads_promptly() {
     let took = started.elapsed();
     assert!(took < Duration::from_secs(3), "took {took:?}");
 }
+
+#[test]
+fn panicking_socket_waker_does_not_kill_the_netpoller() {
+    for procs in [1, 2] {
+        let name = format!("np{procs}");
+        let r = within(30, move || {
+            let rt = goro::Runtime::builder()
+                .procs(procs)
+                .thread_name(name.clone())
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let l = goro::net::TcpListener::bind("127.0.0.1:0").unwrap();
+                let addr = l.local_addr().unwrap();
+                // A foreign waker on the accept: the netpoller wakes it
+                // when the connection arrives, and it panics.
+                let mut c = {
+                    let waker = std::task::Waker::from(Arc::new(PanicOnWake));
+                    let mut cx = std::task::Context::from_waker(&waker);
+                    let mut acc = Box::pin(l.accept());
+                    assert!(acc.as_mut().poll(&mut cx).is_pending());
+                    let c = std::net::TcpStream::connect(addr).unwrap();
+                    goro::time::sleep(Duration::from_millis(50)).await;
+                    c
+                };
+                // The netpoller and every worker still work.
+                let h = goro::go(async move {
+                    let (s, _) = l.accept().await.unwrap();
+                    let mut buf = [0u8; 5];
+                    s.read_exact(&mut buf).await.unwrap();
+                    buf
+                });
+                goro::time::sleep(Duration::from_millis(5)).await;
+                std::io::Write::write_all(&mut c, b"hello").unwrap();
+                let got = h.await.unwrap();
+                let hs: Vec<_> = (0..100).map(|i| goro::go(async move { i })).collect();
+                let mut sum = 0;
+                for h in hs {
+                    sum += h.await.unwrap();
+                }
+                (got, sum, threads_named(&format!("{name}-worker")))
+            })
+        });
+        assert_eq!(r, (*b"hello", 4950, procs));
+    }
+}
