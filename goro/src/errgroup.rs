@@ -191,6 +191,17 @@ impl<E: Send + 'static> Group<E> {
     where
         F: Future<Output = Result<(), E>> + Send + 'static,
     {
+        // Check before counting: a `go` outside a runtime panics, and a
+        // count it added would make a later `wait` hang.
+        if !crate::runtime::context::is_entered() {
+            if let Some(s) = slot {
+                s.release(1);
+            }
+            panic!(
+                "goro::errgroup::Group::go called outside a goro runtime (at {at}): start one \
+                 with goro::run, #[goro::main] or Runtime::block_on"
+            );
+        }
         self.inner.wg.add(1);
         let inner = self.inner.clone();
         let task = async move {

@@ -263,20 +263,38 @@ pub(crate) fn block_on<F: Future>(fut: F) -> F::Output {
         return v;
     }
     THREADS_IN_BLOCKING_CALLS.fetch_add(1, Ordering::SeqCst);
-    // A worker thread waiting here blocks its goroutines: tell sysmon.
-    crate::runtime::context::mark_blocking_call(true);
     struct Leave;
     impl Drop for Leave {
         fn drop(&mut self) {
-            crate::runtime::context::mark_blocking_call(false);
             THREADS_IN_BLOCKING_CALLS.fetch_sub(1, Ordering::SeqCst);
         }
     }
     let _leave = Leave;
+    // A goroutine's thread waiting here blocks its goroutines: tell sysmon;
+    // and let shutdown release it.
+    let call = crate::runtime::context::BlockingCall::enter(&parker);
     loop {
+        // (Never while unwinding already: that would abort the process.)
+        if call.released() && !std::thread::panicking() {
+            // The runtime shuts down while this goroutine's thread waits:
+            // unwind out of the goroutine, which then completes as
+            // `Cancelled` (`resume_unwind` runs no panic hook: nothing is
+            // printed).
+            drop(call);
+            std::panic::resume_unwind(Box::new(ShutdownUnwind));
+        }
         parker.0.park();
         if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
             return v;
         }
     }
+}
+
+/// The unwind payload of a `_blocking` call released by runtime shutdown;
+/// the task machinery turns it into `JoinError::Cancelled`.
+pub(crate) struct ShutdownUnwind;
+
+/// Whether a caught panic is a shutdown release rather than a user panic.
+pub(crate) fn is_shutdown_unwind(payload: &(dyn std::any::Any + Send)) -> bool {
+    payload.is::<ShutdownUnwind>()
 }

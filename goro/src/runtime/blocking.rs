@@ -38,7 +38,10 @@ pub(crate) struct BlockingPool {
 struct PoolState {
     queue: VecDeque<Notified>,
     threads: usize,
+    /// Threads waiting for work, not yet reserved by a push.
     idle: usize,
+    /// Threads a push reserved and notified that have not woken yet.
+    notified: usize,
     /// Calls queued or running.
     in_flight: usize,
     shutdown: bool,
@@ -86,6 +89,7 @@ impl BlockingPool {
                 queue: VecDeque::new(),
                 threads: 0,
                 idle: 0,
+                notified: 0,
                 in_flight: 0,
                 shutdown: false,
                 next_thread: 0,
@@ -110,6 +114,10 @@ impl BlockingPool {
     fn push(&self, shared: &Shared, task: Notified, new_call: bool) {
         let mut st = lock(&self.state);
         if st.shutdown {
+            drop(st);
+            // Never drop a call silently: its handle resolves `Cancelled`
+            // (the closure is dropped here, outside the lock).
+            task.shutdown();
             return;
         }
         st.queue.push_back(task);
@@ -117,6 +125,11 @@ impl BlockingPool {
             st.in_flight += 1;
         }
         if st.idle > 0 {
+            // Reserve the idle thread for this call (tokio's `num_notify`):
+            // a second push before it wakes must not count on it too, or
+            // the second call would queue behind the first.
+            st.idle -= 1;
+            st.notified += 1;
             drop(st);
             self.cvar.notify_one();
             return;
@@ -146,10 +159,11 @@ impl BlockingPool {
             shared: Arc::as_ptr(shared),
             kind: Kind::Blocking,
             worker: None,
+            stamp: std::ptr::null(),
         };
         let _enter = context::enter(&ctx);
         let mut st = lock(&self.state);
-        loop {
+        'run: loop {
             if let Some(task) = st.queue.pop_front() {
                 drop(st);
                 task.run();
@@ -160,15 +174,31 @@ impl BlockingPool {
             if st.shutdown {
                 break;
             }
+            // Idle until a push reserves this thread (it moves it from
+            // `idle` to `notified`), the pool shuts down, or the keep-alive
+            // passes. Spurious wake-ups wait again.
             st.idle += 1;
-            let (g, timeout) = match self.cvar.wait_timeout(st, self.keep_alive) {
-                Ok(r) => r,
-                Err(p) => p.into_inner(),
-            };
-            st = g;
-            st.idle -= 1;
-            if timeout.timed_out() && st.queue.is_empty() {
-                break;
+            loop {
+                let (g, timeout) = match self.cvar.wait_timeout(st, self.keep_alive) {
+                    Ok(r) => r,
+                    Err(p) => p.into_inner(),
+                };
+                st = g;
+                if st.notified > 0 {
+                    st.notified -= 1;
+                    continue 'run;
+                }
+                if st.shutdown {
+                    st.idle -= 1;
+                    break 'run;
+                }
+                if timeout.timed_out() {
+                    st.idle -= 1;
+                    if st.queue.is_empty() {
+                        break 'run;
+                    }
+                    continue 'run;
+                }
             }
         }
         st.threads -= 1;

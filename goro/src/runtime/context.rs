@@ -28,6 +28,9 @@ pub(crate) struct ThreadCtx {
     pub(crate) kind: Kind,
     /// The worker's index, for worker threads.
     pub(crate) worker: Option<usize>,
+    /// The sysmon stamp of a thread that runs goroutines (a worker or a
+    /// replacement thread); null elsewhere. It outlives the context.
+    pub(crate) stamp: *const super::sysmon::PollStamp,
 }
 
 impl ThreadCtx {
@@ -82,16 +85,56 @@ pub(crate) fn worker_index(shared: &Shared) -> Option<usize> {
     })
 }
 
-/// On a worker thread, marks (or unmarks) that it waits inside a goro
-/// `_blocking` call, for sysmon. Elsewhere does nothing.
-pub(crate) fn mark_blocking_call(entering: bool) {
-    with(|ctx| {
-        if let Some(ctx) = ctx {
-            if let Some(i) = ctx.worker {
-                ctx.shared().remotes[i].stamp.blocking_call(entering);
+/// A goroutine-running thread (worker or replacement) waiting inside a goro
+/// `_blocking` call: marked in its sysmon stamp (so sysmon hands its
+/// goroutines off at once) and registered with its runtime (so shutdown
+/// can release it). Elsewhere (plain threads, `block_on`, the blocking
+/// pool) the guard does nothing.
+pub(crate) struct BlockingCall {
+    shared: *const Shared,
+    stamp: *const super::sysmon::PollStamp,
+    key: usize,
+}
+
+impl BlockingCall {
+    /// Enters a blocking wait that parks on `parker`.
+    pub(crate) fn enter(parker: &std::sync::Arc<crate::wait::ThreadWaker>) -> BlockingCall {
+        with(|ctx| match ctx {
+            Some(c) if !c.stamp.is_null() => {
+                // SAFETY: the stamp outlives the context (see `ThreadCtx`).
+                unsafe { &*c.stamp }.blocking_call(true);
+                let key = c.shared().register_blocked(parker);
+                BlockingCall {
+                    shared: c.shared,
+                    stamp: c.stamp,
+                    key,
+                }
             }
+            _ => BlockingCall {
+                shared: ptr::null(),
+                stamp: ptr::null(),
+                key: 0,
+            },
+        })
+    }
+
+    /// True when this thread must give up the wait: its runtime shuts down.
+    #[inline]
+    pub(crate) fn released(&self) -> bool {
+        // SAFETY: the context (and its `Shared`) outlives this guard.
+        unsafe { self.shared.as_ref() }.is_some_and(|s| s.is_shutdown())
+    }
+}
+
+impl Drop for BlockingCall {
+    fn drop(&mut self) {
+        // SAFETY: as in `released`.
+        if let Some(s) = unsafe { self.shared.as_ref() } {
+            s.unregister_blocked(self.key);
+            // SAFETY: the stamp outlives the context.
+            unsafe { &*self.stamp }.blocking_call(false);
         }
-    })
+    }
 }
 
 /// True when this thread already serves a runtime.
@@ -140,12 +183,18 @@ impl Drop for TaskGuard {
 }
 
 /// Spends one unit of the cooperative budget; false when it is spent.
+/// Only a poll with the polled goroutine's own waker counts (see `coop`).
 #[inline]
-pub(crate) fn spend_budget() -> bool {
+pub(crate) fn spend_budget(waker: &std::task::Waker) -> bool {
     TLS.try_with(|t| match t.budget.get() {
         UNCONSTRAINED => true,
-        0 => false,
         n => {
+            if !crate::task::is_task_waker(waker, t.task.get()) {
+                return true;
+            }
+            if n == 0 {
+                return false;
+            }
             t.budget.set(n - 1);
             true
         }

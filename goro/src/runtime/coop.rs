@@ -10,6 +10,12 @@
 //! channel, so the goroutine goes to the back of the run queue (a
 //! `yield_now`). Outside goroutines (threads, other executors) there is no
 //! budget.
+//!
+//! Only a poll with the goroutine's own task waker spends it: a future
+//! driven by a nested executor inside the goroutine (every `_blocking`
+//! call, `futures::executor::block_on`, `Select::try_select`'s no-op
+//! waker) cannot yield the goroutine by returning `Pending`: it would
+//! wake its own waker and be re-polled at once, forever.
 
 use std::task::{Context, Poll};
 
@@ -23,7 +29,7 @@ pub(crate) const BUDGET: u32 = 128;
 /// is spent.
 #[inline]
 pub(crate) fn poll_proceed(cx: &mut Context<'_>) -> Poll<()> {
-    if context::spend_budget() {
+    if context::spend_budget(cx.waker()) {
         Poll::Ready(())
     } else {
         cx.waker().wake_by_ref();

@@ -167,6 +167,10 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// The goroutine threads parked in `_blocking` calls: the last key handed
+/// out, and each thread's key and parker.
+type BlockedCalls = (usize, Vec<(usize, Arc<ThreadWaker>)>);
+
 /// Everything the workers, wakers and handles of one runtime share.
 pub(crate) struct Shared {
     pub(crate) remotes: Box<[CachePadded<Remote>]>,
@@ -185,6 +189,10 @@ pub(crate) struct Shared {
     deadlock_mode: AtomicU8,
     deadlock_reported: AtomicBool,
     pub(crate) sysmon: sysmon::Sysmon,
+    /// Goroutine threads (workers, replacements) parked inside a goro
+    /// `_blocking` call, with a key each: shutdown unparks them so that
+    /// they give up the wait (see `context::BlockingCall`).
+    blocked: Mutex<BlockedCalls>,
 }
 
 impl Shared {
@@ -195,6 +203,38 @@ impl Shared {
         unsafe {
             Arc::increment_strong_count(self as *const Shared);
             Arc::from_raw(self as *const Shared)
+        }
+    }
+
+    /// Registers a goroutine thread parked in a `_blocking` call on
+    /// `parker`; returns its key.
+    pub(crate) fn register_blocked(&self, parker: &Arc<ThreadWaker>) -> usize {
+        let mut b = lock(&self.blocked);
+        b.0 += 1;
+        let key = b.0;
+        b.1.push((key, parker.clone()));
+        key
+    }
+
+    pub(crate) fn unregister_blocked(&self, key: usize) {
+        let mut b = lock(&self.blocked);
+        if let Some(i) = b.1.iter().position(|(k, _)| *k == key) {
+            b.1.swap_remove(i);
+        }
+    }
+
+    /// Shutdown (the flag is set): every goroutine thread parked in a
+    /// `_blocking` call wakes, sees the flag and gives up its wait. One
+    /// registering after this sees the flag (it checks after registering,
+    /// and this lock orders the two).
+    fn release_blocked(&self) {
+        let parkers: Vec<Arc<ThreadWaker>> = lock(&self.blocked)
+            .1
+            .iter()
+            .map(|(_, p)| p.clone())
+            .collect();
+        for p in parkers {
+            p.0.unpark();
         }
     }
 
@@ -320,6 +360,7 @@ impl Shared {
             deadlock_mode: AtomicU8::new(deadlock::Mode::Off as u8),
             deadlock_reported: AtomicBool::new(false),
             sysmon: sysmon::Sysmon::new(sysmon),
+            blocked: Mutex::new((0, Vec::new())),
         });
         Ok((shared, locals))
     }
@@ -658,6 +699,11 @@ impl Builder {
 ///
 /// Dropping it stops the workers and drops every goroutine still alive
 /// (their destructors run), as a Go program's goroutines end with `main`.
+/// A goroutine waiting inside a `_blocking` call (which holds its worker
+/// thread) is released: the call unwinds out of the goroutine, which ends
+/// as cancelled (its `JoinHandle` returns `JoinError::Cancelled`; nothing
+/// is reported as a panic). Calls still queued on the blocking pool are
+/// cancelled; running ones finish on their own threads.
 ///
 /// # Examples
 ///
@@ -757,6 +803,7 @@ impl Runtime {
             shared: Arc::as_ptr(&self.shared),
             kind: Kind::Main,
             worker: None,
+            stamp: std::ptr::null(),
         };
         let _enter = context::enter(&ctx);
         let main = &shared.main;
@@ -815,6 +862,17 @@ impl Runtime {
             deadlock::LIVE_RUNTIMES.fetch_sub(1, SeqCst);
             dump::unregister(shared);
         }
+        // Every goroutine still alive: drop its future here, before the
+        // workers are joined: a goroutine on a worker may wait, in a
+        // `_blocking` call, for one of them (its future holds the peer's
+        // `Sender`). A goroutine being polled now is cancelled when its
+        // poll ends.
+        for t in shared.owned.close_and_take_all() {
+            // SAFETY: `close_and_take_all` hands us the list's reference.
+            unsafe { Notified::from_raw(t) }.shutdown();
+        }
+        // A worker still waiting in a `_blocking` call gives it up.
+        shared.release_blocked();
         for w in 0..shared.remotes.len() {
             shared.unpark_worker(w);
         }
@@ -825,11 +883,6 @@ impl Runtime {
             }
         }
         shared.sysmon.shutdown();
-        // Every goroutine still alive: drop its future here.
-        for t in shared.owned.close_and_take_all() {
-            // SAFETY: `close_and_take_all` hands us the list's reference.
-            unsafe { Notified::from_raw(t) }.shutdown();
-        }
         drop(shared.inject.close());
         shared.timers.clear();
         shared.blocking.shutdown();

@@ -88,6 +88,9 @@ impl OwnedTasks {
         let swept = {
             let mut list = lock(&slot.list);
             if list.closed {
+                // The refused task is cancelled at once and its exit is
+                // counted like any other's: count it live first.
+                slot.live.fetch_add(1, Relaxed);
                 return false;
             }
             list.tasks.push(task);
@@ -165,5 +168,24 @@ impl OwnedTasks {
             }
         }
         true
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::OwnedTasks;
+    use std::sync::atomic::Ordering::Relaxed;
+
+    /// A spawn refused at shutdown is cancelled at once, and its exit is
+    /// counted like any other: the refusal must count it live first
+    /// (before, `num_goroutine` drifted one lower per refused spawn).
+    #[test]
+    fn refused_insert_keeps_the_live_count() {
+        let owned = OwnedTasks::new(1);
+        assert!(owned.close_and_take_all().is_empty());
+        assert!(!owned.insert(std::ptr::NonNull::dangling(), None));
+        owned.exited(None);
+        let raw: isize = owned.lists.iter().map(|s| s.live.load(Relaxed)).sum();
+        assert_eq!(raw, 0);
     }
 }

@@ -61,8 +61,8 @@
 //!
 //! Before handing off (and before blaming the goroutine), sysmon asks the
 //! OS (Linux: `/proc`) about the thread on each round that finds it past
-//! the threshold. Inside a goro `_blocking` call (the worker marks that in
-//! its stamp), blocked in a system call other than a futex wait (a sleep, a
+//! the threshold. Inside a goro `_blocking` call (the thread, worker or
+//! replacement, marks that in its stamp, reached through its context), blocked in a system call other than a futex wait (a sleep, a
 //! read), or on the CPU for a quarter of the time or more: the goroutine
 //! holds the thread, so hand off and warn. Runnable but not scheduled, or
 //! waiting on a futex (a lock whose holder the OS descheduled): the host's
@@ -761,6 +761,7 @@ fn helper_run(shared: Arc<Shared>, me: Arc<Helper>) {
         shared: Arc::as_ptr(&shared),
         kind: Kind::Worker(std::cell::RefCell::new(None)),
         worker: None,
+        stamp: &me.stamp,
     };
     let _enter = context::enter(&ctx);
     let sm = &shared.sysmon;

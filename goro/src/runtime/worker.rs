@@ -218,6 +218,7 @@ pub(crate) fn run(shared: Arc<Shared>, index: usize, local: Local) {
         shared: Arc::as_ptr(&shared),
         kind: Kind::Worker(std::cell::RefCell::new(Some(Worker::new(index, local)))),
         worker: Some(index),
+        stamp: &shared.remotes[index].stamp,
     };
     let enter = context::enter(&ctx);
     let Kind::Worker(core) = &ctx.kind else {

@@ -18,6 +18,7 @@
 //! - once `COMPLETE`, the future has been dropped and is never polled again.
 
 mod alloc;
+mod contain;
 pub(crate) mod join;
 pub(crate) mod raw;
 pub(crate) mod state;
@@ -28,5 +29,7 @@ mod loom_tests;
 #[cfg(all(test, loom))]
 pub(crate) mod testing;
 
+pub(crate) use contain::{drop_contained, wake_by_ref_contained, wake_contained};
 pub use join::{GoroutineId, JoinError, JoinHandle};
 pub(crate) use raw::{Header, Notified, Schedule};
+pub(crate) use waker::is_task_waker;

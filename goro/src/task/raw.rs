@@ -377,8 +377,14 @@ where
             unsafe { finish::<F, S>(ptr, Ok(out), true) }
         }
         Err(panic) => {
+            // A `_blocking` call released by shutdown is a cancellation.
+            let err = if crate::wait::is_shutdown_unwind(&*panic) {
+                JoinError::Cancelled
+            } else {
+                JoinError::Panic(panic)
+            };
             // SAFETY: RUNNING: we own the stage.
-            unsafe { finish::<F, S>(ptr, Err(JoinError::Panic(panic)), true) }
+            unsafe { finish::<F, S>(ptr, Err(err), true) }
         }
     }
 }
@@ -407,8 +413,8 @@ where
     }));
     drop(_g);
     let result = match dropped {
-        Ok(()) => Err(JoinError::Cancelled),
-        Err(p) => Err(JoinError::Panic(p)),
+        Err(p) if !crate::wait::is_shutdown_unwind(&*p) => Err(JoinError::Panic(p)),
+        _ => Err(JoinError::Cancelled),
     };
     // SAFETY: forwarded from the caller.
     unsafe { finish::<F, S>(ptr, result, queue_ref) }
@@ -429,19 +435,27 @@ where
     // SAFETY: per the caller.
     let cell = unsafe { cell::<F, S>(ptr) };
     let header = &cell.header;
-    // Storing the output drops the future if it is still there (after a
-    // panic); that destructor may panic too.
-    let stored = catch_unwind(AssertUnwindSafe(|| {
-        // SAFETY: RUNNING: we own the stage.
-        cell.stage
-            .with_mut(|s| unsafe { *s = Stage::Finished(result) });
-    }));
-    if let Err(p) = stored {
-        // The old stage was being dropped; store the new panic instead.
-        // SAFETY: as above. `ptr::write` because the old value is gone.
-        cell.stage
-            .with_mut(|s| unsafe { std::ptr::write(s, Stage::Finished(Err(JoinError::Panic(p)))) });
-    }
+    // Take the future out first (after a `Ready` or a panic it is still
+    // there): its destructor may panic. Then the panic is the result and
+    // the output it replaces is dropped, never leaked.
+    // SAFETY: RUNNING: we own the stage.
+    let old = cell
+        .stage
+        .with_mut(|s| unsafe { std::mem::replace(&mut *s, Stage::Consumed) });
+    let result = match catch_unwind(AssertUnwindSafe(|| drop(old))) {
+        Ok(()) => result,
+        Err(p) if crate::wait::is_shutdown_unwind(&*p) => {
+            let _ = catch_unwind(AssertUnwindSafe(|| drop(result)));
+            Err(JoinError::Cancelled)
+        }
+        Err(p) => {
+            let _ = catch_unwind(AssertUnwindSafe(|| drop(result)));
+            Err(JoinError::Panic(p))
+        }
+    };
+    // SAFETY: as above; the stage is `Consumed`, nothing to drop.
+    cell.stage
+        .with_mut(|s| unsafe { std::ptr::write(s, Stage::Finished(result)) });
     // Count the exit first, so that whoever sees the task complete also
     // sees `num_goroutine` without it.
     let released = S::release(header.shared(), ptr);
@@ -457,8 +471,9 @@ where
         cell.join_waker.with(|w| {
             // SAFETY: JOIN_WAKER was set before COMPLETE: the slot holds the
             // handle's waker and the handle will not write it again.
+            // A foreign executor's waker: its panic must not unwind here.
             if let Some(w) = unsafe { &*w } {
-                w.wake_by_ref();
+                super::wake_by_ref_contained(w);
             }
         });
     }
@@ -485,6 +500,9 @@ fn drop_output<F: Future>(header: &Header, stage: Stage<F>) {
 }
 
 fn report_detached_panic(header: &Header, payload: &(dyn Any + Send)) {
+    if crate::wait::is_shutdown_unwind(payload) {
+        return;
+    }
     let msg = crate::task::join::panic_message(payload);
     eprintln!(
         "goro: goroutine {} (spawned at {}) panicked: {}; the runtime goes on",
@@ -557,7 +575,10 @@ fn can_read_output(header: &Header, slot: &UnsafeCell<Option<Waker>>, waker: &Wa
         }
     }
     // SAFETY: JOIN_WAKER clear and not complete: the handle owns the slot.
-    slot.with_mut(|w| unsafe { *w = Some(waker.clone()) });
+    let old = slot.with_mut(|w| unsafe { (*w).replace(waker.clone()) });
+    // The waker it replaces may be another executor's: its drop must not
+    // unwind into this joiner.
+    super::drop_contained(old);
     header.state.set_join_waker().is_err()
 }
 
@@ -600,8 +621,9 @@ where
     // SAFETY: the block came from `alloc::allocate` with this layout, and
     // its contents are dropped.
     unsafe { super::alloc::free(cell.cast(), std::alloc::Layout::new::<Cell<F, S>>()) };
-    // SAFETY: the strong count taken in `allocate`.
-    drop(unsafe { Arc::from_raw(shared.as_ptr() as *const Shared) });
+    // SAFETY: the strong count taken in `allocate`. The last one tears
+    // the runtime down, with whatever foreign wakers it still holds.
+    super::drop_contained(unsafe { Arc::from_raw(shared.as_ptr() as *const Shared) });
 }
 
 // ---- the handle side, type-erased ----------------------------------------------

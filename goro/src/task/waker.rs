@@ -37,6 +37,12 @@ impl Deref for WakerRef {
     }
 }
 
+/// Whether `waker` is a task waker for the task at `header`.
+#[inline]
+pub(crate) fn is_task_waker(waker: &Waker, header: *const Header) -> bool {
+    std::ptr::eq(waker.data(), header as *const ()) && std::ptr::eq(waker.vtable(), &VTABLE)
+}
+
 fn raw_waker(header: NonNull<Header>) -> RawWaker {
     RawWaker::new(header.as_ptr() as *const (), &VTABLE)
 }

@@ -266,8 +266,8 @@ impl TimerDriver {
         let n = wakers.len();
         for w in wakers {
             // A foreign waker may panic: it must not unwind through a
-            // worker or the timer thread (the panic message is printed).
-            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| w.wake()));
+            // worker or the timer thread.
+            crate::task::wake_contained(w);
         }
         n
     }
@@ -296,6 +296,10 @@ impl TimerDriver {
             if e.timer.state.load(Acquire) == WAITING {
                 let at = self.epoch + Duration::from_nanos(e.when);
                 super::global_insert(at, e.timer);
+            } else {
+                // A fired or cancelled entry may hold the last handle to a
+                // foreign waker whose drop panics.
+                crate::task::drop_contained(e);
             }
         }
     }

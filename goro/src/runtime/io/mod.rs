@@ -185,7 +185,7 @@ impl IoDriver {
         let mut wake = std::mem::take(&mut st.wake);
         drop(st);
         for w in wake.drain(..) {
-            w.wake();
+            crate::task::wake_contained(w);
         }
         n
     }
@@ -242,7 +242,7 @@ impl Wakeups {
     pub(crate) fn wake_all(self) -> usize {
         let n = self.0.len();
         for w in self.0 {
-            w.wake();
+            crate::task::wake_contained(w);
         }
         n
     }

@@ -199,7 +199,7 @@ impl ScheduledIo {
             t.disarm();
         }
         for w in to_wake {
-            w.wake();
+            crate::task::wake_contained(w);
         }
     }
 
@@ -243,7 +243,7 @@ impl Wake for DeadlineWake {
             std::mem::take(&mut st.wakers)
         };
         for w in wakers {
-            w.wake();
+            crate::task::wake_contained(w);
         }
     }
 }
