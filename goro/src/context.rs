@@ -50,6 +50,7 @@ use crate::{
 /// Why a context is done: Go's `context.Canceled` and
 /// `context.DeadlineExceeded`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ContextError {
     /// `cancel` was called (on this context or an ancestor).
     Canceled,

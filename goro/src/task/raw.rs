@@ -7,7 +7,6 @@
 //! calls to the blocking pool.
 
 use std::{
-    any::Any,
     future::Future,
     marker::PhantomData,
     panic::{catch_unwind, AssertUnwindSafe, Location},
@@ -378,7 +377,7 @@ where
         }
         Err(panic) => {
             // SAFETY: RUNNING: we own the stage.
-            unsafe { finish::<F, S>(ptr, Err(JoinError::Panic(panic)), true) }
+            unsafe { finish::<F, S>(ptr, Err(JoinError::panic(header.id, panic)), true) }
         }
     }
 }
@@ -407,8 +406,8 @@ where
     }));
     drop(_g);
     let result = match dropped {
-        Ok(()) => Err(JoinError::Cancelled),
-        Err(p) => Err(JoinError::Panic(p)),
+        Ok(()) => Err(JoinError::cancelled(cell.header.id)),
+        Err(p) => Err(JoinError::panic(cell.header.id, p)),
     };
     // SAFETY: forwarded from the caller.
     unsafe { finish::<F, S>(ptr, result, queue_ref) }
@@ -440,7 +439,7 @@ where
         // The old stage was being dropped; store the new panic instead.
         // SAFETY: as above. `ptr::write` because the old value is gone.
         cell.stage
-            .with_mut(|s| unsafe { std::ptr::write(s, Stage::Finished(Err(JoinError::Panic(p)))) });
+            .with_mut(|s| unsafe { std::ptr::write(s, Stage::Finished(Err(JoinError::panic(header.id, p)))) });
     }
     // Count the exit first, so that whoever sees the task complete also
     // sees `num_goroutine` without it.
@@ -476,16 +475,17 @@ where
 
 /// Drops an output nobody will read; a panic nobody will see is reported.
 fn drop_output<F: Future>(header: &Header, stage: Stage<F>) {
-    if let Stage::Finished(Err(JoinError::Panic(p))) = &stage {
-        report_detached_panic(header, &**p);
+    if let Stage::Finished(Err(e)) = &stage {
+        if e.is_panic() {
+            report_detached_panic(header, e.panic_message().unwrap_or("Box<dyn Any>"));
+        }
     }
     if let Err(p) = catch_unwind(AssertUnwindSafe(|| drop(stage))) {
-        report_detached_panic(header, &*p);
+        report_detached_panic(header, crate::task::join::panic_message(&*p));
     }
 }
 
-fn report_detached_panic(header: &Header, payload: &(dyn Any + Send)) {
-    let msg = crate::task::join::panic_message(payload);
+fn report_detached_panic(header: &Header, msg: &str) {
     eprintln!(
         "goro: goroutine {} (spawned at {}) panicked: {}; the runtime goes on",
         header.id, header.spawned_at, msg
