@@ -309,6 +309,7 @@ fn derive(parent: &Context, deadline: Option<Instant>) -> (Context, CancelFunc) 
 /// cancel_parent();
 /// assert_eq!(child.err(), Some(ContextError::Canceled));
 /// ```
+#[must_use = "call the CancelFunc when the work is done (Go vet's lostcancel)"]
 pub fn with_cancel(parent: &Context) -> (Context, CancelFunc) {
     derive(parent, None)
 }
@@ -326,6 +327,7 @@ pub fn with_cancel(parent: &Context) -> (Context, CancelFunc) {
 /// cancel();
 /// assert_eq!(ctx.err(), Some(goro::context::ContextError::Canceled));
 /// ```
+#[must_use = "call the CancelFunc when the work is done (Go vet's lostcancel)"]
 pub fn with_timeout(parent: &Context, d: Duration) -> (Context, CancelFunc) {
     let deadline = crate::time::now().checked_add(d);
     derive(parent, deadline)
@@ -341,6 +343,7 @@ pub fn with_timeout(parent: &Context, d: Duration) -> (Context, CancelFunc) {
 /// let (ctx, _c) = goro::context::with_deadline(&goro::context::background(), Instant::now());
 /// assert_eq!(ctx.err(), Some(goro::context::ContextError::DeadlineExceeded));
 /// ```
+#[must_use = "call the CancelFunc when the work is done (Go vet's lostcancel)"]
 pub fn with_deadline(parent: &Context, deadline: Instant) -> (Context, CancelFunc) {
     derive(parent, Some(deadline))
 }

@@ -108,6 +108,7 @@ pub struct GoroTimer;
 
 /// The sleep future of [`GoroTimer`].
 #[derive(Debug)]
+#[must_use = "futures do nothing unless awaited"]
 pub struct GoroSleep(crate::time::Sleep);
 
 impl Future for GoroSleep {

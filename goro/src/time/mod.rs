@@ -278,6 +278,7 @@ fn far_future() -> Instant {
 }
 
 /// The future returned by [`sleep`] and [`sleep_until`].
+#[must_use = "futures do nothing unless awaited"]
 pub struct Sleep {
     armed: Armed,
     at: &'static Location<'static>,
@@ -346,6 +347,7 @@ pub fn timeout<F: Future>(d: Duration, fut: F) -> Timeout<F> {
 }
 
 /// The future returned by [`timeout`].
+#[must_use = "futures do nothing unless awaited"]
 pub struct Timeout<F> {
     fut: Option<F>,
     sleep: Sleep,
@@ -401,6 +403,7 @@ impl<F> fmt::Debug for Timeout<F> {
 ///     (&mut t).await;
 /// });
 /// ```
+#[must_use = "a Timer does nothing unless awaited"]
 pub struct Timer {
     armed: Armed,
     stopped: bool,
@@ -492,6 +495,7 @@ impl fmt::Debug for Timer {
 ///     t.stop();
 /// });
 /// ```
+#[must_use = "a Ticker does nothing unless its ticks are awaited"]
 pub struct Ticker {
     period: Duration,
     armed: Armed,
@@ -565,6 +569,7 @@ impl fmt::Debug for Ticker {
 
 /// The future returned by [`Ticker::tick`].
 #[derive(Debug)]
+#[must_use = "futures do nothing unless awaited"]
 pub struct Tick<'a> {
     ticker: &'a mut Ticker,
     at: &'static Location<'static>,
@@ -611,6 +616,7 @@ impl Wake for SendAt {
 ///     }
 /// });
 /// ```
+#[must_use = "the channel is the only way to see the time pass"]
 pub fn after(d: Duration) -> crate::chan::Receiver<Instant> {
     let (tx, rx) = crate::chan::chan::<Instant>(1);
     let deadline = now().checked_add(d).unwrap_or_else(far_future);
@@ -657,6 +663,7 @@ impl Wake for TickAt {
 ///     assert!(b > a);
 /// });
 /// ```
+#[must_use = "the channel is the only way to see the ticks"]
 pub fn tick(period: Duration) -> crate::chan::Receiver<Instant> {
     assert!(!period.is_zero(), "non-positive interval for Tick");
     let (tx, rx) = crate::chan::chan::<Instant>(1);
