@@ -23,6 +23,8 @@ mod wait;
 pub mod chan;
 pub mod context;
 pub mod errgroup;
+#[cfg(feature = "net")]
+#[cfg_attr(docsrs, doc(cfg(feature = "net")))]
 pub mod net;
 pub mod runtime;
 pub mod sync;

@@ -31,6 +31,10 @@ pub(crate) mod deadlock;
 pub(crate) mod dump;
 mod idle;
 pub(crate) mod inject;
+#[cfg(feature = "net")]
+pub(crate) mod io;
+#[cfg(not(feature = "net"))]
+#[path = "io/none.rs"]
 pub(crate) mod io;
 pub(crate) mod owned;
 pub(crate) mod park;
