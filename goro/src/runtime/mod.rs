@@ -1,28 +1,54 @@
 //! The runtime: goroutines multiplexed onto `procs` worker threads by a
-//! work-stealing scheduler (Go's G-M-P: task / thread / worker).
+//! work-stealing scheduler (Go's G-M-P: goroutine / thread / processor).
 //!
-//! Code map:
-//! - `worker.rs`: the worker loop and where it looks for work;
-//! - `queue.rs`: the per-worker ring with `steal half`;
-//! - `inject.rs`: the global queue;
-//! - `idle.rs`: parking, searching, and waking one worker when work appears;
-//! - `owned.rs`: every live goroutine (shutdown, `num_goroutine`, dump);
-//! - `blocking.rs`: the `spawn_blocking` pool;
-//! - `context.rs`: which runtime and goroutine this thread serves;
-//! - `park.rs`: the thread parker;
-//! - `io/`: the netpoller, polled by the timer-driver worker as it parks.
-//! - `sysmon.rs`: the monitor thread that hands a stuck worker's queue to
-//!   the others and starts replacement threads.
+//! Most programs need only [`run`] (or `#[goro::main]`) and [`go`]:
+//! `run` starts a runtime with one worker per CPU (`GOMAXPROCS` is
+//! honoured), runs the main future on the calling thread until it
+//! returns, and shuts the runtime down. [`Builder`] sets the number of
+//! workers and the safety nets (deadlock detection, sysmon, the SIGQUIT
+//! dump); a [`Runtime`] can be kept and reused with [`Runtime::block_on`].
+//! Several threads may each run their own runtime.
 //!
-//! The thread inside `block_on` polls the main future itself (it need not
-//! be `Send`), counts as goroutine "main" for `num_goroutine` and for wait
-//! reasons, and spawns into the injector.
+//! Inside a runtime: [`go`] starts a goroutine, [`spawn_blocking`] runs a
+//! blocking call on the blocking pool, [`yield_now`] is `runtime.Gosched`,
+//! [`num_goroutine`] and [`procs`] are Go's `NumGoroutine` and
+//! `GOMAXPROCS`. [`dump`] lists every goroutine with its wait reason and
+//! the line it waits at, [`stats`] counts what the scheduler did.
+//!
+//! # Examples
+//!
+//! ```
+//! let rt = goro::Runtime::builder().procs(2).build().unwrap();
+//! let n = rt.block_on(async {
+//!     let hs: Vec<_> = (0..4_u64).map(|i| goro::go(async move { i * i })).collect();
+//!     let mut sum = 0;
+//!     for h in hs {
+//!         sum += h.await.unwrap();
+//!     }
+//!     sum
+//! });
+//! assert_eq!(n, 14);
+//! ```
+//!
+//! # Compared with Go and tokio
+//!
+//! As in tokio, a goroutine is a future and is preempted only at an
+//! `.await` (with a cooperative budget: a goroutine whose channel is always
+//! ready still yields after 128 operations). A goroutine that blocks its
+//! thread (a blocking call, a long computation) is detected by sysmon as in
+//! Go: after 10 ms the goroutines queued behind it move to other workers
+//! and a replacement thread keeps `procs` threads running goroutines. A
+//! panicking goroutine does not kill the process (Go) but is returned by
+//! its [`JoinHandle`] (tokio).
 //!
 //! Shutdown (dropping the `Runtime`, or `run` returning): workers stop at
 //! their next scheduling point, then every goroutine still alive has its
 //! future dropped on the dropping thread (destructors run), then queued
 //! references and timers are released. Running blocking calls finish on
 //! their own threads; queued ones are cancelled.
+//!
+//! The code map and the scheduler's protocols are documented in the
+//! source (`runtime/worker.rs`).
 
 pub(crate) mod blocking;
 pub(crate) mod context;
@@ -464,7 +490,7 @@ impl Builder {
     /// primitives and nothing (timer, socket, blocking call, other thread)
     /// can wake one, it prints Go's
     /// `fatal error: all goroutines are asleep - deadlock!` and the
-    /// [`dump`](crate::runtime::dump), and exits with status 2. Under `#[goro::test]` the test panics with that text
+    /// [`dump`], and exits with status 2. Under `#[goro::test]` the test panics with that text
     /// instead.
     ///
     /// # Examples
