@@ -10,8 +10,12 @@
 //! Deadlines need no goroutine: a timer in the runtime's heap (or the
 //! global one, outside a runtime) whose waker cancels the context.
 //!
-//! Lock order: a node's lock is never held while another node's is taken;
-//! children are collected under the lock and cancelled after it is released.
+//! Compared with Go: the same tree, errors and first-cause-wins rule;
+//! `ctx.Done()` is [`Context::done`], a goro channel, so it is a
+//! `select!` arm; a `CancelFunc` is an `Arc<dyn Fn()>` that may be called
+//! any number of times, and the `with_*` constructors are `#[must_use]` as
+//! Go vet's `lostcancel` check asks. Context values (`WithValue`) are left
+//! to Rust's own types: pass what a goroutine needs as an argument.
 //!
 //! # Examples
 //!
@@ -198,6 +202,8 @@ impl Context {
     }
 }
 
+// Lock order: a node's lock is never held while another node's is taken;
+// children are collected under the lock and cancelled after it is released.
 impl Node {
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())

@@ -1,16 +1,44 @@
-//! Time: `sleep`, `timeout`, `Timer` and `Ticker` (Go's `time.Sleep`,
-//! `time.NewTimer`, `time.NewTicker`), driven by the runtime's timer heap.
+//! Time: [`sleep`], [`timeout`], [`Timer`] and [`Ticker`] (Go's
+//! `time.Sleep`, `time.NewTimer`, `time.NewTicker`), and [`after`] /
+//! [`tick`], which return a channel for `select!` as Go's `time.After` and
+//! `time.Tick` do.
 //!
-//! Inside a goro runtime the workers fire timers: every 61 scheduling ticks,
-//! and before parking, when one worker parks with a timeout to the
-//! earliest deadline. Outside any runtime (a tokio task, a plain thread
-//! using a `_blocking` call) a global timer thread, started on first use,
-//! does the same, so every timer works everywhere.
+//! Every timer lives in the runtime's timer heap: no thread or goroutine
+//! per timer. Inside a goro runtime the workers fire timers (a worker about
+//! to go idle sleeps until the earliest deadline); outside any runtime (a
+//! tokio task, a plain thread in a `_blocking` call) a global timer thread,
+//! started on first use, does the same, so every timer works everywhere.
+//! Under `#[goro::test(start_paused = true)]` the clock is virtual and
+//! [`now`] reads it.
+//!
+//! # Examples
+//!
+//! ```
+//! use std::time::Duration;
+//! use goro::time::{sleep, timeout};
+//!
+//! goro::run(async {
+//!     sleep(Duration::from_millis(1)).await;
+//!     // A future that takes too long: `Err(Elapsed)`.
+//!     let r = timeout(Duration::from_millis(5), std::future::pending::<()>()).await;
+//!     assert!(r.is_err());
+//!     // Or a timeout as a select! arm, as in Go.
+//!     let (_tx, rx) = goro::chan::<u32>(0);
+//!     goro::select! {
+//!         recv(rx) -> _ => unreachable!(),
+//!         recv(goro::time::after(Duration::from_millis(5))) -> _ => {}
+//!     }
+//! });
+//! ```
+//!
+//! # Compared with Go and tokio
 //!
 //! Why is `Timer` a future and not a channel? Channels come with the
 //! channel package: `after` and `tick` return `Receiver<Instant>` there, so
 //! timeouts are `select!` arms as in Go. A `Timer` you `.await` is the
-//! Rust-shaped twin of `<-t.C`.
+//! Rust-shaped twin of `<-t.C`. `sleep`, `timeout` and `Sleep::reset` work
+//! as tokio's; the futures are `#[must_use]`: a `sleep(d);` without
+//! `.await` does nothing and warns.
 
 pub(crate) mod driver;
 
