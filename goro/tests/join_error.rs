@@ -41,7 +41,11 @@ fn question_mark_into_boxed_error() {
         assert!(join.is_panic());
         assert!(!join.is_cancelled());
         assert_eq!(join.panic_message(), Some("worker failed on item 3"));
-        assert!(err.to_string().ends_with("panicked: worker failed on item 3"), "{err}");
+        assert!(
+            err.to_string()
+                .ends_with("panicked: worker failed on item 3"),
+            "{err}"
+        );
 
         // The boxed error crosses to another goroutine (needs Send) and is
         // read from two at once (needs Sync).
@@ -90,10 +94,15 @@ fn panic_payload_round_trips() {
 
         // A formatted message is captured too, and resume_unwind re-raises it.
         let n = std::hint::black_box(5);
-        let err = goro::go(async move { panic!("n = {n}") }).await.unwrap_err();
+        let err = goro::go(async move { panic!("n = {n}") })
+            .await
+            .unwrap_err();
         assert_eq!(err.panic_message(), Some("n = 5"));
         let payload = err.into_panic();
-        let again = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| std::panic::resume_unwind(payload))).unwrap_err();
+        let again = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            std::panic::resume_unwind(payload)
+        }))
+        .unwrap_err();
         // (rustc may fold the formatting into a `&'static str` payload.)
         let msg = again
             .downcast_ref::<String>()

@@ -96,7 +96,12 @@ fn every_public_future_is_must_use() {
     let src_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut files = Vec::new();
     rust_files(&src_dir, &mut files);
-    assert!(files.len() > 10, "found only {} files under {}", files.len(), src_dir.display());
+    assert!(
+        files.len() > 10,
+        "found only {} files under {}",
+        files.len(),
+        src_dir.display()
+    );
 
     let mut futures = Vec::new();
     let mut structs = BTreeMap::new();
@@ -127,8 +132,18 @@ fn every_public_future_is_must_use() {
         }
     }
     // The scan itself works: it sees the futures known to exist.
-    for known in ["Sleep", "Timeout", "Recv", "Send", "MutexLock", "JoinHandle"] {
-        assert!(checked.contains(&known), "scan did not find `{known}`: {checked:?}");
+    for known in [
+        "Sleep",
+        "Timeout",
+        "Recv",
+        "Send",
+        "MutexLock",
+        "JoinHandle",
+    ] {
+        assert!(
+            checked.contains(&known),
+            "scan did not find `{known}`: {checked:?}"
+        );
     }
     assert!(
         missing.is_empty(),

@@ -438,8 +438,9 @@ where
     if let Err(p) = stored {
         // The old stage was being dropped; store the new panic instead.
         // SAFETY: as above. `ptr::write` because the old value is gone.
-        cell.stage
-            .with_mut(|s| unsafe { std::ptr::write(s, Stage::Finished(Err(JoinError::panic(header.id, p)))) });
+        cell.stage.with_mut(|s| unsafe {
+            std::ptr::write(s, Stage::Finished(Err(JoinError::panic(header.id, p))))
+        });
     }
     // Count the exit first, so that whoever sees the task complete also
     // sees `num_goroutine` without it.
