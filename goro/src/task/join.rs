@@ -33,6 +33,17 @@ pub struct GoroutineId(pub(crate) u64);
 
 impl GoroutineId {
     /// The id as a number.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// goro::run(async {
+    ///     let h = goro::go(async {});
+    ///     let n: u64 = h.id().as_u64();
+    ///     assert_eq!(n.to_string(), h.id().to_string());
+    ///     h.await.unwrap();
+    /// });
+    /// ```
     pub fn as_u64(self) -> u64 {
         self.0
     }
@@ -300,12 +311,37 @@ impl<T> JoinHandle<T> {
     }
 
     /// The goroutine's id.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// goro::run(async {
+    ///     let a = goro::go(async {});
+    ///     let b = goro::go(async {});
+    ///     assert_ne!(a.id(), b.id());
+    ///     assert!(b.id() > a.id()); // ids grow, as in Go
+    ///     a.await.unwrap();
+    ///     b.await.unwrap();
+    /// });
+    /// ```
     pub fn id(&self) -> GoroutineId {
         GoroutineId(self.header().id)
     }
 
     /// True once the goroutine has finished (returned, panicked or been
     /// cancelled); awaiting the handle then returns at once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// goro::run(async {
+    ///     let (tx, rx) = goro::chan::<()>(0);
+    ///     let h = goro::go(async move { rx.recv().await });
+    ///     assert!(!h.is_finished()); // waits for the channel
+    ///     drop(tx); // closes it: the goroutine returns
+    ///     assert_eq!(h.await.unwrap(), None);
+    /// });
+    /// ```
     pub fn is_finished(&self) -> bool {
         self.header().state.load().has(super::state::COMPLETE)
     }
