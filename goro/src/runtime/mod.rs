@@ -440,6 +440,13 @@ pub(crate) fn default_procs() -> usize {
 
 impl Builder {
     /// A builder with Go's defaults.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = goro::runtime::Builder::new().procs(1).build().unwrap();
+    /// assert_eq!(rt.block_on(async { 2 + 2 }), 4);
+    /// ```
     pub fn new() -> Builder {
         Builder {
             procs: None,
@@ -456,30 +463,85 @@ impl Builder {
 
     /// The number of worker threads running goroutines at once (Go's
     /// `GOMAXPROCS`). Default: env `GOMAXPROCS`, else the number of cores.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = goro::Runtime::builder().procs(3).build().unwrap();
+    /// assert_eq!(rt.procs(), 3);
+    /// assert_eq!(rt.block_on(async { goro::procs() }), 3);
+    /// ```
     pub fn procs(mut self, n: usize) -> Builder {
         self.procs = Some(n.max(1));
         self
     }
 
     /// The most threads the `spawn_blocking` pool may grow to (default 512).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = goro::Runtime::builder().max_blocking_threads(4).build().unwrap();
+    /// let n = rt.block_on(async {
+    ///     let hs: Vec<_> = (0..8).map(|i| goro::spawn_blocking(move || i * 2)).collect();
+    ///     let mut sum = 0;
+    ///     for h in hs {
+    ///         sum += h.await.unwrap(); // 8 calls on at most 4 threads
+    ///     }
+    ///     sum
+    /// });
+    /// assert_eq!(n, 56);
+    /// ```
     pub fn max_blocking_threads(mut self, n: usize) -> Builder {
         self.max_blocking_threads = n.max(1);
         self
     }
 
     /// How long an idle blocking-pool thread lingers (default 10 s).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = goro::Runtime::builder()
+    ///     .blocking_keep_alive(Duration::from_millis(100))
+    ///     .build()
+    ///     .unwrap();
+    /// let out = rt.block_on(async { goro::spawn_blocking(|| "done").await.unwrap() });
+    /// assert_eq!(out, "done");
+    /// ```
     pub fn blocking_keep_alive(mut self, d: Duration) -> Builder {
         self.blocking_keep_alive = d;
         self
     }
 
     /// The prefix of the runtime's thread names (default `goro`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = goro::Runtime::builder().thread_name("shop").build().unwrap();
+    /// let name = rt.block_on(async {
+    ///     goro::go(async { std::thread::current().name().map(str::to_owned) }).await.unwrap()
+    /// });
+    /// assert!(name.unwrap().starts_with("shop"));
+    /// ```
     pub fn thread_name(mut self, name: impl Into<String>) -> Builder {
         self.thread_name = name.into();
         self
     }
 
     /// The stack size of worker threads.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = goro::Runtime::builder()
+    ///     .thread_stack_size(4 << 20) // 4 MiB per worker thread
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(rt.block_on(async { goro::go(async { 1 }).await.unwrap() }), 1);
+    /// ```
     pub fn thread_stack_size(mut self, bytes: usize) -> Builder {
         self.thread_stack_size = Some(bytes);
         self
@@ -636,6 +698,13 @@ impl Builder {
     }
 
     /// Starts the worker threads.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = goro::Runtime::builder().procs(2).build().expect("threads and a poller");
+    /// assert_eq!(rt.procs(), 2);
+    /// ```
     pub fn build(self) -> std::io::Result<Runtime> {
         let procs = self.procs.unwrap_or_else(default_procs);
         let mut sm = self.sysmon.clone();
@@ -721,22 +790,55 @@ thread_local! {
 
 impl Runtime {
     /// A runtime with the default configuration (see [`Builder`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = goro::Runtime::new().unwrap();
+    /// assert_eq!(rt.block_on(async { "hi" }), "hi");
+    /// ```
     pub fn new() -> std::io::Result<Runtime> {
         Builder::new().build()
     }
 
     /// A [`Builder`] to configure a runtime.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = goro::Runtime::builder().procs(1).build().unwrap();
+    /// assert_eq!(rt.procs(), 1);
+    /// ```
     pub fn builder() -> Builder {
         Builder::new()
     }
 
     /// The number of worker threads.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = goro::Runtime::builder().procs(2).build().unwrap();
+    /// assert_eq!(rt.procs(), 2);
+    /// ```
     pub fn procs(&self) -> usize {
         self.shared.procs
     }
 
     /// Goroutines alive in this runtime, counting each thread inside
     /// `block_on` as one (Go's `runtime.NumGoroutine`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = goro::Runtime::new().unwrap();
+    /// assert_eq!(rt.num_goroutine(), 0);
+    /// let (tx, rx) = goro::chan::<()>(0);
+    /// let h = rt.go(async move { rx.recv().await });
+    /// assert_eq!(rt.num_goroutine(), 1);
+    /// drop(tx);
+    /// rt.block_on(h).unwrap();
+    /// ```
     pub fn num_goroutine(&self) -> usize {
         self.shared.owned.len() + self.shared.main.active.load(Relaxed)
     }
@@ -746,6 +848,16 @@ impl Runtime {
     }
 
     /// A snapshot of this runtime's counters.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = goro::Runtime::builder().procs(2).build().unwrap();
+    /// rt.block_on(async { goro::go(async {}).await.unwrap() });
+    /// let s = rt.stats();
+    /// assert_eq!(s.procs, 2);
+    /// assert_eq!(s.workers.len(), 2);
+    /// ```
     pub fn stats(&self) -> Stats {
         stats::collect(&self.shared)
     }
@@ -774,6 +886,21 @@ impl Runtime {
     ///
     /// Panics when called from inside a goroutine or a runtime thread
     /// (that would block a worker): `.await` instead.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = goro::Runtime::new().unwrap();
+    /// // The main future need not be Send: it runs on this thread.
+    /// let local = std::rc::Rc::new(5);
+    /// let out = rt.block_on(async move {
+    ///     let h = goro::go(async { 10 });
+    ///     *local + h.await.unwrap()
+    /// });
+    /// assert_eq!(out, 15);
+    /// // The runtime can be reused.
+    /// assert_eq!(rt.block_on(async { 1 }), 1);
+    /// ```
     #[track_caller]
     pub fn block_on<F: Future>(&self, fut: F) -> F::Output {
         if context::is_entered() {
@@ -973,6 +1100,18 @@ pub fn yield_now() -> YieldNow {
 }
 
 /// The future returned by [`yield_now`].
+///
+/// # Examples
+///
+/// ```
+/// goro::run(async {
+///     let h = goro::go(async { 1 });
+///     while !h.is_finished() {
+///         goro::yield_now().await; // a YieldNow: lets other goroutines run
+///     }
+///     assert_eq!(h.await.unwrap(), 1);
+/// });
+/// ```
 #[derive(Debug)]
 #[must_use = "futures do nothing unless awaited"]
 pub struct YieldNow {
