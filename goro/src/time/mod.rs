@@ -306,6 +306,17 @@ fn far_future() -> Instant {
 }
 
 /// The future returned by [`sleep`] and [`sleep_until`].
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// goro::run(async {
+///     let start = goro::time::now();
+///     goro::time::sleep(Duration::from_millis(2)).await;
+///     assert!(goro::time::now() - start >= Duration::from_millis(2));
+/// });
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct Sleep {
     armed: Armed,
@@ -314,11 +325,32 @@ pub struct Sleep {
 
 impl Sleep {
     /// When the sleep ends.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let before = goro::time::now();
+    /// let s = goro::time::sleep(Duration::from_secs(5));
+    /// assert!(s.deadline() >= before + Duration::from_secs(5));
+    /// ```
     pub fn deadline(&self) -> Instant {
         self.armed.deadline
     }
 
     /// Moves the deadline (the sleep must be polled again to re-arm).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::{pin::pin, time::Duration};
+    /// goro::run(async {
+    ///     let mut s = pin!(goro::time::sleep(Duration::from_secs(3600)));
+    ///     // Go's timer.Reset: end the sleep in 1 ms instead.
+    ///     s.as_mut().reset(goro::time::now() + Duration::from_millis(1));
+    ///     s.await;
+    /// });
+    /// ```
     pub fn reset(&mut self, deadline: Instant) {
         self.armed.reset(deadline);
     }
@@ -341,6 +373,17 @@ impl fmt::Debug for Sleep {
 }
 
 /// The error of a [`timeout`] that ran out.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// goro::run(async {
+///     let r = goro::time::timeout(Duration::from_millis(1), std::future::pending::<()>()).await;
+///     let e: goro::time::Elapsed = r.unwrap_err();
+///     assert_eq!(e.to_string(), "deadline has elapsed");
+/// });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Elapsed(());
 
@@ -375,6 +418,18 @@ pub fn timeout<F: Future>(d: Duration, fut: F) -> Timeout<F> {
 }
 
 /// The future returned by [`timeout`].
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// goro::run(async {
+///     let (tx, rx) = goro::chan::<u32>(1);
+///     tx.send(9).await.unwrap();
+///     // Completes in time: Ok with the future's output.
+///     assert_eq!(goro::time::timeout(Duration::from_secs(10), rx.recv()).await, Ok(Some(9)));
+/// });
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct Timeout<F> {
     fut: Option<F>,
@@ -440,6 +495,16 @@ pub struct Timer {
 
 impl Timer {
     /// A timer that fires after `d`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// goro::run(async {
+    ///     let t = goro::time::Timer::new(Duration::from_millis(1));
+    ///     t.await; // Go's <-t.C
+    /// });
+    /// ```
     #[track_caller]
     pub fn new(d: Duration) -> Timer {
         Timer {
@@ -451,6 +516,15 @@ impl Timer {
 
     /// Stops the timer. True if that prevented it from firing (Go's
     /// `Stop`); a stopped timer never completes until `reset`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let mut t = goro::time::Timer::new(Duration::from_secs(3600));
+    /// assert!(t.stop()); // it had not fired
+    /// assert!(!t.stop()); // already stopped
+    /// ```
     pub fn stop(&mut self) -> bool {
         let was_pending = !self.stopped && !self.fired();
         self.armed.disarm();
@@ -466,6 +540,17 @@ impl Timer {
     }
 
     /// Re-arms the timer to fire after `d`. True if it had been active.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// goro::run(async {
+    ///     let mut t = goro::time::Timer::new(Duration::from_secs(3600));
+    ///     assert!(t.reset(Duration::from_millis(1))); // it was active
+    ///     (&mut t).await; // fires after 1 ms now
+    /// });
+    /// ```
     pub fn reset(&mut self, d: Duration) -> bool {
         let was_active = !self.stopped && !self.fired();
         self.armed
@@ -475,6 +560,14 @@ impl Timer {
     }
 
     /// When the timer fires (or would have, if stopped).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let t = goro::time::Timer::new(Duration::from_secs(60));
+    /// assert!(t.deadline() > goro::time::now());
+    /// ```
     pub fn deadline(&self) -> Instant {
         self.armed.deadline
     }
@@ -533,6 +626,18 @@ pub struct Ticker {
 impl Ticker {
     /// A ticker whose first tick comes after `period`. Panics if `period`
     /// is zero, as Go's `NewTicker` does ("non-positive interval").
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// goro::run(async {
+    ///     let mut t = goro::time::Ticker::new(Duration::from_millis(1));
+    ///     let first = t.tick().await;
+    ///     let second = t.tick().await;
+    ///     assert!(second > first);
+    /// });
+    /// ```
     #[track_caller]
     pub fn new(period: Duration) -> Ticker {
         assert!(!period.is_zero(), "non-positive interval for NewTicker");
@@ -544,6 +649,18 @@ impl Ticker {
     }
 
     /// Waits for the next tick and returns its scheduled instant.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// goro::run(async {
+    ///     let mut t = goro::time::Ticker::new(Duration::from_millis(1));
+    ///     for _ in 0..3 {
+    ///         t.tick().await; // Go's <-ticker.C
+    ///     }
+    /// });
+    /// ```
     #[track_caller]
     pub fn tick(&mut self) -> Tick<'_> {
         Tick {
@@ -553,12 +670,37 @@ impl Ticker {
     }
 
     /// Stops the ticker: `tick` then never completes until `reset`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// goro::run(async {
+    ///     let mut t = goro::time::Ticker::new(Duration::from_millis(1));
+    ///     t.stop();
+    ///     // A stopped ticker never ticks.
+    ///     let r = goro::time::timeout(Duration::from_millis(20), t.tick()).await;
+    ///     assert!(r.is_err());
+    /// });
+    /// ```
     pub fn stop(&mut self) {
         self.armed.disarm();
         self.stopped = true;
     }
 
     /// Restarts the ticker with a new period, the next tick one period from now.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// goro::run(async {
+    ///     let mut t = goro::time::Ticker::new(Duration::from_secs(3600));
+    ///     t.reset(Duration::from_millis(1));
+    ///     assert_eq!(t.period(), Duration::from_millis(1));
+    ///     t.tick().await;
+    /// });
+    /// ```
     pub fn reset(&mut self, period: Duration) {
         assert!(!period.is_zero(), "non-positive interval for Ticker.Reset");
         self.period = period;
@@ -567,6 +709,14 @@ impl Ticker {
     }
 
     /// The period.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let t = goro::time::Ticker::new(Duration::from_secs(1));
+    /// assert_eq!(t.period(), Duration::from_secs(1));
+    /// ```
     pub fn period(&self) -> Duration {
         self.period
     }
@@ -596,6 +746,18 @@ impl fmt::Debug for Ticker {
 }
 
 /// The future returned by [`Ticker::tick`].
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// goro::run(async {
+///     let mut t = goro::time::Ticker::new(Duration::from_millis(1));
+///     let tick = t.tick(); // a Tick: nothing happens until awaited
+///     let when = tick.await;
+///     assert!(when <= goro::time::now());
+/// });
+/// ```
 #[derive(Debug)]
 #[must_use = "futures do nothing unless awaited"]
 pub struct Tick<'a> {
