@@ -53,6 +53,18 @@ use crate::{
 
 /// Why a context is done: Go's `context.Canceled` and
 /// `context.DeadlineExceeded`.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use goro::context::{self, ContextError};
+/// goro::run(async {
+///     let (ctx, _cancel) = context::with_timeout(&context::background(), Duration::from_millis(1));
+///     assert_eq!(ctx.wait().await, ContextError::DeadlineExceeded);
+///     assert_eq!(ContextError::DeadlineExceeded.to_string(), "context deadline exceeded");
+/// });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ContextError {
@@ -75,10 +87,53 @@ impl std::error::Error for ContextError {}
 
 /// Go's `CancelFunc`: call it to cancel the context it came with. Calling it
 /// again, or after the context ended another way, does nothing.
+///
+/// # Examples
+///
+/// ```
+/// let (ctx, cancel) = goro::context::with_cancel(&goro::context::background());
+/// let c2 = cancel.clone(); // an Arc: hand copies to whoever may cancel
+/// c2();
+/// cancel(); // again: nothing happens
+/// assert!(ctx.is_done());
+/// ```
 pub type CancelFunc = Arc<dyn Fn() + Send + Sync + 'static>;
 
 /// A cancellation signal with an optional deadline, passed down a call tree.
 /// Cloning is cheap and yields the same context.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use goro::context::{self, Context, ContextError};
+///
+/// // A worker that stops when its context is done, as in Go.
+/// async fn worker(ctx: Context, jobs: goro::chan::Receiver<u32>) -> u32 {
+///     let mut done = 0;
+///     loop {
+///         goro::select! {
+///             recv(ctx.done()) -> _ => return done,
+///             recv(jobs) -> j => match j {
+///                 Some(_) => done += 1,
+///                 None => return done,
+///             },
+///         }
+///     }
+/// }
+///
+/// goro::run(async {
+///     let (ctx, cancel) = context::with_timeout(&context::background(), Duration::from_secs(30));
+///     let (tx, rx) = goro::chan::<u32>(0);
+///     let h = goro::go(worker(ctx.clone(), rx));
+///     for j in 0..3 {
+///         tx.send(j).await.unwrap();
+///     }
+///     cancel();
+///     assert_eq!(h.await.unwrap(), 3);
+///     assert_eq!(ctx.err(), Some(ContextError::Canceled));
+/// });
+/// ```
 #[derive(Clone)]
 pub struct Context {
     node: Arc<Node>,
@@ -143,6 +198,13 @@ pub fn background() -> Context {
 
 /// Go's `context.TODO()`: the same as [`background`], for code not yet
 /// passed a context.
+///
+/// # Examples
+///
+/// ```
+/// let ctx = goro::context::todo();
+/// assert!(!ctx.is_done());
+/// ```
 pub fn todo() -> Context {
     background()
 }
@@ -166,6 +228,16 @@ impl Context {
     }
 
     /// Why the context is done, or `None` while it is not.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use goro::context::{self, ContextError};
+    /// let (ctx, cancel) = context::with_cancel(&context::background());
+    /// assert_eq!(ctx.err(), None);
+    /// cancel();
+    /// assert_eq!(ctx.err(), Some(ContextError::Canceled));
+    /// ```
     pub fn err(&self) -> Option<ContextError> {
         self.node.lock().err
     }
@@ -173,11 +245,31 @@ impl Context {
     /// When the context will be cancelled by its deadline, if it has one
     /// (inherited from the nearest ancestor with a deadline, or its own if
     /// earlier).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use goro::context;
+    /// let (parent, _c1) = context::with_timeout(&context::background(), Duration::from_secs(10));
+    /// let (child, _c2) = context::with_timeout(&parent, Duration::from_secs(60));
+    /// // The child cannot outlive its parent's deadline.
+    /// assert_eq!(child.deadline(), parent.deadline());
+    /// ```
     pub fn deadline(&self) -> Option<Instant> {
         self.node.deadline
     }
 
     /// True once the context is done.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (ctx, cancel) = goro::context::with_cancel(&goro::context::background());
+    /// assert!(!ctx.is_done());
+    /// cancel();
+    /// assert!(ctx.is_done());
+    /// ```
     pub fn is_done(&self) -> bool {
         self.err().is_some()
     }
