@@ -47,6 +47,9 @@ impl<T> std::error::Error for SendError<T> {}
 
 /// Why [`Sender::try_send`](super::Sender::try_send) failed; the value comes back.
 ///
+/// Deliberately exhaustive, as crossbeam-channel's: a non-blocking send
+/// fails for exactly these two reasons, so a `match` needs no `_` arm.
+///
 /// # Examples
 ///
 /// ```
