@@ -18,7 +18,7 @@ async fn main() {
     let handles: Vec<_> = (1..=5).map(|id| goro::go(worker(id))).collect();
     for h in handles {
         // `.await` is Go's `wg.Wait()` for one goroutine, and it carries
-        // the result (or the goroutine's panic as `Err(JoinError::Panic)`).
+        // the result (or the goroutine's panic as a `JoinError` with `is_panic()`).
         println!("{}", h.await.expect("worker panicked"));
     }
     // A panic in a goroutine reaches its handle; the runtime goes on.

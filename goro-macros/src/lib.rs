@@ -126,12 +126,21 @@ pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand_main(attr, item).unwrap_or_else(|e| with_error(e, original))
 }
 
-/// The error, plus the item unchanged, so that the only error the user
-/// sees is ours (not a follow-up "main function not found").
+/// The error, plus the function made a plain one with a stub body, so
+/// that the only error the user sees is ours: not a follow-up "main
+/// function not found", nor "`main` function is not allowed to be
+/// `async`" for the `async fn` we did not get to rewrite.
 fn with_error(e: syn::Error, item: TokenStream) -> TokenStream {
-    let mut out: TokenStream = e.to_compile_error().into();
-    out.extend(item);
-    out
+    let mut out: TokenStream2 = e.to_compile_error();
+    match syn::parse::<ItemFn>(item.clone()) {
+        Ok(mut f) => {
+            f.sig.asyncness = None;
+            f.block = syn::parse_quote!({ ::core::unimplemented!() });
+            out.extend(quote!(#[allow(dead_code, unused_variables)] #f));
+        }
+        Err(_) => out.extend(TokenStream2::from(item)),
+    }
+    out.into()
 }
 
 fn expand_main(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {

@@ -18,8 +18,12 @@
 //! its channel open (Go's never closes), so a goroutine holding only
 //! `done()` does not mistake the drop for a cancel.
 //!
-//! Lock order: a node's lock is never held while another node's is taken;
-//! children are collected under the lock and cancelled after it is released.
+//! Compared with Go: the same tree, errors and first-cause-wins rule;
+//! `ctx.Done()` is [`Context::done`], a goro channel, so it is a
+//! `select!` arm; a `CancelFunc` is an `Arc<dyn Fn()>` that may be called
+//! any number of times, and the `with_*` constructors are `#[must_use]` as
+//! Go vet's `lostcancel` check asks. Context values (`WithValue`) are left
+//! to Rust's own types: pass what a goroutine needs as an argument.
 //!
 //! # Examples
 //!
@@ -57,7 +61,20 @@ use crate::{chan::Receiver, time::Callback};
 
 /// Why a context is done: Go's `context.Canceled` and
 /// `context.DeadlineExceeded`.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use goro::context::{self, ContextError};
+/// goro::run(async {
+///     let (ctx, _cancel) = context::with_timeout(&context::background(), Duration::from_millis(1));
+///     assert_eq!(ctx.wait().await, ContextError::DeadlineExceeded);
+///     assert_eq!(ContextError::DeadlineExceeded.to_string(), "context deadline exceeded");
+/// });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ContextError {
     /// `cancel` was called (on this context or an ancestor).
     Canceled,
@@ -78,6 +95,16 @@ impl std::error::Error for ContextError {}
 
 /// Go's `CancelFunc`: call it to cancel the context it came with. Calling it
 /// again, or after the context ended another way, does nothing.
+///
+/// # Examples
+///
+/// ```
+/// let (ctx, cancel) = goro::context::with_cancel(&goro::context::background());
+/// let c2 = cancel.clone(); // an Arc: hand copies to whoever may cancel
+/// c2();
+/// cancel(); // again: nothing happens
+/// assert!(ctx.is_done());
+/// ```
 pub type CancelFunc = Arc<dyn Fn() + Send + Sync + 'static>;
 
 /// Why a context was cancelled, beyond its [`ContextError`]: the error
@@ -94,6 +121,39 @@ pub type StopFunc = Arc<dyn Fn() -> bool + Send + Sync + 'static>;
 
 /// A cancellation signal with an optional deadline, passed down a call tree.
 /// Cloning is cheap and yields the same context.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use goro::context::{self, Context, ContextError};
+///
+/// // A worker that stops when its context is done, as in Go.
+/// async fn worker(ctx: Context, jobs: goro::chan::Receiver<u32>) -> u32 {
+///     let mut done = 0;
+///     loop {
+///         goro::select! {
+///             recv(ctx.done()) -> _ => return done,
+///             recv(jobs) -> j => match j {
+///                 Some(_) => done += 1,
+///                 None => return done,
+///             },
+///         }
+///     }
+/// }
+///
+/// goro::run(async {
+///     let (ctx, cancel) = context::with_timeout(&context::background(), Duration::from_secs(30));
+///     let (tx, rx) = goro::chan::<u32>(0);
+///     let h = goro::go(worker(ctx.clone(), rx));
+///     for j in 0..3 {
+///         tx.send(j).await.unwrap();
+///     }
+///     cancel();
+///     assert_eq!(h.await.unwrap(), 3);
+///     assert_eq!(ctx.err(), Some(ContextError::Canceled));
+/// });
+/// ```
 #[derive(Clone)]
 pub struct Context {
     node: Arc<Node>,
@@ -161,6 +221,13 @@ pub fn background() -> Context {
 
 /// Go's `context.TODO()`: the same as [`background`], for code not yet
 /// passed a context.
+///
+/// # Examples
+///
+/// ```
+/// let ctx = goro::context::todo();
+/// assert!(!ctx.is_done());
+/// ```
 pub fn todo() -> Context {
     background()
 }
@@ -184,6 +251,16 @@ impl Context {
     }
 
     /// Why the context is done, or `None` while it is not.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use goro::context::{self, ContextError};
+    /// let (ctx, cancel) = context::with_cancel(&context::background());
+    /// assert_eq!(ctx.err(), None);
+    /// cancel();
+    /// assert_eq!(ctx.err(), Some(ContextError::Canceled));
+    /// ```
     pub fn err(&self) -> Option<ContextError> {
         self.node.lock().err
     }
@@ -191,6 +268,17 @@ impl Context {
     /// When the context will be cancelled by its deadline, if it has one
     /// (inherited from the nearest ancestor with a deadline, or its own if
     /// earlier).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use goro::context;
+    /// let (parent, _c1) = context::with_timeout(&context::background(), Duration::from_secs(10));
+    /// let (child, _c2) = context::with_timeout(&parent, Duration::from_secs(60));
+    /// // The child cannot outlive its parent's deadline.
+    /// assert_eq!(child.deadline(), parent.deadline());
+    /// ```
     pub fn deadline(&self) -> Option<Instant> {
         self.node.deadline
     }
@@ -203,6 +291,15 @@ impl Context {
     }
 
     /// True once the context is done.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (ctx, cancel) = goro::context::with_cancel(&goro::context::background());
+    /// assert!(!ctx.is_done());
+    /// cancel();
+    /// assert!(ctx.is_done());
+    /// ```
     pub fn is_done(&self) -> bool {
         self.err().is_some()
     }
@@ -288,6 +385,8 @@ impl Context {
     }
 }
 
+// Lock order: a node's lock is never held while another node's is taken;
+// children are collected under the lock and cancelled after it is released.
 impl Node {
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
@@ -495,6 +594,7 @@ pub fn after_func(ctx: &Context, f: impl FnOnce() + Send + 'static) -> StopFunc 
 /// cancel_parent();
 /// assert_eq!(child.err(), Some(ContextError::Canceled));
 /// ```
+#[must_use = "call the CancelFunc when the work is done (Go vet's lostcancel)"]
 pub fn with_cancel(parent: &Context) -> (Context, CancelFunc) {
     derive(parent, None)
 }
@@ -512,6 +612,7 @@ pub fn with_cancel(parent: &Context) -> (Context, CancelFunc) {
 /// cancel();
 /// assert_eq!(ctx.err(), Some(goro::context::ContextError::Canceled));
 /// ```
+#[must_use = "call the CancelFunc when the work is done (Go vet's lostcancel)"]
 pub fn with_timeout(parent: &Context, d: Duration) -> (Context, CancelFunc) {
     let deadline = crate::time::now().checked_add(d);
     derive(parent, deadline)
@@ -527,6 +628,7 @@ pub fn with_timeout(parent: &Context, d: Duration) -> (Context, CancelFunc) {
 /// let (ctx, _c) = goro::context::with_deadline(&goro::context::background(), Instant::now());
 /// assert_eq!(ctx.err(), Some(goro::context::ContextError::DeadlineExceeded));
 /// ```
+#[must_use = "call the CancelFunc when the work is done (Go vet's lostcancel)"]
 pub fn with_deadline(parent: &Context, deadline: Instant) -> (Context, CancelFunc) {
     derive(parent, Some(deadline))
 }

@@ -42,6 +42,25 @@ use crate::{
 
 /// A collection of goroutines working on subtasks of one task; the first
 /// error wins.
+///
+/// # Examples
+///
+/// ```
+/// use goro::errgroup::Group;
+/// goro::run(async {
+///     let g = Group::<String>::new();
+///     for url in ["a", "b", "bad"] {
+///         g.go(async move {
+///             if url == "bad" {
+///                 return Err(format!("fetch {url}: failed"));
+///             }
+///             Ok(())
+///         })
+///         .await;
+///     }
+///     assert_eq!(g.wait().await, Err("fetch bad: failed".to_string()));
+/// });
+/// ```
 pub struct Group<E> {
     inner: Arc<Inner<E>>,
 }
@@ -83,6 +102,16 @@ impl<E: Send + 'static> Default for Group<E> {
 
 impl<E: Send + 'static> Group<E> {
     /// An empty group with no limit and no context.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// goro::run(async {
+    ///     let g = goro::errgroup::Group::<std::io::Error>::new();
+    ///     g.go(async { Ok(()) }).await;
+    ///     assert!(g.wait().await.is_ok());
+    /// });
+    /// ```
     pub fn new() -> Group<E> {
         Group::build(None)
     }
@@ -126,6 +155,30 @@ impl<E: Send + 'static> Group<E> {
     /// Limits how many of the group's goroutines run at once; `None` lifts
     /// the limit. Go panics when the limit changes while goroutines are
     /// active; so does this.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::{atomic::{AtomicUsize, Ordering::SeqCst}, Arc};
+    /// goro::run(async {
+    ///     let g = goro::errgroup::Group::<()>::new();
+    ///     g.set_limit(Some(2)); // at most two at once
+    ///     let (running, peak) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    ///     for _ in 0..6 {
+    ///         let (running, peak) = (running.clone(), peak.clone());
+    ///         g.go(async move {
+    ///             let now = running.fetch_add(1, SeqCst) + 1;
+    ///             peak.fetch_max(now, SeqCst);
+    ///             goro::time::sleep(std::time::Duration::from_millis(1)).await;
+    ///             running.fetch_sub(1, SeqCst);
+    ///             Ok(())
+    ///         })
+    ///         .await; // waits for a free slot
+    ///     }
+    ///     g.wait().await.unwrap();
+    ///     assert!(peak.load(SeqCst) <= 2);
+    /// });
+    /// ```
     pub fn set_limit(&self, n: Option<usize>) {
         let mut l = self.inner.limit.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(sem) = &*l {
@@ -147,6 +200,17 @@ impl<E: Send + 'static> Group<E> {
     /// Starts `fut` in a new goroutine, after waiting for a free slot when
     /// a limit is set. The first `Err` it returns becomes the result of
     /// `wait` and cancels the group's context.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// goro::run(async {
+    ///     let g = goro::errgroup::Group::<&str>::new();
+    ///     g.go(async { Ok(()) }).await;
+    ///     g.go(async { Err("first") }).await;
+    ///     assert_eq!(g.wait().await, Err("first"));
+    /// });
+    /// ```
     #[track_caller]
     pub fn go<F>(&self, fut: F) -> impl Future<Output = ()> + Send + '_
     where
@@ -167,6 +231,20 @@ impl<E: Send + 'static> Group<E> {
 
     /// Starts `fut` only if a slot is free now (Go's `TryGo`); false
     /// otherwise.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// goro::run(async {
+    ///     let g = goro::errgroup::Group::<()>::new();
+    ///     g.set_limit(Some(1));
+    ///     let (tx, rx) = goro::chan::<()>(0);
+    ///     assert!(g.try_go(async move { rx.recv().await; Ok(()) }));
+    ///     assert!(!g.try_go(async { Ok(()) })); // the one slot is taken
+    ///     drop(tx);
+    ///     g.wait().await.unwrap();
+    /// });
+    /// ```
     #[track_caller]
     pub fn try_go<F>(&self, fut: F) -> bool
     where
@@ -250,6 +328,18 @@ impl<E: Send + 'static> Group<E> {
     /// Waits for every goroutine of the group, then returns the first error
     /// (and cancels the group's context). Re-raises a goroutine's panic.
     /// The goroutine dump shows the caller's line while it waits.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// goro::run(async {
+    ///     let g = goro::errgroup::Group::<u32>::new();
+    ///     for i in 0..3 {
+    ///         g.go(async move { if i == 1 { Err(i) } else { Ok(()) } }).await;
+    ///     }
+    ///     assert_eq!(g.wait().await, Err(1)); // after all three have finished
+    /// });
+    /// ```
     #[track_caller]
     pub fn wait(&self) -> impl Future<Output = Result<(), E>> + Send + '_ {
         // `WaitGroup::wait` records this caller's line (track_caller).

@@ -1,19 +1,5 @@
-//! goro: Go's concurrency system for Rust.
-//!
-//! Goroutines on an M:N work-stealing scheduler, channels with Go's
-//! semantics and a loss-free `select!`, the `sync` package, errgroup,
-//! context, timers, and Go's safety nets.
-//!
-//! ```
-//! #[goro::main]
-//! async fn main() {
-//!     let h = goro::go! { 1 + 1 };
-//!     assert_eq!(h.await.unwrap(), 2);
-//! }
-//! # fn _unused() {}
-//! ```
-//!
-//! See the README for the Go → goro table.
+#![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 mod loom;
@@ -23,6 +9,8 @@ mod wait;
 pub mod chan;
 pub mod context;
 pub mod errgroup;
+#[cfg(feature = "net")]
+#[cfg_attr(docsrs, doc(cfg(feature = "net")))]
 pub mod net;
 pub mod runtime;
 pub mod sync;

@@ -1,5 +1,34 @@
 //! Test support: the leak check behind `#[goro::test]` (uber-go/goleak's
 //! job), usable from any harness through [`assert_no_leaks`].
+//!
+//! Most tests need only the attribute: `#[goro::test]` runs the test on
+//! its own runtime, fails it when goroutines are left behind or when it
+//! deadlocks, and with `start_paused = true` gives it a virtual clock.
+//!
+//! # Examples
+//!
+//! ```
+//! #[goro::test]
+//! async fn workers_finish() {
+//!     let wg = goro::sync::WaitGroup::new();
+//!     for _ in 0..4 {
+//!         wg.add(1);
+//!         let wg = wg.clone();
+//!         goro::go(async move { wg.done() });
+//!     }
+//!     wg.wait().await; // without it, a goroutine could outlive the test
+//! }
+//! # fn main() {}
+//! ```
+//!
+//! From another harness, or a test that builds its own runtime:
+//!
+//! ```
+//! goro::run(async {
+//!     goro::go(async {}).await.unwrap();
+//!     goro::testing::assert_no_leaks(); // panics, listing them, if any remain
+//! });
+//! ```
 
 use std::{
     future::Future,

@@ -86,6 +86,14 @@ pub enum WaitReason {
 
 impl WaitReason {
     /// Go's words for this reason, as printed in a goroutine dump.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use goro::runtime::WaitReason;
+    /// assert_eq!(WaitReason::ChanReceive.as_str(), "chan receive");
+    /// assert_eq!(WaitReason::MutexLock.as_str(), "sync.Mutex.Lock");
+    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             WaitReason::None => "running",
@@ -114,6 +122,14 @@ impl WaitReason {
     /// Whether only another goroutine (or thread) acting on a goro primitive
     /// can end this wait. `Sleep`, `IoWait` and `Blocking` can end on their
     /// own; `None` is a foreign future, which might.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use goro::runtime::WaitReason;
+    /// assert!(WaitReason::ChanSend.is_goro_primitive()); // only a receiver can end it
+    /// assert!(!WaitReason::Sleep.is_goro_primitive()); // ends on its own
+    /// ```
     pub fn is_goro_primitive(self) -> bool {
         !matches!(
             self,

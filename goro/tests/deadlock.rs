@@ -57,11 +57,13 @@ const SCENARIOS: &[(&str, Check)] = &[
     ("thread_wakes_later_is_not_deadlock", expect_clean_exit),
     ("blocking_call_is_not_deadlock", expect_clean_exit),
     ("thread_in_blocking_call_is_not_deadlock", expect_clean_exit),
+    #[cfg(feature = "net")]
     (
         "socket_wait_is_not_deadlock",
         expect_clean_exit_after_connect,
     ),
     ("detection_off", expect_clean_exit_after_kill),
+    #[cfg(all(unix, feature = "signal"))]
     ("sigquit_busy", expect_sigquit_dump),
 ];
 
@@ -151,6 +153,7 @@ fn child(name: &str) {
             tx.send(5).await.unwrap();
             assert_eq!(t.join().unwrap(), Some(5));
         }),
+        #[cfg(feature = "net")]
         "socket_wait_is_not_deadlock" => goro::run(async {
             // Main waits on a channel that only a goroutine waiting on a
             // socket will feed: blocked, but not dead.
@@ -174,6 +177,7 @@ fn child(name: &str) {
                 let _ = tx.send(1).await;
             })
         }
+        #[cfg(all(unix, feature = "signal"))]
         "sigquit_busy" => goro::run(async {
             for _ in 0..4 {
                 goro::go(async {
@@ -320,6 +324,7 @@ fn expect_clean_exit_after_kill(name: &str) {
     assert!(!err.contains(MESSAGE), "{err}");
 }
 
+#[cfg(feature = "net")]
 fn expect_clean_exit_after_connect(name: &str) {
     let (mut child, addr) = spawn_with_first_line(name);
     // Longer than the detector's confirmation wait.
@@ -340,6 +345,7 @@ fn expect_clean_exit_after_connect(name: &str) {
     assert_eq!(status.code(), Some(0), "{name}: {err}");
 }
 
+#[cfg(all(unix, feature = "signal"))]
 fn expect_sigquit_dump(name: &str) {
     let mut child = spawn_ready(name);
     std::thread::sleep(Duration::from_millis(100));

@@ -310,6 +310,7 @@ async fn paused_clock_waits_for_running_goroutines() {
     assert_eq!(done_at, start, "the clock moved while a goroutine ran");
 }
 
+#[cfg(feature = "net")]
 #[goro::test]
 async fn goroutines_waiting_on_sockets_show_io_wait_at_the_users_line() {
     let l = goro::net::TcpListener::bind("127.0.0.1:0").unwrap();

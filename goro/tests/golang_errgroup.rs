@@ -162,7 +162,7 @@ async fn a_panicking_goroutine_is_re_raised_by_wait() {
     g.go(async { Ok(()) }).await;
     let h = goro::go(async move { g.wait().await });
     let err = h.await.unwrap_err();
-    assert_eq!(goro::JoinError::panic_message_of(&err), Some("kaboom"));
+    assert_eq!(err.panic_message(), Some("kaboom"));
 }
 
 #[goro::test]

@@ -96,7 +96,7 @@ fn a_panic_does_not_stop_the_others() {
         let good: Vec<_> = (0..100).map(|i| goro::go(async move { i })).collect();
         let err = bad.await.unwrap_err();
         assert!(err.is_panic());
-        assert_eq!(goro::JoinError::panic_message_of(&err), Some("boom"));
+        assert_eq!(err.panic_message(), Some("boom"));
         let s: i32 = {
             let mut s = 0;
             for h in good {

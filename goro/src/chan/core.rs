@@ -15,6 +15,110 @@
 //! Every function here expects the lock held and returns the wakers to wake
 //! once it is released (waking under the lock would make the woken side
 //! block on it at once).
+//!
+//! # Protocol
+//!
+//! One channel core for every capacity (this file, Go's `hchan`): a mutex
+//! over a ring buffer of `cap` values, a `closed` flag, and two intrusive
+//! queues of blocked operations, `recvq` and `sendq` (`waiter.rs`, Go's
+//! `sudog`s). `cap == 0` is the same core with a buffer that is always
+//! full: a send completes only when a receiver has taken its value.
+//!
+//! **State and ownership.** Everything in the core is guarded by its one
+//! mutex (there is no lock-free path; the counts of senders and receivers
+//! and the `closed` mirror are atomics read without it). A waiter lives
+//! inside the pinned future of the operation that blocked — no allocation
+//! to block — and is linked while that operation waits; its fields are
+//! guarded by the lock of its channel. Every blocked operation owns one
+//! `Selection` word (`WAITING`, `ABORTED`, `CLAIMED(arm)`, `DONE(arm)`,
+//! `INFLIGHT(arm)`; waiter.rs has the table); a plain `recv`/`send` has one
+//! waiter under it, a select one per arm. On an unbuffered channel a
+//! sender's waiter and a receiver's waiter may be paired by their `peer`
+//! pointers while the sender's value sits in the receiver's slot ("in
+//! flight"); the pair is made and broken only under the channel lock.
+//!
+//! **Lock order.** At most one channel lock is held at a time, never while
+//! waking a task or dropping a user value. No lock is held across an
+//! `.await`.
+//!
+//! **Steps.** A send, under the lock: (1) closed → fail with the value;
+//! (2) the first waiting receiver whose word it wins (CAS `WAITING →
+//! CLAIMED`) gets the value written into its slot, is unlinked, marked
+//! `DONE` and woken — on a buffered channel the send is then complete; on
+//! an unbuffered one (2') the sender goes *in flight*: its word becomes
+//! `INFLIGHT`, the two waiters are paired, and the send stays pending;
+//! (3) room in the buffer → push; (4) else link a waiter holding the value
+//! in `sendq` and sleep. A receive: (1) a buffered value → take it, and
+//! refill the buffer from the first waiting sender it wins; (2) a waiting
+//! sender it wins → take its value (the rendezvous, complete at once);
+//! (3) closed → `None`; (4) else link in `recvq`. `close` wins and
+//! completes every linked waiter: receivers see an empty slot (`None`),
+//! senders their value still there (`Err`); pairs in flight are not linked
+//! and finish as below. A woken operation reads its result from its own
+//! waiter once its word says `DONE` — a receiver on an unbuffered channel
+//! under the lock, because (5) taking a value that is in flight completes
+//! its sender (`INFLIGHT → DONE`, one wake) and unpairs them. Select: see
+//! `select.rs` (the protocol, on `select!` and
+//! `Select`).
+//!
+//! **Cancellation.** Dropping a waiting operation unlinks its waiters under
+//! the lock. A receive that had already been handed a value gives it back:
+//! if its sender is in flight, to that sender (see "Why a two-phase
+//! rendezvous?"); otherwise to the channel's front (see "Why give values
+//! back?"), so nothing is lost. A send whose value a receiver already took
+//! has happened. A send dropped while in flight unpairs (under the lock):
+//! its value now belongs to that receiver, as if it had been sent; if the
+//! receiver is cancelled too, the value goes to the channel's front.
+//!
+//! **Non-blocking sends.** `try_send` and a select with a `default` cannot
+//! wait for the receiver to take the value: on an unbuffered channel they
+//! hand it over outright and report success — a sender that unpairs at
+//! once, under the same rule.
+//!
+//! # Why a two-phase rendezvous?
+//!
+//! Go's unbuffered send completes when a receiver has taken the value; a Go
+//! receiver cannot be cancelled, so handing the value over is taking it.
+//! A Rust receive future can be dropped between being handed the value and
+//! its next poll. If the send completed at the hand-off, it would report
+//! success for a value no receiver took, and the value would end up
+//! buffered in a channel of capacity 0. So the hand-off has two phases: a
+//! sender that finds a receiver waiting moves the value into the
+//! receiver's waiter (committing and waking the receiver, as before) but
+//! stays pending, paired with it; the receiver completes the sender when it
+//! takes the value. If the receiver is cancelled first, the value goes back
+//! to its sender: a plain send passes it to the next waiting receiver (still
+//! in flight) or waits in `sendq` again; a select's send arm is woken with
+//! its word back at `WAITING` and starts over, so it may still take another
+//! arm (a timeout) and keep its value. On a closed channel the returned
+//! value fails the send (`Err`), as for a sender waiting at `close`.
+//!
+//! The price is one more wake per sender-initiated hand-off (the sender
+//! sleeps until the receiver takes the value) and the receiver's lock to
+//! take it. A receiver-initiated take — the sender was waiting first — is
+//! complete at once, as before.
+//!
+//! Why may a sender cancelled in flight not take its value back? The
+//! receiver's word is already `DONE`: it may be a select whose other arms
+//! other channels have unlinked, so it cannot be put back to waiting. The
+//! value stays with the receiver; dropping it instead would lose a message
+//! that a receiver had committed to.
+//!
+//! # Why give values back?
+//!
+//! A value handed to a receiver that is then cancelled, with no sender
+//! waiting for it (buffered channels; a sender cancelled in flight; a
+//! non-blocking send), goes back to the head of the channel — to another
+//! waiting receiver, or to the front of the buffer, which may then hold one
+//! more than `cap` for a moment. Order is kept: the value was sent before
+//! anything buffered now. Buffered senders do not wait for the receiver to
+//! come back: that would make every buffered send a rendezvous.
+//!
+//! # Why no lock-free fast path?
+//!
+//! Go's `hchan` takes its lock on every operation too; an uncontended
+//! mutex costs about as much as the atomics a lock-free queue needs, and
+//! one lock keeps the close and select races simple enough to model-check.
 
 use std::{collections::VecDeque, fmt, ptr, task::Waker};
 

@@ -183,6 +183,19 @@ impl<'a> Select<'a> {
 }
 
 /// The future of [`Select::select`].
+///
+/// # Examples
+///
+/// ```
+/// goro::run(async {
+///     let (tx, rx) = goro::chan::<i32>(1);
+///     goro::go(async move { tx.send(5).await.unwrap() });
+///     let mut sel = goro::chan::Select::new();
+///     sel.recv(&rx);
+///     let chosen = sel.select().await; // a SelectFut
+///     assert_eq!(chosen.recv(&rx), Some(5));
+/// });
+/// ```
 #[must_use = "futures do nothing unless polled"]
 pub struct SelectFut<'a> {
     driver: Driver<Vec<Pin<Box<dyn Arm + 'a>>>>,
@@ -233,6 +246,20 @@ impl<'a> Future for SelectFut<'a> {
 /// The arm a [`Select`] chose, holding its result: take it with
 /// [`recv`](Selected::recv) or [`send`](Selected::send), passing the same
 /// channel end the arm was made with.
+///
+/// # Examples
+///
+/// ```
+/// let (tx, rx) = goro::chan::<i32>(1);
+/// let (_tx2, rx2) = goro::chan::<i32>(1);
+/// tx.send_blocking(3).unwrap();
+/// let mut sel = goro::chan::Select::new();
+/// let first = sel.recv(&rx);
+/// let _second = sel.recv(&rx2);
+/// let chosen = sel.select_blocking();
+/// assert_eq!(chosen.index(), first);
+/// assert_eq!(chosen.recv(&rx), Some(3));
+/// ```
 pub struct Selected<'a> {
     arms: Vec<Pin<Box<dyn Arm + 'a>>>,
     ids: Vec<(*const (), bool)>,

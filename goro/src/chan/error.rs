@@ -17,6 +17,15 @@ pub struct SendError<T>(pub T);
 
 impl<T> SendError<T> {
     /// The value that was not sent.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = goro::chan::<String>(1);
+    /// drop(rx);
+    /// let err = tx.send_blocking("hello".to_string()).unwrap_err();
+    /// assert_eq!(err.into_inner(), "hello"); // the value comes back
+    /// ```
     pub fn into_inner(self) -> T {
         self.0
     }
@@ -38,6 +47,9 @@ impl<T> std::error::Error for SendError<T> {}
 
 /// Why [`Sender::try_send`](super::Sender::try_send) failed; the value comes back.
 ///
+/// Deliberately exhaustive, as crossbeam-channel's: a non-blocking send
+/// fails for exactly these two reasons, so a `match` needs no `_` arm.
+///
 /// # Examples
 ///
 /// ```
@@ -58,6 +70,14 @@ pub enum TrySendError<T> {
 
 impl<T> TrySendError<T> {
     /// The value that was not sent.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, _rx) = goro::chan::<String>(0);
+    /// let err = tx.try_send("hello".to_string()).unwrap_err();
+    /// assert_eq!(err.into_inner(), "hello");
+    /// ```
     pub fn into_inner(self) -> T {
         match self {
             TrySendError::Full(v) | TrySendError::Closed(v) => v,
@@ -65,11 +85,27 @@ impl<T> TrySendError<T> {
     }
 
     /// Whether the send failed because the channel was full.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, _rx) = goro::chan::<u8>(1);
+    /// tx.try_send(1).unwrap();
+    /// assert!(tx.try_send(2).unwrap_err().is_full());
+    /// ```
     pub fn is_full(&self) -> bool {
         matches!(self, TrySendError::Full(_))
     }
 
     /// Whether the send failed because the channel was closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = goro::chan::<u8>(1);
+    /// drop(rx);
+    /// assert!(tx.try_send(1).unwrap_err().is_closed());
+    /// ```
     pub fn is_closed(&self) -> bool {
         matches!(self, TrySendError::Closed(_))
     }

@@ -305,6 +305,17 @@ fn poll_recv<T>(
 /// handed to it in the meantime goes back to its sender if that sender is
 /// still waiting for it to be taken (unbuffered channels), else to the
 /// channel's front.
+///
+/// # Examples
+///
+/// ```
+/// goro::run(async {
+///     let (tx, rx) = goro::chan::<u8>(1);
+///     let recv = rx.recv(); // nothing happens until it is awaited
+///     tx.send(7).await.unwrap();
+///     assert_eq!(recv.await, Some(7));
+/// });
+/// ```
 #[must_use = "futures do nothing unless polled"]
 pub struct Recv<'a, T> {
     // Declared before `sel`: dropped (unlinked) first.
@@ -358,6 +369,19 @@ impl<T> futures_core::Stream for Receiver<T> {
 }
 
 /// A blocking iterator over a [`Receiver`]; see [`Receiver::iter`].
+///
+/// # Examples
+///
+/// ```
+/// let (tx, rx) = goro::chan::<u32>(3);
+/// std::thread::spawn(move || {
+///     for i in 0..3 {
+///         tx.send_blocking(i).unwrap();
+///     }
+/// }); // the thread's Sender is dropped: the channel closes
+/// let got: Vec<u32> = rx.iter().collect(); // blocks this thread
+/// assert_eq!(got, [0, 1, 2]);
+/// ```
 #[derive(Debug)]
 pub struct Iter<'a, T> {
     rx: &'a Receiver<T>,
@@ -381,6 +405,17 @@ impl<'a, T> IntoIterator for &'a Receiver<T> {
 }
 
 /// An owning blocking iterator over a [`Receiver`].
+///
+/// # Examples
+///
+/// ```
+/// let (tx, rx) = goro::chan::<&str>(2);
+/// tx.send_blocking("a").unwrap();
+/// tx.send_blocking("b").unwrap();
+/// drop(tx);
+/// let got: Vec<&str> = rx.into_iter().collect();
+/// assert_eq!(got, ["a", "b"]);
+/// ```
 #[derive(Debug)]
 pub struct IntoIter<T> {
     rx: Receiver<T>,

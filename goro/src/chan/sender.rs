@@ -219,6 +219,18 @@ impl<T> fmt::Debug for Sender<T> {
 /// the value. Dropping it before it completes sends nothing — unless a
 /// receiver had already been handed the value: then the value is that
 /// receiver's (and goes back to the channel if it is cancelled too).
+///
+/// # Examples
+///
+/// ```
+/// goro::run(async {
+///     let (tx, rx) = goro::chan::<u8>(0);
+///     let h = goro::go(async move { rx.recv().await });
+///     // Unbuffered: completes once the goroutine has taken the value.
+///     tx.send(1).await.unwrap();
+///     assert_eq!(h.await.unwrap(), Some(1));
+/// });
+/// ```
 #[must_use = "futures do nothing unless polled"]
 pub struct Send<'a, T> {
     // Declared before `sel`: dropped (unlinked) first.

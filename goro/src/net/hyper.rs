@@ -107,7 +107,19 @@ where
 pub struct GoroTimer;
 
 /// The sleep future of [`GoroTimer`].
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use hyper::rt::Timer;
+/// goro::run(async {
+///     let sleep = goro::net::hyper::GoroTimer.sleep(Duration::from_millis(1)); // a GoroSleep, boxed
+///     sleep.await;
+/// });
+/// ```
 #[derive(Debug)]
+#[must_use = "futures do nothing unless awaited"]
 pub struct GoroSleep(crate::time::Sleep);
 
 impl Future for GoroSleep {
@@ -217,7 +229,15 @@ impl<T> HyperIo<T> {
     ///
     /// # Examples
     ///
-    /// See [`HyperIo`].
+    /// ```
+    /// use goro::net::{hyper::HyperIo, TcpListener, TcpStream};
+    /// goro::run(async {
+    ///     let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     let c = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
+    ///     let io = HyperIo::new(c); // hand `io` to hyper's conn builders
+    ///     # drop(io);
+    /// });
+    /// ```
     pub fn new(io: T) -> HyperIo<T> {
         HyperIo(io)
     }
@@ -226,7 +246,15 @@ impl<T> HyperIo<T> {
     ///
     /// # Examples
     ///
-    /// See [`HyperIo`].
+    /// ```
+    /// use goro::net::{hyper::HyperIo, TcpListener, TcpStream};
+    /// goro::run(async {
+    ///     let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     let c = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
+    ///     let io = HyperIo::new(c);
+    ///     assert_eq!(io.get_ref().peer_addr().unwrap(), ln.local_addr().unwrap());
+    /// });
+    /// ```
     pub fn get_ref(&self) -> &T {
         &self.0
     }
@@ -235,7 +263,16 @@ impl<T> HyperIo<T> {
     ///
     /// # Examples
     ///
-    /// See [`HyperIo`].
+    /// ```
+    /// use goro::net::{hyper::HyperIo, TcpListener, TcpStream};
+    /// goro::run(async {
+    ///     let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     let c = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
+    ///     let io = HyperIo::new(c);
+    ///     let c: TcpStream = io.into_inner();
+    ///     assert!(c.nodelay().unwrap());
+    /// });
+    /// ```
     pub fn into_inner(self) -> T {
         self.0
     }

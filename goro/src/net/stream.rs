@@ -109,7 +109,24 @@ pub(crate) fn write_all<'a, S: Stream>(
 ///
 /// # Examples
 ///
-/// See [`TcpStream::into_split`].
+/// ```
+/// use goro::net::{TcpListener, TcpStream};
+/// goro::run(async {
+///     let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+///     let c = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
+///     let (s, _) = ln.accept().await.unwrap();
+///     let (read, write) = c.into_split();
+///     // One goroutine writes while another reads the same connection.
+///     let w = goro::go(async move { write.write_all(b"request").await.unwrap() });
+///     let mut buf = [0; 7];
+///     s.read_exact(&mut buf).await.unwrap();
+///     s.write_all(b"reply").await.unwrap();
+///     let mut got = [0; 5];
+///     read.read_exact(&mut got).await.unwrap();
+///     assert_eq!(&got, b"reply");
+///     w.await.unwrap();
+/// });
+/// ```
 pub struct OwnedReadHalf<S: Stream = TcpStream>(pub(crate) Arc<S>);
 
 /// The writing half of a stream, from `into_split`. Dropping it does not
@@ -118,7 +135,24 @@ pub struct OwnedReadHalf<S: Stream = TcpStream>(pub(crate) Arc<S>);
 ///
 /// # Examples
 ///
-/// See [`TcpStream::into_split`].
+/// ```
+/// use goro::net::{TcpListener, TcpStream};
+/// goro::run(async {
+///     let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+///     let c = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
+///     let (s, _) = ln.accept().await.unwrap();
+///     let (read, write) = c.into_split();
+///     // One goroutine writes while another reads the same connection.
+///     let w = goro::go(async move { write.write_all(b"request").await.unwrap() });
+///     let mut buf = [0; 7];
+///     s.read_exact(&mut buf).await.unwrap();
+///     s.write_all(b"reply").await.unwrap();
+///     let mut got = [0; 5];
+///     read.read_exact(&mut got).await.unwrap();
+///     assert_eq!(&got, b"reply");
+///     w.await.unwrap();
+/// });
+/// ```
 pub struct OwnedWriteHalf<S: Stream = TcpStream>(pub(crate) Arc<S>);
 
 impl<S: Stream> OwnedReadHalf<S> {
@@ -126,7 +160,21 @@ impl<S: Stream> OwnedReadHalf<S> {
     ///
     /// # Examples
     ///
-    /// See [`TcpStream::into_split`].
+    /// ```
+    /// # use goro::net::{TcpListener, TcpStream};
+    /// # goro::run(async {
+    /// # let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+    /// # let a = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
+    /// # let (b, _) = ln.accept().await.unwrap();
+    /// let (a_read, a_write) = a.into_split();
+    /// let (b_read, b_write) = b.into_split();
+    /// b_write.write_all(b"hi").await.unwrap();
+    /// let mut buf = [0; 8];
+    /// let n = a_read.read(&mut buf).await.unwrap();
+    /// assert_eq!(&buf[..n], b"hi");
+    /// # drop((a_read, a_write, b_read, b_write));
+    /// # });
+    /// ```
     #[track_caller]
     pub fn read<'a>(&'a self, buf: &'a mut [u8]) -> impl Future<Output = io::Result<usize>> + 'a {
         read(&*self.0, buf, Location::caller())
@@ -136,7 +184,21 @@ impl<S: Stream> OwnedReadHalf<S> {
     ///
     /// # Examples
     ///
-    /// See [`TcpStream::into_split`].
+    /// ```
+    /// # use goro::net::{TcpListener, TcpStream};
+    /// # goro::run(async {
+    /// # let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+    /// # let a = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
+    /// # let (b, _) = ln.accept().await.unwrap();
+    /// let (a_read, a_write) = a.into_split();
+    /// let (b_read, b_write) = b.into_split();
+    /// b_write.write_all(b"abc").await.unwrap();
+    /// let mut buf = [0; 3];
+    /// a_read.read_exact(&mut buf).await.unwrap();
+    /// assert_eq!(&buf, b"abc");
+    /// # drop((a_read, a_write, b_read, b_write));
+    /// # });
+    /// ```
     #[track_caller]
     pub fn read_exact<'a>(
         &'a self,
@@ -149,7 +211,21 @@ impl<S: Stream> OwnedReadHalf<S> {
     ///
     /// # Examples
     ///
-    /// See [`TcpStream::into_split`].
+    /// ```
+    /// # use goro::net::{TcpListener, TcpStream};
+    /// # goro::run(async {
+    /// # let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+    /// # let a = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
+    /// # let (b, _) = ln.accept().await.unwrap();
+    /// let (a_read, a_write) = a.into_split();
+    /// let (b_read, b_write) = b.into_split();
+    /// use std::time::Duration;
+    /// a_read.set_read_deadline(Some(goro::time::now() + Duration::from_millis(5)));
+    /// let mut buf = [0; 1];
+    /// assert_eq!(a_read.read(&mut buf).await.unwrap_err().kind(), std::io::ErrorKind::TimedOut);
+    /// # drop((a_read, a_write, b_read, b_write));
+    /// # });
+    /// ```
     pub fn set_read_deadline(&self, deadline: Option<Instant>) {
         self.0.read_deadline(deadline)
     }
@@ -158,7 +234,19 @@ impl<S: Stream> OwnedReadHalf<S> {
     ///
     /// # Examples
     ///
-    /// See [`TcpStream::into_split`].
+    /// ```
+    /// # use goro::net::{TcpListener, TcpStream};
+    /// # goro::run(async {
+    /// # let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+    /// # let a = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
+    /// # let (b, _) = ln.accept().await.unwrap();
+    /// let (a_read, a_write) = a.into_split();
+    /// let (b_read, b_write) = b.into_split();
+    /// // Both halves share the stream.
+    /// assert_eq!(a_read.stream().peer_addr().unwrap(), b_read.stream().local_addr().unwrap());
+    /// # drop((a_read, a_write, b_read, b_write));
+    /// # });
+    /// ```
     pub fn stream(&self) -> &S {
         &self.0
     }
@@ -169,7 +257,21 @@ impl<S: Stream> OwnedWriteHalf<S> {
     ///
     /// # Examples
     ///
-    /// See [`TcpStream::into_split`].
+    /// ```
+    /// # use goro::net::{TcpListener, TcpStream};
+    /// # goro::run(async {
+    /// # let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+    /// # let a = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
+    /// # let (b, _) = ln.accept().await.unwrap();
+    /// let (a_read, a_write) = a.into_split();
+    /// let (b_read, b_write) = b.into_split();
+    /// let n = a_write.write(b"xyz").await.unwrap();
+    /// let mut buf = [0; 3];
+    /// b_read.read_exact(&mut buf[..n]).await.unwrap();
+    /// assert_eq!(&buf[..n], &b"xyz"[..n]);
+    /// # drop((a_read, a_write, b_read, b_write));
+    /// # });
+    /// ```
     #[track_caller]
     pub fn write<'a>(&'a self, buf: &'a [u8]) -> impl Future<Output = io::Result<usize>> + 'a {
         write(&*self.0, buf, Location::caller())
@@ -179,7 +281,21 @@ impl<S: Stream> OwnedWriteHalf<S> {
     ///
     /// # Examples
     ///
-    /// See [`TcpStream::into_split`].
+    /// ```
+    /// # use goro::net::{TcpListener, TcpStream};
+    /// # goro::run(async {
+    /// # let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+    /// # let a = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
+    /// # let (b, _) = ln.accept().await.unwrap();
+    /// let (a_read, a_write) = a.into_split();
+    /// let (b_read, b_write) = b.into_split();
+    /// a_write.write_all(b"ping").await.unwrap();
+    /// let mut buf = [0; 4];
+    /// b_read.read_exact(&mut buf).await.unwrap();
+    /// assert_eq!(&buf, b"ping");
+    /// # drop((a_read, a_write, b_read, b_write));
+    /// # });
+    /// ```
     #[track_caller]
     pub fn write_all<'a>(&'a self, buf: &'a [u8]) -> impl Future<Output = io::Result<()>> + 'a {
         write_all(&*self.0, buf, Location::caller())
@@ -189,7 +305,20 @@ impl<S: Stream> OwnedWriteHalf<S> {
     ///
     /// # Examples
     ///
-    /// See [`TcpStream::into_split`].
+    /// ```
+    /// # use goro::net::{TcpListener, TcpStream};
+    /// # goro::run(async {
+    /// # let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+    /// # let a = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
+    /// # let (b, _) = ln.accept().await.unwrap();
+    /// let (a_read, a_write) = a.into_split();
+    /// let (b_read, b_write) = b.into_split();
+    /// a_write.shutdown().unwrap(); // the peer reads end of stream
+    /// let mut buf = [0; 1];
+    /// assert_eq!(b_read.read(&mut buf).await.unwrap(), 0);
+    /// # drop((a_read, a_write, b_read, b_write));
+    /// # });
+    /// ```
     pub fn shutdown(&self) -> io::Result<()> {
         self.0.shutdown_dir(Shutdown::Write)
     }
@@ -198,7 +327,20 @@ impl<S: Stream> OwnedWriteHalf<S> {
     ///
     /// # Examples
     ///
-    /// See [`TcpStream::into_split`].
+    /// ```
+    /// # use goro::net::{TcpListener, TcpStream};
+    /// # goro::run(async {
+    /// # let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+    /// # let a = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
+    /// # let (b, _) = ln.accept().await.unwrap();
+    /// let (a_read, a_write) = a.into_split();
+    /// let (b_read, b_write) = b.into_split();
+    /// use std::time::Duration;
+    /// a_write.set_write_deadline(Some(goro::time::now() - Duration::from_millis(1)));
+    /// assert_eq!(a_write.write(b"x").await.unwrap_err().kind(), std::io::ErrorKind::TimedOut);
+    /// # drop((a_read, a_write, b_read, b_write));
+    /// # });
+    /// ```
     pub fn set_write_deadline(&self, deadline: Option<Instant>) {
         self.0.write_deadline(deadline)
     }
@@ -207,7 +349,18 @@ impl<S: Stream> OwnedWriteHalf<S> {
     ///
     /// # Examples
     ///
-    /// See [`TcpStream::into_split`].
+    /// ```
+    /// # use goro::net::{TcpListener, TcpStream};
+    /// # goro::run(async {
+    /// # let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+    /// # let a = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
+    /// # let (b, _) = ln.accept().await.unwrap();
+    /// let (a_read, a_write) = a.into_split();
+    /// let (b_read, b_write) = b.into_split();
+    /// assert_eq!(a_write.stream().local_addr().unwrap(), b_write.stream().peer_addr().unwrap());
+    /// # drop((a_read, a_write, b_read, b_write));
+    /// # });
+    /// ```
     pub fn stream(&self) -> &S {
         &self.0
     }

@@ -124,7 +124,17 @@ impl TcpListener {
     ///
     /// # Examples
     ///
-    /// See [`TcpListener::accept`].
+    /// ```
+    /// use std::future::poll_fn;
+    /// use goro::net::{TcpListener, TcpStream};
+    /// goro::run(async {
+    ///     let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     let c = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
+    ///     let (s, from) = poll_fn(|cx| ln.poll_accept(cx)).await.unwrap();
+    ///     assert_eq!(from, c.local_addr().unwrap());
+    ///     assert_eq!(s.peer_addr().unwrap(), from);
+    /// });
+    /// ```
     #[track_caller]
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
         self.poll_accept_at(cx, Location::caller())
@@ -180,7 +190,16 @@ impl TcpListener {
     ///
     /// # Examples
     ///
-    /// See [`TcpListener::set_deadline`].
+    /// ```
+    /// use std::time::Duration;
+    /// goro::run(async {
+    ///     let ln = goro::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     assert_eq!(ln.deadline(), None);
+    ///     let d = goro::time::now() + Duration::from_secs(5);
+    ///     ln.set_deadline(Some(d));
+    ///     assert_eq!(ln.deadline(), Some(d));
+    /// });
+    /// ```
     pub fn deadline(&self) -> Option<Instant> {
         self.io.deadline(Direction::Read)
     }
@@ -325,7 +344,18 @@ impl TcpStream {
     ///
     /// # Examples
     ///
-    /// See [`TcpStream`].
+    /// ```
+    /// # use goro::net::{TcpListener, TcpStream};
+    /// # goro::run(async {
+    /// # let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+    /// # let a = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
+    /// # let (b, _) = ln.accept().await.unwrap();
+    /// a.write_all(b"ping").await.unwrap();
+    /// let mut buf = [0; 16];
+    /// let n = b.read(&mut buf).await.unwrap();
+    /// assert_eq!(&buf[..n], b"ping"); // (one small write arrives whole on loopback)
+    /// # });
+    /// ```
     #[track_caller]
     pub fn read<'a>(&'a self, buf: &'a mut [u8]) -> impl Future<Output = io::Result<usize>> + 'a {
         stream::read(self, buf, Location::caller())
@@ -336,7 +366,18 @@ impl TcpStream {
     ///
     /// # Examples
     ///
-    /// See [`TcpListener`].
+    /// ```
+    /// # use goro::net::{TcpListener, TcpStream};
+    /// # goro::run(async {
+    /// # let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+    /// # let a = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
+    /// # let (b, _) = ln.accept().await.unwrap();
+    /// a.write_all(b"hello").await.unwrap();
+    /// let mut buf = [0; 5];
+    /// b.read_exact(&mut buf).await.unwrap();
+    /// assert_eq!(&buf, b"hello");
+    /// # });
+    /// ```
     #[track_caller]
     pub fn read_exact<'a>(
         &'a self,
@@ -367,7 +408,20 @@ impl TcpStream {
     ///
     /// # Examples
     ///
-    /// See [`TcpListener`].
+    /// ```
+    /// # use goro::net::{TcpListener, TcpStream};
+    /// # goro::run(async {
+    /// # let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+    /// # let a = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
+    /// # let (b, _) = ln.accept().await.unwrap();
+    /// let data = vec![7u8; 100_000];
+    /// let w = goro::go(async move { a.write_all(&data).await.unwrap(); });
+    /// let mut got = vec![0u8; 100_000];
+    /// b.read_exact(&mut got).await.unwrap();
+    /// assert!(got.iter().all(|&x| x == 7));
+    /// w.await.unwrap();
+    /// # });
+    /// ```
     #[track_caller]
     pub fn write_all<'a>(&'a self, buf: &'a [u8]) -> impl Future<Output = io::Result<()>> + 'a {
         stream::write_all(self, buf, Location::caller())
@@ -377,7 +431,15 @@ impl TcpStream {
     ///
     /// # Examples
     ///
-    /// See [`TcpStream::connect`].
+    /// ```
+    /// # use goro::net::{TcpListener, TcpStream};
+    /// # goro::run(async {
+    /// # let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+    /// # let a = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
+    /// # let (b, _) = ln.accept().await.unwrap();
+    /// assert_eq!(a.peer_addr().unwrap(), b.local_addr().unwrap());
+    /// # });
+    /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.io.get_ref().peer_addr()
     }
@@ -386,7 +448,15 @@ impl TcpStream {
     ///
     /// # Examples
     ///
-    /// See [`TcpListener::accept`].
+    /// ```
+    /// # use goro::net::{TcpListener, TcpStream};
+    /// # goro::run(async {
+    /// # let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+    /// # let a = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
+    /// # let (b, _) = ln.accept().await.unwrap();
+    /// assert_eq!(b.local_addr().unwrap(), ln.local_addr().unwrap());
+    /// # });
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.io.get_ref().local_addr()
     }
@@ -396,7 +466,18 @@ impl TcpStream {
     ///
     /// # Examples
     ///
-    /// See [`TcpStream`].
+    /// ```
+    /// use std::net::Shutdown;
+    /// # use goro::net::{TcpListener, TcpStream};
+    /// # goro::run(async {
+    /// # let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+    /// # let a = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
+    /// # let (b, _) = ln.accept().await.unwrap();
+    /// a.shutdown(Shutdown::Write).unwrap(); // Go's CloseWrite
+    /// let mut buf = [0; 4];
+    /// assert_eq!(b.read(&mut buf).await.unwrap(), 0); // end of stream
+    /// # });
+    /// ```
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         self.io.get_ref().shutdown(how)
     }
@@ -424,7 +505,17 @@ impl TcpStream {
     ///
     /// # Examples
     ///
-    /// See [`TcpStream::set_nodelay`].
+    /// ```
+    /// # use goro::net::{TcpListener, TcpStream};
+    /// # goro::run(async {
+    /// # let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+    /// # let a = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
+    /// # let (b, _) = ln.accept().await.unwrap();
+    /// assert!(a.nodelay().unwrap()); // on by default, as in Go
+    /// a.set_nodelay(false).unwrap();
+    /// assert!(!a.nodelay().unwrap());
+    /// # });
+    /// ```
     pub fn nodelay(&self) -> io::Result<bool> {
         self.io.get_ref().nodelay()
     }
@@ -478,7 +569,21 @@ impl TcpStream {
     ///
     /// # Examples
     ///
-    /// See [`TcpStream::set_deadline`].
+    /// ```
+    /// use std::time::Duration;
+    /// # use goro::net::{TcpListener, TcpStream};
+    /// # goro::run(async {
+    /// # let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+    /// # let a = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
+    /// # let (b, _) = ln.accept().await.unwrap();
+    /// b.set_read_deadline(Some(goro::time::now() + Duration::from_millis(5)));
+    /// let mut buf = [0; 4];
+    /// let err = b.read(&mut buf).await.unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
+    /// b.set_read_deadline(None); // reads wait again
+    /// # drop(a);
+    /// # });
+    /// ```
     pub fn set_read_deadline(&self, deadline: Option<Instant>) {
         self.io.set_deadline(Direction::Read, deadline)
     }
@@ -487,7 +592,21 @@ impl TcpStream {
     ///
     /// # Examples
     ///
-    /// See [`TcpStream::set_deadline`].
+    /// ```
+    /// use std::time::Duration;
+    /// # use goro::net::{TcpListener, TcpStream};
+    /// # goro::run(async {
+    /// # let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+    /// # let a = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
+    /// # let (b, _) = ln.accept().await.unwrap();
+    /// // A deadline already passed fails the write at once.
+    /// a.set_write_deadline(Some(goro::time::now() - Duration::from_millis(1)));
+    /// assert_eq!(a.write(b"x").await.unwrap_err().kind(), std::io::ErrorKind::TimedOut);
+    /// a.set_write_deadline(None);
+    /// a.write_all(b"x").await.unwrap();
+    /// # drop(b);
+    /// # });
+    /// ```
     pub fn set_write_deadline(&self, deadline: Option<Instant>) {
         self.io.set_deadline(Direction::Write, deadline)
     }

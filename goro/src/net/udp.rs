@@ -40,7 +40,13 @@ impl UdpSocket {
     ///
     /// # Examples
     ///
-    /// See [`UdpSocket`].
+    /// ```
+    /// # use goro::net::UdpSocket;
+    /// # goro::run(async {
+    /// let s = UdpSocket::bind("127.0.0.1:0").unwrap(); // port 0: any free port
+    /// assert_ne!(s.local_addr().unwrap().port(), 0);
+    /// # });
+    /// ```
     #[track_caller]
     pub fn bind(addr: impl ToSocketAddrs) -> io::Result<UdpSocket> {
         let at = Location::caller();
@@ -101,7 +107,17 @@ impl UdpSocket {
     ///
     /// # Examples
     ///
-    /// See [`UdpSocket`].
+    /// ```
+    /// # use goro::net::UdpSocket;
+    /// # goro::run(async {
+    /// let a = UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// let b = UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// a.send_to(b"hello", b.local_addr().unwrap()).await.unwrap();
+    /// let mut buf = [0; 16];
+    /// let (n, from) = b.recv_from(&mut buf).await.unwrap();
+    /// assert_eq!((&buf[..n], from), (&b"hello"[..], a.local_addr().unwrap()));
+    /// # });
+    /// ```
     #[track_caller]
     pub fn send_to<'a>(
         &'a self,
@@ -120,7 +136,18 @@ impl UdpSocket {
     ///
     /// # Examples
     ///
-    /// See [`UdpSocket`].
+    /// ```
+    /// # use goro::net::UdpSocket;
+    /// # goro::run(async {
+    /// let a = UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// let b = UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// a.send_to(b"ping", b.local_addr().unwrap()).await.unwrap();
+    /// let mut buf = [0; 16];
+    /// let (n, from) = b.recv_from(&mut buf).await.unwrap();
+    /// assert_eq!(&buf[..n], b"ping");
+    /// assert_eq!(from, a.local_addr().unwrap());
+    /// # });
+    /// ```
     #[track_caller]
     pub fn recv_from<'a>(
         &'a self,
@@ -134,7 +161,18 @@ impl UdpSocket {
     ///
     /// # Examples
     ///
-    /// See [`UdpSocket`].
+    /// ```
+    /// # use goro::net::UdpSocket;
+    /// # goro::run(async {
+    /// use std::future::poll_fn;
+    /// let a = UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// let b = UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// a.send_to(b"x", b.local_addr().unwrap()).await.unwrap();
+    /// let mut buf = [0; 4];
+    /// let (n, _) = poll_fn(|cx| b.poll_recv_from(cx, &mut buf)).await.unwrap();
+    /// assert_eq!(n, 1);
+    /// # });
+    /// ```
     #[track_caller]
     pub fn poll_recv_from(
         &self,
@@ -158,7 +196,18 @@ impl UdpSocket {
     ///
     /// # Examples
     ///
-    /// See [`UdpSocket::connect`].
+    /// ```
+    /// # use goro::net::UdpSocket;
+    /// # goro::run(async {
+    /// let a = UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// let b = UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// a.connect(b.local_addr().unwrap()).unwrap();
+    /// a.send(b"to b").await.unwrap();
+    /// let mut buf = [0; 8];
+    /// let (n, _) = b.recv_from(&mut buf).await.unwrap();
+    /// assert_eq!(&buf[..n], b"to b");
+    /// # });
+    /// ```
     #[track_caller]
     pub fn send<'a>(&'a self, buf: &'a [u8]) -> impl Future<Output = io::Result<usize>> + 'a {
         let at = Location::caller();
@@ -169,7 +218,18 @@ impl UdpSocket {
     ///
     /// # Examples
     ///
-    /// See [`UdpSocket::connect`].
+    /// ```
+    /// # use goro::net::UdpSocket;
+    /// # goro::run(async {
+    /// let a = UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// let b = UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// b.connect(a.local_addr().unwrap()).unwrap(); // receive only from a
+    /// a.send_to(b"hi", b.local_addr().unwrap()).await.unwrap();
+    /// let mut buf = [0; 8];
+    /// let n = b.recv(&mut buf).await.unwrap();
+    /// assert_eq!(&buf[..n], b"hi");
+    /// # });
+    /// ```
     #[track_caller]
     pub fn recv<'a>(&'a self, buf: &'a mut [u8]) -> impl Future<Output = io::Result<usize>> + 'a {
         let at = Location::caller();
@@ -180,7 +240,13 @@ impl UdpSocket {
     ///
     /// # Examples
     ///
-    /// See [`UdpSocket`].
+    /// ```
+    /// # use goro::net::UdpSocket;
+    /// # goro::run(async {
+    /// let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// assert!(s.local_addr().unwrap().ip().is_loopback());
+    /// # });
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.io.get_ref().local_addr()
     }
@@ -189,7 +255,16 @@ impl UdpSocket {
     ///
     /// # Examples
     ///
-    /// See [`UdpSocket::connect`].
+    /// ```
+    /// # use goro::net::UdpSocket;
+    /// # goro::run(async {
+    /// let a = UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// let b = UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// assert!(a.peer_addr().is_err()); // not connected
+    /// a.connect(b.local_addr().unwrap()).unwrap();
+    /// assert_eq!(a.peer_addr().unwrap(), b.local_addr().unwrap());
+    /// # });
+    /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.io.get_ref().peer_addr()
     }
@@ -198,7 +273,13 @@ impl UdpSocket {
     ///
     /// # Examples
     ///
-    /// See [`UdpSocket`].
+    /// ```
+    /// # use goro::net::UdpSocket;
+    /// # goro::run(async {
+    /// let s = UdpSocket::bind("0.0.0.0:0").unwrap();
+    /// s.set_broadcast(true).unwrap();
+    /// # });
+    /// ```
     pub fn set_broadcast(&self, on: bool) -> io::Result<()> {
         self.io.get_ref().set_broadcast(on)
     }
@@ -226,7 +307,16 @@ impl UdpSocket {
     ///
     /// # Examples
     ///
-    /// See [`UdpSocket::set_deadline`].
+    /// ```
+    /// # use goro::net::UdpSocket;
+    /// # goro::run(async {
+    /// use std::time::Duration;
+    /// let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// s.set_read_deadline(Some(goro::time::now() + Duration::from_millis(5)));
+    /// let mut buf = [0; 8];
+    /// assert_eq!(s.recv_from(&mut buf).await.unwrap_err().kind(), std::io::ErrorKind::TimedOut);
+    /// # });
+    /// ```
     pub fn set_read_deadline(&self, deadline: Option<Instant>) {
         self.io.set_deadline(Direction::Read, deadline)
     }
@@ -235,7 +325,16 @@ impl UdpSocket {
     ///
     /// # Examples
     ///
-    /// See [`UdpSocket::set_deadline`].
+    /// ```
+    /// # use goro::net::UdpSocket;
+    /// # goro::run(async {
+    /// use std::time::Duration;
+    /// let a = UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// a.set_write_deadline(Some(goro::time::now() - Duration::from_millis(1)));
+    /// let err = a.send_to(b"x", "127.0.0.1:9".parse().unwrap()).await.unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
+    /// # });
+    /// ```
     pub fn set_write_deadline(&self, deadline: Option<Instant>) {
         self.io.set_deadline(Direction::Write, deadline)
     }

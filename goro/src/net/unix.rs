@@ -56,7 +56,18 @@ impl UnixListener {
     ///
     /// # Examples
     ///
-    /// See [`UnixListener`].
+    /// ```
+    /// # use goro::net::{UnixListener, UnixStream};
+    /// # goro::run(async {
+    /// # let dir = std::env::temp_dir().join(format!("goro-doc-bind-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir).unwrap();
+    /// let path = dir.join("bind.sock");
+    /// # let _ = std::fs::remove_file(&path);
+    /// let ln = UnixListener::bind(&path).unwrap();
+    /// assert!(path.exists()); // the socket file
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// # });
+    /// ```
     #[track_caller]
     pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
         Self::register(mio::net::UnixListener::bind(path)?, Location::caller())
@@ -67,7 +78,20 @@ impl UnixListener {
     ///
     /// # Examples
     ///
-    /// See [`UnixListener`].
+    /// ```
+    /// # use goro::net::{UnixListener, UnixStream};
+    /// # goro::run(async {
+    /// # let dir = std::env::temp_dir().join(format!("goro-doc-fromstd-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir).unwrap();
+    /// let path = dir.join("fromstd.sock");
+    /// # let _ = std::fs::remove_file(&path);
+    /// let std_ln = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    /// let ln = UnixListener::from_std(std_ln).unwrap();
+    /// let _c = UnixStream::connect(&path).await.unwrap();
+    /// ln.accept().await.unwrap();
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// # });
+    /// ```
     #[track_caller]
     pub fn from_std(l: std::os::unix::net::UnixListener) -> io::Result<UnixListener> {
         l.set_nonblocking(true)?;
@@ -85,7 +109,22 @@ impl UnixListener {
     ///
     /// # Examples
     ///
-    /// See [`UnixListener`].
+    /// ```
+    /// # use goro::net::{UnixListener, UnixStream};
+    /// # goro::run(async {
+    /// # let dir = std::env::temp_dir().join(format!("goro-doc-accept-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir).unwrap();
+    /// let path = dir.join("accept.sock");
+    /// # let _ = std::fs::remove_file(&path);
+    /// let ln = UnixListener::bind(&path).unwrap();
+    /// let c = UnixStream::connect(&path).await.unwrap();
+    /// let (s, _) = ln.accept().await.unwrap();
+    /// c.write_all(b"x").await.unwrap();
+    /// let mut buf = [0; 1];
+    /// s.read_exact(&mut buf).await.unwrap();
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// # });
+    /// ```
     #[track_caller]
     pub fn accept(&self) -> impl Future<Output = io::Result<(UnixStream, SocketAddr)>> + '_ {
         let at = Location::caller();
@@ -96,7 +135,20 @@ impl UnixListener {
     ///
     /// # Examples
     ///
-    /// See [`UnixListener`].
+    /// ```
+    /// # use goro::net::{UnixListener, UnixStream};
+    /// # goro::run(async {
+    /// # let dir = std::env::temp_dir().join(format!("goro-doc-poll-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir).unwrap();
+    /// let path = dir.join("poll.sock");
+    /// # let _ = std::fs::remove_file(&path);
+    /// use std::future::poll_fn;
+    /// let ln = UnixListener::bind(&path).unwrap();
+    /// let _c = UnixStream::connect(&path).await.unwrap();
+    /// let (_s, _addr) = poll_fn(|cx| ln.poll_accept(cx)).await.unwrap();
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// # });
+    /// ```
     #[track_caller]
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(UnixStream, SocketAddr)>> {
         self.poll_accept_at(cx, Location::caller())
@@ -119,7 +171,18 @@ impl UnixListener {
     ///
     /// # Examples
     ///
-    /// See [`UnixListener`].
+    /// ```
+    /// # use goro::net::{UnixListener, UnixStream};
+    /// # goro::run(async {
+    /// # let dir = std::env::temp_dir().join(format!("goro-doc-addr-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir).unwrap();
+    /// let path = dir.join("addr.sock");
+    /// # let _ = std::fs::remove_file(&path);
+    /// let ln = UnixListener::bind(&path).unwrap();
+    /// assert_eq!(ln.local_addr().unwrap().as_pathname(), Some(path.as_path()));
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// # });
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.io.get_ref().local_addr()
     }
@@ -129,7 +192,21 @@ impl UnixListener {
     ///
     /// # Examples
     ///
-    /// See [`UnixListener`].
+    /// ```
+    /// # use goro::net::{UnixListener, UnixStream};
+    /// # goro::run(async {
+    /// # let dir = std::env::temp_dir().join(format!("goro-doc-deadline-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir).unwrap();
+    /// let path = dir.join("deadline.sock");
+    /// # let _ = std::fs::remove_file(&path);
+    /// use std::time::Duration;
+    /// let ln = UnixListener::bind(&path).unwrap();
+    /// ln.set_deadline(Some(goro::time::now() + Duration::from_millis(5)));
+    /// let err = ln.accept().await.unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// # });
+    /// ```
     pub fn set_deadline(&self, deadline: Option<Instant>) {
         self.io.set_deadline(Direction::Read, deadline)
     }
@@ -169,7 +246,21 @@ impl UnixStream {
     ///
     /// # Examples
     ///
-    /// See [`UnixListener`].
+    /// ```
+    /// # use goro::net::{UnixListener, UnixStream};
+    /// # goro::run(async {
+    /// # let dir = std::env::temp_dir().join(format!("goro-doc-connect-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir).unwrap();
+    /// let path = dir.join("connect.sock");
+    /// # let _ = std::fs::remove_file(&path);
+    /// let ln = UnixListener::bind(&path).unwrap();
+    /// let c = UnixStream::connect(&path).await.unwrap();
+    /// let (s, _) = ln.accept().await.unwrap();
+    /// assert_eq!(c.peer_addr().unwrap().as_pathname(), Some(path.as_path()));
+    /// # drop(s);
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// # });
+    /// ```
     #[track_caller]
     pub fn connect(path: impl AsRef<Path>) -> impl Future<Output = io::Result<UnixStream>> {
         let at = Location::caller();
@@ -192,7 +283,16 @@ impl UnixStream {
     ///
     /// # Examples
     ///
-    /// See [`UnixStream`].
+    /// ```
+    /// # use goro::net::UnixStream;
+    /// # goro::run(async {
+    /// let (a, b) = UnixStream::pair().unwrap();
+    /// a.write_all(b"over the pair").await.unwrap();
+    /// let mut buf = [0; 13];
+    /// b.read_exact(&mut buf).await.unwrap();
+    /// assert_eq!(&buf, b"over the pair");
+    /// # });
+    /// ```
     #[track_caller]
     pub fn pair() -> io::Result<(UnixStream, UnixStream)> {
         let at = Location::caller();
@@ -205,7 +305,16 @@ impl UnixStream {
     ///
     /// # Examples
     ///
-    /// See [`UnixStream`].
+    /// ```
+    /// goro::run(async {
+    ///     let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+    ///     let a = goro::net::UnixStream::from_std(a).unwrap();
+    ///     let b = goro::net::UnixStream::from_std(b).unwrap();
+    ///     a.write_all(b"z").await.unwrap();
+    ///     let mut buf = [0; 1];
+    ///     b.read_exact(&mut buf).await.unwrap();
+    /// });
+    /// ```
     #[track_caller]
     pub fn from_std(s: std::os::unix::net::UnixStream) -> io::Result<UnixStream> {
         s.set_nonblocking(true)?;
@@ -226,7 +335,16 @@ impl UnixStream {
     ///
     /// # Examples
     ///
-    /// See [`UnixStream`].
+    /// ```
+    /// # use goro::net::UnixStream;
+    /// # goro::run(async {
+    /// let (a, b) = UnixStream::pair().unwrap();
+    /// a.write_all(b"hi").await.unwrap();
+    /// let mut buf = [0; 8];
+    /// let n = b.read(&mut buf).await.unwrap();
+    /// assert_eq!(&buf[..n], b"hi");
+    /// # });
+    /// ```
     #[track_caller]
     pub fn read<'a>(&'a self, buf: &'a mut [u8]) -> impl Future<Output = io::Result<usize>> + 'a {
         stream::read(self, buf, Location::caller())
@@ -236,7 +354,16 @@ impl UnixStream {
     ///
     /// # Examples
     ///
-    /// See [`UnixStream`].
+    /// ```
+    /// # use goro::net::UnixStream;
+    /// # goro::run(async {
+    /// let (a, b) = UnixStream::pair().unwrap();
+    /// a.write_all(b"four").await.unwrap();
+    /// let mut buf = [0; 4];
+    /// b.read_exact(&mut buf).await.unwrap();
+    /// assert_eq!(&buf, b"four");
+    /// # });
+    /// ```
     #[track_caller]
     pub fn read_exact<'a>(
         &'a self,
@@ -249,7 +376,16 @@ impl UnixStream {
     ///
     /// # Examples
     ///
-    /// See [`UnixStream::into_split`].
+    /// ```
+    /// # use goro::net::UnixStream;
+    /// # goro::run(async {
+    /// let (a, b) = UnixStream::pair().unwrap();
+    /// let n = a.write(b"some").await.unwrap();
+    /// assert!(n > 0);
+    /// let mut buf = vec![0; n];
+    /// b.read_exact(&mut buf).await.unwrap();
+    /// # });
+    /// ```
     #[track_caller]
     pub fn write<'a>(&'a self, buf: &'a [u8]) -> impl Future<Output = io::Result<usize>> + 'a {
         stream::write(self, buf, Location::caller())
@@ -259,7 +395,17 @@ impl UnixStream {
     ///
     /// # Examples
     ///
-    /// See [`UnixStream`].
+    /// ```
+    /// # use goro::net::UnixStream;
+    /// # goro::run(async {
+    /// let (a, b) = UnixStream::pair().unwrap();
+    /// let data = vec![1u8; 300_000];
+    /// let w = goro::go(async move { a.write_all(&data).await.unwrap() });
+    /// let mut got = vec![0u8; 300_000];
+    /// b.read_exact(&mut got).await.unwrap();
+    /// w.await.unwrap();
+    /// # });
+    /// ```
     #[track_caller]
     pub fn write_all<'a>(&'a self, buf: &'a [u8]) -> impl Future<Output = io::Result<()>> + 'a {
         stream::write_all(self, buf, Location::caller())
@@ -269,7 +415,13 @@ impl UnixStream {
     ///
     /// # Examples
     ///
-    /// See [`UnixStream`].
+    /// ```
+    /// # use goro::net::UnixStream;
+    /// # goro::run(async {
+    /// let (a, b) = UnixStream::pair().unwrap();
+    /// assert!(a.local_addr().unwrap().is_unnamed()); // a pair has no path
+    /// # });
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.io.get_ref().local_addr()
     }
@@ -278,7 +430,14 @@ impl UnixStream {
     ///
     /// # Examples
     ///
-    /// See [`UnixStream`].
+    /// ```
+    /// # use goro::net::UnixStream;
+    /// # goro::run(async {
+    /// let (a, b) = UnixStream::pair().unwrap();
+    /// assert!(a.peer_addr().unwrap().is_unnamed());
+    /// # drop(b);
+    /// # });
+    /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.io.get_ref().peer_addr()
     }
@@ -288,7 +447,15 @@ impl UnixStream {
     ///
     /// # Examples
     ///
-    /// See [`UnixStream`].
+    /// ```
+    /// # use goro::net::UnixStream;
+    /// # goro::run(async {
+    /// let (a, b) = UnixStream::pair().unwrap();
+    /// a.shutdown(std::net::Shutdown::Write).unwrap();
+    /// let mut buf = [0; 1];
+    /// assert_eq!(b.read(&mut buf).await.unwrap(), 0); // end of stream
+    /// # });
+    /// ```
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         self.io.get_ref().shutdown(how)
     }
@@ -317,7 +484,17 @@ impl UnixStream {
     ///
     /// # Examples
     ///
-    /// See [`UnixStream::set_deadline`].
+    /// ```
+    /// # use goro::net::UnixStream;
+    /// # goro::run(async {
+    /// let (a, b) = UnixStream::pair().unwrap();
+    /// use std::time::Duration;
+    /// b.set_read_deadline(Some(goro::time::now() + Duration::from_millis(5)));
+    /// let mut buf = [0; 1];
+    /// assert_eq!(b.read(&mut buf).await.unwrap_err().kind(), std::io::ErrorKind::TimedOut);
+    /// # drop(a);
+    /// # });
+    /// ```
     pub fn set_read_deadline(&self, deadline: Option<Instant>) {
         self.io.set_deadline(Direction::Read, deadline)
     }
@@ -326,7 +503,16 @@ impl UnixStream {
     ///
     /// # Examples
     ///
-    /// See [`UnixStream::set_deadline`].
+    /// ```
+    /// # use goro::net::UnixStream;
+    /// # goro::run(async {
+    /// let (a, b) = UnixStream::pair().unwrap();
+    /// use std::time::Duration;
+    /// a.set_write_deadline(Some(goro::time::now() - Duration::from_millis(1)));
+    /// assert_eq!(a.write(b"x").await.unwrap_err().kind(), std::io::ErrorKind::TimedOut);
+    /// # drop(b);
+    /// # });
+    /// ```
     pub fn set_write_deadline(&self, deadline: Option<Instant>) {
         self.io.set_deadline(Direction::Write, deadline)
     }

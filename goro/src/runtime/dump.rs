@@ -37,6 +37,23 @@ use crate::{
 };
 
 /// What a goroutine was doing when the dump was taken.
+///
+/// # Examples
+///
+/// ```
+/// use goro::runtime::{dump, Status, WaitReason};
+/// goro::run(async {
+///     let (tx, rx) = goro::chan::<()>(0);
+///     let h = goro::go(async move { rx.recv().await });
+///     let id = h.id().as_u64();
+///     // Wait until the goroutine has blocked in its receive.
+///     while !dump().goroutines().iter().any(|g| g.id == id && g.status == Status::Waiting(WaitReason::ChanReceive)) {
+///         goro::yield_now().await;
+///     }
+///     drop(tx);
+///     h.await.unwrap();
+/// });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Status {
@@ -63,6 +80,21 @@ impl fmt::Display for Status {
 }
 
 /// One goroutine in a [`Dump`].
+///
+/// # Examples
+///
+/// ```
+/// goro::run(async {
+///     let (tx, rx) = goro::chan::<()>(0);
+///     let h = goro::go(async move { rx.recv().await });
+///     let d = goro::runtime::dump();
+///     let g = d.goroutines().iter().find(|g| g.id == h.id().as_u64()).unwrap();
+///     assert!(g.created_at.unwrap().file().ends_with(".rs")); // where `go` was called
+///     assert_eq!(g.parent, 1); // the main goroutine
+///     drop(tx);
+///     h.await.unwrap();
+/// });
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Goroutine {
@@ -203,16 +235,44 @@ pub struct Dump {
 
 impl Dump {
     /// The goroutines, ordered by id.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// goro::run(async {
+    ///     let h = goro::go(std::future::pending::<()>());
+    ///     let d = goro::runtime::dump();
+    ///     assert!(d.goroutines().iter().any(|g| g.id == h.id().as_u64()));
+    ///     h.abort();
+    /// });
+    /// ```
     pub fn goroutines(&self) -> &[Goroutine] {
         &self.goroutines
     }
 
     /// How many goroutines it lists.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// goro::run(async {
+    ///     let h = goro::go(std::future::pending::<()>());
+    ///     assert_eq!(goro::runtime::dump().len(), 2); // main and the goroutine
+    ///     h.abort();
+    /// });
+    /// ```
     pub fn len(&self) -> usize {
         self.goroutines.len()
     }
 
     /// Whether it lists none.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// // Outside any runtime there is nothing to list.
+    /// assert!(goro::runtime::dump().is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.goroutines.is_empty()
     }

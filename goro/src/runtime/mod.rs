@@ -1,28 +1,54 @@
 //! The runtime: goroutines multiplexed onto `procs` worker threads by a
-//! work-stealing scheduler (Go's G-M-P: task / thread / worker).
+//! work-stealing scheduler (Go's G-M-P: goroutine / thread / processor).
 //!
-//! Code map:
-//! - `worker.rs`: the worker loop and where it looks for work;
-//! - `queue.rs`: the per-worker ring with `steal half`;
-//! - `inject.rs`: the global queue;
-//! - `idle.rs`: parking, searching, and waking one worker when work appears;
-//! - `owned.rs`: every live goroutine (shutdown, `num_goroutine`, dump);
-//! - `blocking.rs`: the `spawn_blocking` pool;
-//! - `context.rs`: which runtime and goroutine this thread serves;
-//! - `park.rs`: the thread parker;
-//! - `io/`: the netpoller, polled by the timer-driver worker as it parks.
-//! - `sysmon.rs`: the monitor thread that hands a stuck worker's queue to
-//!   the others and starts replacement threads.
+//! Most programs need only [`run`] (or `#[goro::main]`) and [`go`]:
+//! `run` starts a runtime with one worker per CPU (`GOMAXPROCS` is
+//! honoured), runs the main future on the calling thread until it
+//! returns, and shuts the runtime down. [`Builder`] sets the number of
+//! workers and the safety nets (deadlock detection, sysmon, the SIGQUIT
+//! dump); a [`Runtime`] can be kept and reused with [`Runtime::block_on`].
+//! Several threads may each run their own runtime.
 //!
-//! The thread inside `block_on` polls the main future itself (it need not
-//! be `Send`), counts as goroutine "main" for `num_goroutine` and for wait
-//! reasons, and spawns into the injector.
+//! Inside a runtime: [`go`] starts a goroutine, [`spawn_blocking`] runs a
+//! blocking call on the blocking pool, [`yield_now`] is `runtime.Gosched`,
+//! [`num_goroutine`] and [`procs`] are Go's `NumGoroutine` and
+//! `GOMAXPROCS`. [`dump`] lists every goroutine with its wait reason and
+//! the line it waits at, [`stats`] counts what the scheduler did.
+//!
+//! # Examples
+//!
+//! ```
+//! let rt = goro::Runtime::builder().procs(2).build().unwrap();
+//! let n = rt.block_on(async {
+//!     let hs: Vec<_> = (0..4_u64).map(|i| goro::go(async move { i * i })).collect();
+//!     let mut sum = 0;
+//!     for h in hs {
+//!         sum += h.await.unwrap();
+//!     }
+//!     sum
+//! });
+//! assert_eq!(n, 14);
+//! ```
+//!
+//! # Compared with Go and tokio
+//!
+//! As in tokio, a goroutine is a future and is preempted only at an
+//! `.await` (with a cooperative budget: a goroutine whose channel is always
+//! ready still yields after 128 operations). A goroutine that blocks its
+//! thread (a blocking call, a long computation) is detected by sysmon as in
+//! Go: after 10 ms the goroutines queued behind it move to other workers
+//! and a replacement thread keeps `procs` threads running goroutines. A
+//! panicking goroutine does not kill the process (Go) but is returned by
+//! its [`JoinHandle`] (tokio).
 //!
 //! Shutdown (dropping the `Runtime`, or `run` returning): workers stop at
 //! their next scheduling point, then every goroutine still alive has its
 //! future dropped on the dropping thread (destructors run), then queued
 //! references and timers are released. Running blocking calls finish on
 //! their own threads; queued ones are cancelled.
+//!
+//! The code map and the scheduler's protocols are documented in the
+//! source (`runtime/worker.rs`).
 
 pub(crate) mod blocking;
 pub(crate) mod context;
@@ -31,6 +57,10 @@ pub(crate) mod deadlock;
 pub(crate) mod dump;
 mod idle;
 pub(crate) mod inject;
+#[cfg(feature = "net")]
+pub(crate) mod io;
+#[cfg(not(feature = "net"))]
+#[path = "io/none.rs"]
 pub(crate) mod io;
 pub(crate) mod owned;
 pub(crate) mod park;
@@ -451,6 +481,13 @@ pub(crate) fn default_procs() -> usize {
 
 impl Builder {
     /// A builder with Go's defaults.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = goro::runtime::Builder::new().procs(1).build().unwrap();
+    /// assert_eq!(rt.block_on(async { 2 + 2 }), 4);
+    /// ```
     pub fn new() -> Builder {
         Builder {
             procs: None,
@@ -467,30 +504,85 @@ impl Builder {
 
     /// The number of worker threads running goroutines at once (Go's
     /// `GOMAXPROCS`). Default: env `GOMAXPROCS`, else the number of cores.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = goro::Runtime::builder().procs(3).build().unwrap();
+    /// assert_eq!(rt.procs(), 3);
+    /// assert_eq!(rt.block_on(async { goro::procs() }), 3);
+    /// ```
     pub fn procs(mut self, n: usize) -> Builder {
         self.procs = Some(n.max(1));
         self
     }
 
     /// The most threads the `spawn_blocking` pool may grow to (default 512).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = goro::Runtime::builder().max_blocking_threads(4).build().unwrap();
+    /// let n = rt.block_on(async {
+    ///     let hs: Vec<_> = (0..8).map(|i| goro::spawn_blocking(move || i * 2)).collect();
+    ///     let mut sum = 0;
+    ///     for h in hs {
+    ///         sum += h.await.unwrap(); // 8 calls on at most 4 threads
+    ///     }
+    ///     sum
+    /// });
+    /// assert_eq!(n, 56);
+    /// ```
     pub fn max_blocking_threads(mut self, n: usize) -> Builder {
         self.max_blocking_threads = n.max(1);
         self
     }
 
     /// How long an idle blocking-pool thread lingers (default 10 s).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = goro::Runtime::builder()
+    ///     .blocking_keep_alive(Duration::from_millis(100))
+    ///     .build()
+    ///     .unwrap();
+    /// let out = rt.block_on(async { goro::spawn_blocking(|| "done").await.unwrap() });
+    /// assert_eq!(out, "done");
+    /// ```
     pub fn blocking_keep_alive(mut self, d: Duration) -> Builder {
         self.blocking_keep_alive = d;
         self
     }
 
     /// The prefix of the runtime's thread names (default `goro`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = goro::Runtime::builder().thread_name("shop").build().unwrap();
+    /// let name = rt.block_on(async {
+    ///     goro::go(async { std::thread::current().name().map(str::to_owned) }).await.unwrap()
+    /// });
+    /// assert!(name.unwrap().starts_with("shop"));
+    /// ```
     pub fn thread_name(mut self, name: impl Into<String>) -> Builder {
         self.thread_name = name.into();
         self
     }
 
     /// The stack size of worker threads.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = goro::Runtime::builder()
+    ///     .thread_stack_size(4 << 20) // 4 MiB per worker thread
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(rt.block_on(async { goro::go(async { 1 }).await.unwrap() }), 1);
+    /// ```
     pub fn thread_stack_size(mut self, bytes: usize) -> Builder {
         self.thread_stack_size = Some(bytes);
         self
@@ -501,7 +593,7 @@ impl Builder {
     /// primitives and nothing (timer, socket, blocking call, other thread)
     /// can wake one, it prints Go's
     /// `fatal error: all goroutines are asleep - deadlock!` and the
-    /// [`dump`](crate::runtime::dump), and exits with status 2. Under `#[goro::test]` the test panics with that text
+    /// [`dump`], and exits with status 2. Under `#[goro::test]` the test panics with that text
     /// instead.
     ///
     /// # Examples
@@ -647,6 +739,13 @@ impl Builder {
     }
 
     /// Starts the worker threads.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = goro::Runtime::builder().procs(2).build().expect("threads and a poller");
+    /// assert_eq!(rt.procs(), 2);
+    /// ```
     pub fn build(self) -> std::io::Result<Runtime> {
         let procs = self.procs.unwrap_or_else(default_procs);
         let mut sm = self.sysmon.clone();
@@ -737,22 +836,55 @@ thread_local! {
 
 impl Runtime {
     /// A runtime with the default configuration (see [`Builder`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = goro::Runtime::new().unwrap();
+    /// assert_eq!(rt.block_on(async { "hi" }), "hi");
+    /// ```
     pub fn new() -> std::io::Result<Runtime> {
         Builder::new().build()
     }
 
     /// A [`Builder`] to configure a runtime.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = goro::Runtime::builder().procs(1).build().unwrap();
+    /// assert_eq!(rt.procs(), 1);
+    /// ```
     pub fn builder() -> Builder {
         Builder::new()
     }
 
     /// The number of worker threads.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = goro::Runtime::builder().procs(2).build().unwrap();
+    /// assert_eq!(rt.procs(), 2);
+    /// ```
     pub fn procs(&self) -> usize {
         self.shared.procs
     }
 
     /// Goroutines alive in this runtime, counting each thread inside
     /// `block_on` as one (Go's `runtime.NumGoroutine`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = goro::Runtime::new().unwrap();
+    /// assert_eq!(rt.num_goroutine(), 0);
+    /// let (tx, rx) = goro::chan::<()>(0);
+    /// let h = rt.go(async move { rx.recv().await });
+    /// assert_eq!(rt.num_goroutine(), 1);
+    /// drop(tx);
+    /// rt.block_on(h).unwrap();
+    /// ```
     pub fn num_goroutine(&self) -> usize {
         self.shared.owned.len() + self.shared.main.active.load(Relaxed)
     }
@@ -762,6 +894,16 @@ impl Runtime {
     }
 
     /// A snapshot of this runtime's counters.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = goro::Runtime::builder().procs(2).build().unwrap();
+    /// rt.block_on(async { goro::go(async {}).await.unwrap() });
+    /// let s = rt.stats();
+    /// assert_eq!(s.procs, 2);
+    /// assert_eq!(s.workers.len(), 2);
+    /// ```
     pub fn stats(&self) -> Stats {
         stats::collect(&self.shared)
     }
@@ -790,6 +932,21 @@ impl Runtime {
     ///
     /// Panics when called from inside a goroutine or a runtime thread
     /// (that would block a worker): `.await` instead.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = goro::Runtime::new().unwrap();
+    /// // The main future need not be Send: it runs on this thread.
+    /// let local = std::rc::Rc::new(5);
+    /// let out = rt.block_on(async move {
+    ///     let h = goro::go(async { 10 });
+    ///     *local + h.await.unwrap()
+    /// });
+    /// assert_eq!(out, 15);
+    /// // The runtime can be reused.
+    /// assert_eq!(rt.block_on(async { 1 }), 1);
+    /// ```
     #[track_caller]
     pub fn block_on<F: Future>(&self, fut: F) -> F::Output {
         if context::is_entered() {
@@ -996,6 +1153,18 @@ pub fn yield_now() -> YieldNow {
 }
 
 /// The future returned by [`yield_now`].
+///
+/// # Examples
+///
+/// ```
+/// goro::run(async {
+///     let h = goro::go(async { 1 });
+///     while !h.is_finished() {
+///         goro::yield_now().await; // a YieldNow: lets other goroutines run
+///     }
+///     assert_eq!(h.await.unwrap(), 1);
+/// });
+/// ```
 #[derive(Debug)]
 #[must_use = "futures do nothing unless awaited"]
 pub struct YieldNow {

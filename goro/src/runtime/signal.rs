@@ -13,7 +13,7 @@ pub(crate) fn install_sigquit() {
     ONCE.call_once(install);
 }
 
-#[cfg(unix)]
+#[cfg(all(unix, feature = "signal"))]
 fn install() {
     use signal_hook::{consts::SIGQUIT, iterator::Signals};
     let mut signals = match Signals::new([SIGQUIT]) {
@@ -39,5 +39,5 @@ fn install() {
     }
 }
 
-#[cfg(not(unix))]
+#[cfg(not(all(unix, feature = "signal")))]
 fn install() {}

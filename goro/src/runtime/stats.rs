@@ -95,6 +95,19 @@ pub struct Stats {
 }
 
 /// Counters of one worker.
+///
+/// # Examples
+///
+/// ```
+/// let rt = goro::Runtime::builder().procs(2).build().unwrap();
+/// rt.block_on(async {
+///     for _ in 0..10 {
+///         goro::go(async {}).await.unwrap();
+///     }
+/// });
+/// let polls: u64 = rt.stats().workers.iter().map(|w| w.polls).sum();
+/// assert!(polls >= 10);
+/// ```
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub struct WorkerStats {
@@ -155,6 +168,16 @@ pub(crate) fn collect(s: &Shared) -> Stats {
 }
 
 /// The counters of the runtime this thread serves; `None` outside one.
+///
+/// # Examples
+///
+/// ```
+/// assert!(goro::runtime::stats().is_none()); // not in a runtime
+/// goro::run(async {
+///     let s = goro::runtime::stats().unwrap();
+///     assert_eq!(s.goroutines, 1); // main
+/// });
+/// ```
 pub fn stats() -> Option<Stats> {
     context::with(|ctx| ctx.map(|c| collect(c.shared())))
 }

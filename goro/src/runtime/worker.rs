@@ -17,6 +17,25 @@
 //!    worker takes the timer-driver role, in the netpoller (`io/`) with
 //!    a timeout to the earliest timer. Busy workers look at the netpoller
 //!    (without blocking) every 61 ticks while nobody holds that role.
+//!
+//! # The runtime's code map
+//!
+//! - `worker.rs`: the worker loop and where it looks for work;
+//! - `queue.rs`: the per-worker ring with `steal half`;
+//! - `inject.rs`: the global queue;
+//! - `idle.rs`: parking, searching, and waking one worker when work appears;
+//! - `owned.rs`: every live goroutine (shutdown, `num_goroutine`, dump);
+//! - `blocking.rs`: the `spawn_blocking` pool;
+//! - `context.rs`: which runtime and goroutine this thread serves;
+//! - `park.rs`: the thread parker;
+//! - `io/`: the netpoller, polled by the timer-driver worker as it parks
+//!   (`io/none.rs` stands in for it without the `net` feature);
+//! - `sysmon.rs`: the monitor thread that hands a stuck worker's queue to
+//!   the others and starts replacement threads.
+//!
+//! The thread inside `block_on` polls the main future itself (it need not
+//! be `Send`), counts as goroutine "main" for `num_goroutine` and for wait
+//! reasons, and spawns into the injector.
 
 use std::{sync::Arc, time::Instant};
 

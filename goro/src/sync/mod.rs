@@ -1,28 +1,50 @@
 //! Go's `sync` package (and `x/sync/semaphore`): [`Mutex`], [`RwMutex`],
 //! [`WaitGroup`], [`Once`] / [`OnceValue`], [`Cond`] and [`Semaphore`].
 //!
-//! Every primitive is written once, as a future driven by `Waker`s, so it
-//! works in goroutines and under any executor; each `_blocking` twin drives
-//! the same future on the calling thread with the thread parked. Before a
-//! future returns `Pending` it records its wait reason and the caller's
-//! location (`#[track_caller]`) for the goroutine dump and the deadlock
-//! detector.
+//! Each primitive can be used three ways:
+//! - in a goroutine (or any `async` code, under any executor):
+//!   `mu.lock().await`, `wg.wait().await` — the goroutine parks, its worker
+//!   runs other goroutines;
+//! - on a plain thread: the `_blocking` twin (`mu.lock_blocking()`,
+//!   `wg.wait_blocking()`) parks the thread;
+//! - without waiting: `try_lock`, `try_acquire`.
 //!
-//! # Shared shape
+//! A waiting goroutine shows up in the goroutine dump with Go's wait
+//! reason (`sync.Mutex.Lock`, `sync.WaitGroup.Wait`, ...) and the line it
+//! waits at, and counts for the deadlock detector. Waiters are served in
+//! FIFO order, and dropping a waiting future (a timeout, a lost
+//! `select!`) never loses a wake-up or a lock.
 //!
-//! Each primitive has a lock word or counter (atomics, through the
-//! `crate::loom` shim, so that the loom models under `cfg(loom)` check them)
-//! and, behind a small internal lock, a FIFO [`WaitList`](waiter) of waiter
-//! nodes held in a slab. A waiting future owns one slot from the moment it
-//! blocks until it completes or is dropped. A lock, permit or signal is
-//! *granted* to a waiter by marking its node with that internal lock held;
-//! a future dropped after the grant but before it saw it passes the grant on
-//! (releases the lock, the permit, re-delivers the signal), so cancellation
-//! never loses a wake-up. Wakers are called after the internal lock is
-//! released.
+//! # Examples
 //!
-//! Each file opens with its own protocol: the state table of its lock word,
-//! who changes which bit, and the steps of each transition.
+//! A counter behind a `Mutex`, and a `WaitGroup` to wait for the workers:
+//!
+//! ```
+//! use std::sync::Arc;
+//! use goro::sync::{Mutex, WaitGroup};
+//!
+//! goro::run(async {
+//!     let count = Arc::new(Mutex::new(0));
+//!     let wg = WaitGroup::new();
+//!     for _ in 0..10 {
+//!         wg.add(1);
+//!         let (count, wg) = (count.clone(), wg.clone());
+//!         goro::go(async move {
+//!             *count.lock().await += 1; // the guard unlocks: `defer mu.Unlock()`
+//!             wg.done();
+//!         });
+//!     }
+//!     wg.wait().await;
+//!     assert_eq!(*count.lock().await, 10);
+//! });
+//! ```
+//!
+//! # Compared with tokio and std
+//!
+//! Like `tokio::sync`, the locks are held across `.await` safely and hold
+//! their data (`Mutex<T>`); unlike it, each has a blocking twin for
+//! threads, and `WaitGroup`, `Once`, `Cond` follow Go. Use `std::sync::Mutex`
+//! for data that is never locked across an `.await`: it is cheaper.
 //!
 //! # Departures from Go
 //!
@@ -38,6 +60,9 @@
 //!   `context.Background()` that is forever; a parked OS thread is never
 //!   reported by the deadlock detector, so goro says so at once instead. The
 //!   future (`acquire(n)`) keeps Go's behaviour, to be bounded by a timeout.
+//!
+//! The shared protocol of the primitives (lock words, the waiter list,
+//! grants on cancellation) is documented in the source, in `sync/waiter.rs`.
 
 mod cond;
 mod mutex;

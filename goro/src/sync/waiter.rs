@@ -21,6 +21,23 @@
 //!
 //! Invariant: every method is called with the owning primitive's internal
 //! lock held (the list is a plain value inside that lock).
+//!
+//! # Shared shape
+//!
+//! Each primitive has a lock word or counter (atomics, through the
+//! `crate::loom` shim, so that the loom models under `cfg(loom)` check them)
+//! and, behind a small internal lock, a FIFO `WaitList` (below) of waiter
+//! nodes held in a slab. A waiting future owns one slot from the moment it
+//! blocks until it completes or is dropped. A lock, permit or signal is
+//! *granted* to a waiter by marking its node with that internal lock held;
+//! a future dropped after the grant but before it saw it passes the grant on
+//! (releases the lock, the permit, re-delivers the signal), so cancellation
+//! never loses a wake-up. Wakers are called after the internal lock is
+//! released.
+//!
+//! Each file opens with its own protocol: the state table of its lock word,
+//! who changes which bit, and the steps of each transition.
+//!
 
 const NIL: usize = usize::MAX;
 

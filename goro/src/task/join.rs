@@ -8,6 +8,7 @@ use std::{
     panic::Location,
     pin::Pin,
     ptr::NonNull,
+    sync::Mutex,
     task::{Context, Poll},
 };
 
@@ -32,6 +33,17 @@ pub struct GoroutineId(pub(crate) u64);
 
 impl GoroutineId {
     /// The id as a number.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// goro::run(async {
+    ///     let h = goro::go(async {});
+    ///     let n: u64 = h.id().as_u64();
+    ///     assert_eq!(n.to_string(), h.id().to_string());
+    ///     h.await.unwrap();
+    /// });
+    /// ```
     pub fn as_u64(self) -> u64 {
         self.0
     }
@@ -43,7 +55,17 @@ impl fmt::Display for GoroutineId {
     }
 }
 
-/// Why a goroutine produced no value.
+/// Why a goroutine produced no value: it panicked, or it was cancelled
+/// ([`JoinHandle::abort`], or the runtime shut down first).
+///
+/// `JoinError` is `Send + Sync + 'static` and implements
+/// [`std::error::Error`], so `h.await?` works in a function returning
+/// `Result<_, Box<dyn Error + Send + Sync>>` (or `anyhow::Result`). The
+/// panic payload is kept: [`into_panic`](JoinError::into_panic) hands it
+/// back for [`std::panic::resume_unwind`].
+///
+/// Unlike Go, where a panicking goroutine kills the process, goro hands the
+/// panic to whoever joins the goroutine (as tokio does).
 ///
 /// # Examples
 ///
@@ -52,68 +74,193 @@ impl fmt::Display for GoroutineId {
 ///     let h = goro::go(async { panic!("boom") });
 ///     let err = h.await.unwrap_err();
 ///     assert!(err.is_panic());
-///     assert_eq!(goro::JoinError::panic_message_of(&err), Some("boom"));
+///     assert_eq!(err.panic_message(), Some("boom"));
+///     assert_eq!(err.to_string(), format!("goroutine {} panicked: boom", err.id()));
 /// });
 /// ```
-pub enum JoinError {
-    /// The goroutine was aborted, or the runtime shut down, before it finished.
+pub struct JoinError {
+    id: GoroutineId,
+    repr: Repr,
+}
+
+enum Repr {
     Cancelled,
-    /// The goroutine panicked; this is the panic's payload.
-    Panic(Box<dyn Any + Send + 'static>),
+    Panic {
+        /// The payload, behind a mutex only so that `JoinError` is `Sync`
+        /// (the payload is just `Send`); it is never locked, only taken
+        /// out by value.
+        payload: Mutex<Box<dyn Any + Send + 'static>>,
+        /// The payload's message, copied out when it is a string.
+        message: Option<String>,
+    },
 }
 
 impl JoinError {
-    /// True for [`JoinError::Cancelled`].
+    pub(crate) fn cancelled(id: u64) -> JoinError {
+        JoinError {
+            id: GoroutineId(id),
+            repr: Repr::Cancelled,
+        }
+    }
+
+    pub(crate) fn panic(id: u64, payload: Box<dyn Any + Send + 'static>) -> JoinError {
+        let message = string_payload(&*payload).map(str::to_owned);
+        JoinError {
+            id: GoroutineId(id),
+            repr: Repr::Panic {
+                payload: Mutex::new(payload),
+                message,
+            },
+        }
+    }
+
+    /// True when the goroutine was cancelled: aborted through
+    /// [`JoinHandle::abort`], or dropped by a runtime shutting down.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// goro::run(async {
+    ///     let h = goro::go(std::future::pending::<()>());
+    ///     h.abort();
+    ///     assert!(h.await.unwrap_err().is_cancelled());
+    /// });
+    /// ```
     pub fn is_cancelled(&self) -> bool {
-        matches!(self, JoinError::Cancelled)
+        matches!(self.repr, Repr::Cancelled)
     }
 
-    /// True for [`JoinError::Panic`].
+    /// True when the goroutine panicked.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// goro::run(async {
+    ///     let err = goro::go(async { panic!("boom") }).await.unwrap_err();
+    ///     assert!(err.is_panic());
+    ///     assert!(!err.is_cancelled());
+    /// });
+    /// ```
     pub fn is_panic(&self) -> bool {
-        matches!(self, JoinError::Panic(_))
+        matches!(self.repr, Repr::Panic { .. })
     }
 
-    /// The panic payload; panics if the goroutine was cancelled.
+    /// The panic payload, e.g. to re-raise it with
+    /// [`std::panic::resume_unwind`].
+    ///
+    /// # Panics
+    ///
+    /// If the goroutine was cancelled rather than panicked; see
+    /// [`try_into_panic`](JoinError::try_into_panic).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// goro::run(async {
+    ///     let err = goro::go(async { std::panic::panic_any(7_u32) }).await.unwrap_err();
+    ///     let payload = err.into_panic();
+    ///     assert_eq!(payload.downcast_ref::<u32>(), Some(&7));
+    /// });
+    /// ```
+    #[track_caller]
     pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
-        match self {
-            JoinError::Panic(p) => p,
-            JoinError::Cancelled => panic!("JoinError::into_panic on a cancelled goroutine"),
+        match self.try_into_panic() {
+            Ok(p) => p,
+            Err(e) => panic!("JoinError::into_panic on a cancelled goroutine ({})", e.id),
         }
     }
 
-    /// The panic message, when the payload is a string.
-    pub fn panic_message_of(err: &JoinError) -> Option<&str> {
-        match err {
-            JoinError::Panic(p) => p
-                .downcast_ref::<&'static str>()
-                .copied()
-                .or_else(|| p.downcast_ref::<String>().map(String::as_str)),
-            JoinError::Cancelled => None,
+    /// The panic payload, or the error itself back if the goroutine was
+    /// cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// goro::run(async {
+    ///     let h = goro::go(std::future::pending::<()>());
+    ///     h.abort();
+    ///     let err = h.await.unwrap_err();
+    ///     let err = err.try_into_panic().unwrap_err();
+    ///     assert!(err.is_cancelled());
+    /// });
+    /// ```
+    pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
+        match self.repr {
+            Repr::Panic { payload, .. } => {
+                Ok(payload.into_inner().unwrap_or_else(|e| e.into_inner()))
+            }
+            Repr::Cancelled => Err(self),
         }
+    }
+
+    /// The panic message, when the goroutine panicked with a string
+    /// (`panic!("...")`, with or without formatting arguments).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// goro::run(async {
+    ///     let err = goro::go(async { panic!("bad {}", 42) }).await.unwrap_err();
+    ///     assert_eq!(err.panic_message(), Some("bad 42"));
+    /// });
+    /// ```
+    pub fn panic_message(&self) -> Option<&str> {
+        match &self.repr {
+            Repr::Panic { message, .. } => message.as_deref(),
+            Repr::Cancelled => None,
+        }
+    }
+
+    /// The id of the goroutine that failed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// goro::run(async {
+    ///     let h = goro::go(async { panic!("boom") });
+    ///     let id = h.id();
+    ///     assert_eq!(h.await.unwrap_err().id(), id);
+    /// });
+    /// ```
+    pub fn id(&self) -> GoroutineId {
+        self.id
     }
 }
 
-pub(crate) fn panic_message(p: &(dyn Any + Send)) -> &str {
+fn string_payload(p: &(dyn Any + Send)) -> Option<&str> {
     p.downcast_ref::<&'static str>()
         .copied()
         .or_else(|| p.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("Box<dyn Any>")
+}
+
+pub(crate) fn panic_message(p: &(dyn Any + Send)) -> &str {
+    string_payload(p).unwrap_or("Box<dyn Any>")
 }
 
 impl fmt::Debug for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            JoinError::Cancelled => f.write_str("Cancelled"),
-            JoinError::Panic(p) => f.debug_tuple("Panic").field(&panic_message(&**p)).finish(),
+        match &self.repr {
+            Repr::Cancelled => write!(f, "JoinError::Cancelled({})", self.id),
+            Repr::Panic { message, .. } => write!(
+                f,
+                "JoinError::Panic({}, {:?})",
+                self.id,
+                message.as_deref().unwrap_or("Box<dyn Any>")
+            ),
         }
     }
 }
 
 impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            JoinError::Cancelled => f.write_str("goroutine was cancelled"),
-            JoinError::Panic(p) => write!(f, "goroutine panicked: {}", panic_message(&**p)),
+        match &self.repr {
+            Repr::Cancelled => write!(f, "goroutine {} was cancelled", self.id),
+            Repr::Panic { message, .. } => write!(
+                f,
+                "goroutine {} panicked: {}",
+                self.id,
+                message.as_deref().unwrap_or("Box<dyn Any>")
+            ),
         }
     }
 }
@@ -164,19 +311,44 @@ impl<T> JoinHandle<T> {
     }
 
     /// The goroutine's id.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// goro::run(async {
+    ///     let a = goro::go(async {});
+    ///     let b = goro::go(async {});
+    ///     assert_ne!(a.id(), b.id());
+    ///     assert!(b.id() > a.id()); // ids grow, as in Go
+    ///     a.await.unwrap();
+    ///     b.await.unwrap();
+    /// });
+    /// ```
     pub fn id(&self) -> GoroutineId {
         GoroutineId(self.header().id)
     }
 
     /// True once the goroutine has finished (returned, panicked or been
     /// cancelled); awaiting the handle then returns at once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// goro::run(async {
+    ///     let (tx, rx) = goro::chan::<()>(0);
+    ///     let h = goro::go(async move { rx.recv().await });
+    ///     assert!(!h.is_finished()); // waits for the channel
+    ///     drop(tx); // closes it: the goroutine returns
+    ///     assert_eq!(h.await.unwrap(), None);
+    /// });
+    /// ```
     pub fn is_finished(&self) -> bool {
         self.header().state.load().has(super::state::COMPLETE)
     }
 
     /// Cancels the goroutine: its future is dropped (destructors run) the
     /// next time a worker gets to it, and awaiting the handle returns
-    /// `Err(JoinError::Cancelled)` unless it had already finished.
+    /// an error with [`JoinError::is_cancelled`] unless it had already finished.
     ///
     /// # Examples
     ///

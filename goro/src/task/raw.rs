@@ -7,7 +7,6 @@
 //! calls to the blocking pool.
 
 use std::{
-    any::Any,
     future::Future,
     marker::PhantomData,
     panic::{catch_unwind, AssertUnwindSafe, Location},
@@ -379,9 +378,9 @@ where
         Err(panic) => {
             // A `_blocking` call released by shutdown is a cancellation.
             let err = if crate::wait::is_shutdown_unwind(&*panic) {
-                JoinError::Cancelled
+                JoinError::cancelled(header.id)
             } else {
-                JoinError::Panic(panic)
+                JoinError::panic(header.id, panic)
             };
             // SAFETY: RUNNING: we own the stage.
             unsafe { finish::<F, S>(ptr, Err(err), true) }
@@ -413,8 +412,8 @@ where
     }));
     drop(_g);
     let result = match dropped {
-        Err(p) if !crate::wait::is_shutdown_unwind(&*p) => Err(JoinError::Panic(p)),
-        _ => Err(JoinError::Cancelled),
+        Err(p) if !crate::wait::is_shutdown_unwind(&*p) => Err(JoinError::panic(cell.header.id, p)),
+        _ => Err(JoinError::cancelled(cell.header.id)),
     };
     // SAFETY: forwarded from the caller.
     unsafe { finish::<F, S>(ptr, result, queue_ref) }
@@ -446,11 +445,11 @@ where
         Ok(()) => result,
         Err(p) if crate::wait::is_shutdown_unwind(&*p) => {
             let _ = catch_unwind(AssertUnwindSafe(|| drop(result)));
-            Err(JoinError::Cancelled)
+            Err(JoinError::cancelled(header.id))
         }
         Err(p) => {
             let _ = catch_unwind(AssertUnwindSafe(|| drop(result)));
-            Err(JoinError::Panic(p))
+            Err(JoinError::panic(header.id, p))
         }
     };
     // SAFETY: as above; the stage is `Consumed`, nothing to drop.
@@ -491,19 +490,20 @@ where
 
 /// Drops an output nobody will read; a panic nobody will see is reported.
 fn drop_output<F: Future>(header: &Header, stage: Stage<F>) {
-    if let Stage::Finished(Err(JoinError::Panic(p))) = &stage {
-        report_detached_panic(header, &**p);
+    if let Stage::Finished(Err(e)) = &stage {
+        if e.is_panic() {
+            report_detached_panic(header, e.panic_message().unwrap_or("Box<dyn Any>"));
+        }
     }
     if let Err(p) = catch_unwind(AssertUnwindSafe(|| drop(stage))) {
-        report_detached_panic(header, &*p);
+        // A `_blocking` call released by shutdown is not a user panic.
+        if !crate::wait::is_shutdown_unwind(&*p) {
+            report_detached_panic(header, crate::task::join::panic_message(&*p));
+        }
     }
 }
 
-fn report_detached_panic(header: &Header, payload: &(dyn Any + Send)) {
-    if crate::wait::is_shutdown_unwind(payload) {
-        return;
-    }
-    let msg = crate::task::join::panic_message(payload);
+fn report_detached_panic(header: &Header, msg: &str) {
     eprintln!(
         "goro: goroutine {} (spawned at {}) panicked: {}; the runtime goes on",
         header.id, header.spawned_at, msg

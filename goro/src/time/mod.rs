@@ -1,11 +1,37 @@
-//! Time: `sleep`, `timeout`, `Timer` and `Ticker` (Go's `time.Sleep`,
-//! `time.NewTimer`, `time.NewTicker`), driven by the runtime's timer heap.
+//! Time: [`sleep`], [`timeout`], [`Timer`] and [`Ticker`] (Go's
+//! `time.Sleep`, `time.NewTimer`, `time.NewTicker`), and [`after`] /
+//! [`tick`], which return a channel for `select!` as Go's `time.After` and
+//! `time.Tick` do.
 //!
-//! Inside a goro runtime the workers fire timers: every 61 scheduling ticks,
-//! and before parking, when one worker parks with a timeout to the
-//! earliest deadline. Outside any runtime (a tokio task, a plain thread
-//! using a `_blocking` call) a global timer thread, started on first use,
-//! does the same, so every timer works everywhere.
+//! Every timer lives in the runtime's timer heap: no thread or goroutine
+//! per timer. Inside a goro runtime the workers fire timers (a worker about
+//! to go idle sleeps until the earliest deadline); outside any runtime (a
+//! tokio task, a plain thread in a `_blocking` call) a global timer thread,
+//! started on first use, does the same, so every timer works everywhere.
+//! Under `#[goro::test(start_paused = true)]` the clock is virtual and
+//! [`now`] reads it.
+//!
+//! # Examples
+//!
+//! ```
+//! use std::time::Duration;
+//! use goro::time::{sleep, timeout};
+//!
+//! goro::run(async {
+//!     sleep(Duration::from_millis(1)).await;
+//!     // A future that takes too long: `Err(Elapsed)`.
+//!     let r = timeout(Duration::from_millis(5), std::future::pending::<()>()).await;
+//!     assert!(r.is_err());
+//!     // Or a timeout as a select! arm, as in Go.
+//!     let (_tx, rx) = goro::chan::<u32>(0);
+//!     goro::select! {
+//!         recv(rx) -> _ => unreachable!(),
+//!         recv(goro::time::after(Duration::from_millis(5))) -> _ => {}
+//!     }
+//! });
+//! ```
+//!
+//! # Compared with Go and tokio
 //!
 //! `Timer`, `Ticker`, `after` and `tick` have channels with Go 1.23's
 //! semantics (timer.rs): `Timer::chan()` is Go's `t.C`, a `select!` arm;
@@ -14,6 +40,10 @@
 //! Every duration is accepted: a deadline past the end of `Instant`'s range
 //! saturates to a far future ([`add_saturating`]), as Go accepts any
 //! duration.
+//!
+//! `sleep`, `timeout` and `Sleep::reset` work
+//! as tokio's; the futures are `#[must_use]`: a `sleep(d);` without
+//! `.await` does nothing and warns.
 
 pub(crate) mod driver;
 mod timer;
@@ -313,7 +343,18 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 }
 
 /// The future returned by [`sleep`] and [`sleep_until`].
-#[must_use = "futures do nothing unless polled"]
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// goro::run(async {
+///     let start = goro::time::now();
+///     goro::time::sleep(Duration::from_millis(2)).await;
+///     assert!(goro::time::now() - start >= Duration::from_millis(2));
+/// });
+/// ```
+#[must_use = "futures do nothing unless awaited"]
 pub struct Sleep {
     armed: Armed,
     at: &'static Location<'static>,
@@ -321,11 +362,32 @@ pub struct Sleep {
 
 impl Sleep {
     /// When the sleep ends.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let before = goro::time::now();
+    /// let s = goro::time::sleep(Duration::from_secs(5));
+    /// assert!(s.deadline() >= before + Duration::from_secs(5));
+    /// ```
     pub fn deadline(&self) -> Instant {
         self.armed.deadline
     }
 
     /// Moves the deadline (the sleep must be polled again to re-arm).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::{pin::pin, time::Duration};
+    /// goro::run(async {
+    ///     let mut s = pin!(goro::time::sleep(Duration::from_secs(3600)));
+    ///     // Go's timer.Reset: end the sleep in 1 ms instead.
+    ///     s.as_mut().reset(goro::time::now() + Duration::from_millis(1));
+    ///     s.await;
+    /// });
+    /// ```
     pub fn reset(&mut self, deadline: Instant) {
         self.armed.reset(deadline);
     }
@@ -348,6 +410,17 @@ impl fmt::Debug for Sleep {
 }
 
 /// The error of a [`timeout`] that ran out.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// goro::run(async {
+///     let r = goro::time::timeout(Duration::from_millis(1), std::future::pending::<()>()).await;
+///     let e: goro::time::Elapsed = r.unwrap_err();
+///     assert_eq!(e.to_string(), "deadline has elapsed");
+/// });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Elapsed(());
 
@@ -382,7 +455,19 @@ pub fn timeout<F: Future>(d: Duration, fut: F) -> Timeout<F> {
 }
 
 /// The future returned by [`timeout`].
-#[must_use = "futures do nothing unless polled"]
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// goro::run(async {
+///     let (tx, rx) = goro::chan::<u32>(1);
+///     tx.send(9).await.unwrap();
+///     // Completes in time: Ok with the future's output.
+///     assert_eq!(goro::time::timeout(Duration::from_secs(10), rx.recv()).await, Ok(Some(9)));
+/// });
+/// ```
+#[must_use = "futures do nothing unless awaited"]
 pub struct Timeout<F> {
     fut: Option<F>,
     sleep: Sleep,
