@@ -57,6 +57,7 @@
 //! tracked per direction, so both can wait on one socket and both are
 //! woken.
 
+mod listen;
 mod poll_evented;
 mod stream;
 mod tcp;

@@ -55,7 +55,8 @@ pub struct TcpListener {
 
 impl TcpListener {
     /// Listens on `addr` (the first of its addresses that works); port 0
-    /// picks a free port. Name resolution, if `addr` needs any, blocks.
+    /// picks a free port. The backlog is the kernel's maximum
+    /// (`net.core.somaxconn` on Linux), as in Go. Name resolution, if `addr` needs any, blocks.
     /// Must be called inside a goro runtime.
     ///
     /// # Examples
@@ -70,7 +71,7 @@ impl TcpListener {
     pub fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
         let at = Location::caller();
         each_addr(addr, |a| {
-            let l = mio::net::TcpListener::bind(a)?;
+            let l = super::listen::tcp(a)?;
             Self::register(l, at)
         })
     }

@@ -51,15 +51,15 @@ pub struct UnixListener {
 }
 
 impl UnixListener {
-    /// Creates the socket file `path` and listens on it. Must be called
-    /// inside a goro runtime.
+    /// Creates the socket file `path` and listens on it, with the kernel's
+    /// maximum backlog as in Go. Must be called inside a goro runtime.
     ///
     /// # Examples
     ///
     /// See [`UnixListener`].
     #[track_caller]
     pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
-        Self::register(mio::net::UnixListener::bind(path)?, Location::caller())
+        Self::register(super::listen::unix(path.as_ref())?, Location::caller())
     }
 
     /// Wraps a listener made with the standard library (it is switched to
