@@ -151,3 +151,30 @@ fn header_read_timeout_uses_goro_timer() {
         drop(c);
     });
 }
+
+/// Large bodies both ways through the streams' `rt::Read` (which reads
+/// into hyper's possibly uninitialised buffer with `recv(2)` on
+/// `MaybeUninit` bytes, issue 11 item 18): every byte arrives, in order.
+#[test]
+fn large_bodies_through_the_uninit_read_path() {
+    let rt = goro::Runtime::builder().procs(2).build().unwrap();
+    rt.block_on(async {
+        let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = ln.local_addr().unwrap();
+        serve(ln, Arc::new(AtomicUsize::new(0)));
+        let conn = TcpStream::connect(addr).await.unwrap();
+        let (mut sender, connection) = hyper::client::conn::http1::handshake(conn).await.unwrap();
+        goro::go(connection);
+        for size in [1, 8191, 8192, 65_537, 1 << 20] {
+            let body: Vec<u8> = (0..size).map(|i| (i * 7 + size) as u8).collect();
+            let req = Request::post("/big")
+                .body(Full::new(Bytes::from(body.clone())))
+                .unwrap();
+            sender.ready().await.unwrap();
+            let resp = sender.send_request(req).await.unwrap();
+            let got = resp.into_body().collect().await.unwrap().to_bytes();
+            assert_eq!(got.len(), size);
+            assert!(got == body, "body of {size} bytes corrupted");
+        }
+    });
+}

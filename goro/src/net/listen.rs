@@ -18,7 +18,11 @@ use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 pub(crate) fn backlog() -> i32 {
     static BACKLOG: OnceLock<i32> = OnceLock::new();
     *BACKLOG.get_or_init(|| {
-        let fallback = if cfg!(target_os = "linux") { 4096 } else { 1024 };
+        let fallback = if cfg!(target_os = "linux") {
+            4096
+        } else {
+            1024
+        };
         let n = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
             .ok()
             .and_then(|s| s.trim().parse::<u32>().ok())

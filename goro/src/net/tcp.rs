@@ -17,7 +17,7 @@ use super::{
     poll_evented::PollEvented,
     stream::{self, sealed::Stream, OwnedReadHalf, OwnedWriteHalf},
 };
-use crate::runtime::io::Direction;
+use crate::runtime::io::{Direction, Wait};
 
 /// A TCP socket server, listening for connections: Go's `net.Listener`
 /// from `net.Listen("tcp", addr)`.
@@ -118,7 +118,8 @@ impl TcpListener {
     #[track_caller]
     pub fn accept(&self) -> impl Future<Output = io::Result<(TcpStream, SocketAddr)>> + '_ {
         let at = Location::caller();
-        poll_fn(move |cx| self.poll_accept_at(cx, at))
+        let mut wait = Wait::default();
+        poll_fn(move |cx| self.poll_accept_at(cx, at, Some(&mut wait)))
     }
 
     /// The poll step of [`accept`](TcpListener::accept), for hand-written futures.
@@ -128,16 +129,17 @@ impl TcpListener {
     /// See [`TcpListener::accept`].
     #[track_caller]
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
-        self.poll_accept_at(cx, Location::caller())
+        self.poll_accept_at(cx, Location::caller(), None)
     }
 
     fn poll_accept_at(
         &self,
         cx: &mut Context<'_>,
         at: &'static Location<'static>,
+        wait: Option<&mut Wait>,
     ) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
         self.io
-            .poll_io(cx, Direction::Read, at, |l| l.accept())
+            .poll_io(cx, Direction::Read, at, wait, |l| l.accept())
             .map(|r| {
                 let (s, addr) = r?;
                 Ok((TcpStream::accepted(self.io.sibling(s)?), addr))
@@ -270,8 +272,9 @@ impl TcpStream {
         // Writable means the connect finished, well or not (mio's recipe:
         // check the error, then whether we are connected; a spurious
         // wake-up says `NotConnected`, which here means "wait again").
+        let mut wait = Wait::default();
         poll_fn(|cx| {
-            s.io.poll_io(cx, Direction::Write, at, |m| {
+            s.io.poll_io(cx, Direction::Write, at, Some(&mut wait), |m| {
                 if let Some(e) = m.take_error()? {
                     return Err(e);
                 }
@@ -535,8 +538,19 @@ impl Stream for TcpStream {
         cx: &mut Context<'_>,
         buf: &mut [u8],
         at: &'static Location<'static>,
+        wait: Option<&mut Wait>,
     ) -> Poll<io::Result<usize>> {
-        self.io.poll_read(cx, buf, at)
+        self.io.poll_read(cx, buf, at, wait)
+    }
+
+    #[cfg(feature = "hyper")]
+    fn poll_read_uninit_at(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [std::mem::MaybeUninit<u8>],
+        at: &'static Location<'static>,
+    ) -> Poll<io::Result<usize>> {
+        self.io.poll_read_uninit(cx, buf, at, None)
     }
 
     fn poll_write_at(
@@ -544,8 +558,9 @@ impl Stream for TcpStream {
         cx: &mut Context<'_>,
         buf: &[u8],
         at: &'static Location<'static>,
+        wait: Option<&mut Wait>,
     ) -> Poll<io::Result<usize>> {
-        self.io.poll_write(cx, buf, at)
+        self.io.poll_write(cx, buf, at, wait)
     }
 
     fn poll_write_vectored_at(
@@ -553,8 +568,9 @@ impl Stream for TcpStream {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
         at: &'static Location<'static>,
+        wait: Option<&mut Wait>,
     ) -> Poll<io::Result<usize>> {
-        self.io.poll_write_vectored(cx, bufs, at)
+        self.io.poll_write_vectored(cx, bufs, at, wait)
     }
 
     fn shutdown_dir(&self, how: Shutdown) -> io::Result<()> {

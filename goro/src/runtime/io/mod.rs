@@ -37,7 +37,7 @@ use std::{
 use mio::{event::Source, Events, Interest, Token};
 
 use super::lock;
-pub(crate) use scheduled_io::{Direction, ScheduledIo};
+pub(crate) use scheduled_io::{Direction, ScheduledIo, Wait};
 use scheduled_io::{READABLE, WRITABLE};
 
 /// The token of the mio `Waker`; no slot reaches it.
@@ -156,9 +156,12 @@ impl IoDriver {
         let idx = token.0 & SLOT_MASK;
         let mut t = lock(&self.table);
         let slot = &mut t.slots[idx];
-        slot.io = None;
+        let io = slot.io.take();
         slot.generation = slot.generation.wrapping_add(1);
         t.free.push(idx);
+        drop(t);
+        // Possibly the last reference, holding wakers: dropped unlocked.
+        drop(io);
     }
 
     /// The timer driver's sleep: blocks in `epoll_wait` for at most
@@ -185,7 +188,7 @@ impl IoDriver {
         let mut wake = std::mem::take(&mut st.wake);
         drop(st);
         for w in wake.drain(..) {
-            w.wake();
+            wake_contained(w);
         }
         n
     }
@@ -242,9 +245,23 @@ impl Wakeups {
     pub(crate) fn wake_all(self) -> usize {
         let n = self.0.len();
         for w in self.0 {
-            w.wake();
+            wake_contained(w);
         }
         n
+    }
+}
+
+/// Wakes `w` on a runtime thread (a worker polling the netpoller, the
+/// timer driver firing a deadline): a waker is user code when the future
+/// waiting on a socket runs on another executor, and its panic must not
+/// unwind through the worker and kill it with the goroutines on its
+/// queue. The panic is reported by the panic hook and otherwise ignored:
+/// that executor's task is not woken by this event.
+pub(crate) fn wake_contained(w: Waker) {
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(|| w.wake())) {
+        // The payload's own destructor may panic too.
+        let _ = catch_unwind(AssertUnwindSafe(move || drop(payload)));
     }
 }
 
