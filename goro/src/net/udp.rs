@@ -259,3 +259,5 @@ impl fmt::Debug for UdpSocket {
         self.io.fmt(f)
     }
 }
+
+as_fd!(UdpSocket);

@@ -420,3 +420,5 @@ impl Stream for UnixStream {
 }
 
 stream::stream_async_io!(UnixStream, &UnixStream);
+
+as_fd!(UnixListener, UnixStream);
