@@ -25,6 +25,8 @@ pub mod context;
 pub mod errgroup;
 pub mod net;
 pub mod runtime;
+#[cfg(unix)]
+pub mod signal;
 pub mod sync;
 mod task;
 pub mod testing;

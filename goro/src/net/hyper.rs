@@ -145,15 +145,12 @@ macro_rules! hyper_io {
                 cx: &mut Context<'_>,
                 mut buf: ReadBufCursor<'_>,
             ) -> Poll<io::Result<()>> {
-                // SAFETY (of `as_mut`): the cursor's unfilled part is only
-                // written to: `recv(2)` fills bytes, it never reads them
-                // nor de-initializes any (socket2 takes `MaybeUninit`
-                // exactly for this).
-                let n = ready!(self.poll_read_uninit_at(
-                    cx,
-                    unsafe { buf.as_mut() },
-                    Location::caller()
-                ))?;
+                // SAFETY: `as_mut` requires that no byte of the unfilled
+                // part is de-initialized: `recv(2)` only writes bytes (it
+                // never reads them nor writes uninitialized ones; socket2
+                // takes `MaybeUninit` exactly for this).
+                let unfilled = unsafe { buf.as_mut() };
+                let n = ready!(self.poll_read_uninit_at(cx, unfilled, Location::caller()))?;
                 // SAFETY: `recv` initialized the first `n` bytes.
                 unsafe { buf.advance(n) };
                 Poll::Ready(Ok(()))
