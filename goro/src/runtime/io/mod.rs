@@ -265,6 +265,15 @@ pub(crate) fn wake_contained(w: Waker) {
     }
 }
 
+/// Drops `v` on a runtime thread, containing a panic from a destructor
+/// it reaches (a waker's, say) as [`wake_contained`] does.
+pub(crate) fn drop_contained<T>(v: T) {
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(v))) {
+        let _ = catch_unwind(AssertUnwindSafe(move || drop(payload)));
+    }
+}
+
 impl std::fmt::Debug for IoDriver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("IoDriver")

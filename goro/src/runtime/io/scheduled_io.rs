@@ -49,7 +49,7 @@ use std::{
     time::Instant,
 };
 
-use super::wake_contained;
+use super::{drop_contained, wake_contained};
 use crate::{
     loom::{
         atomic::{AtomicBool, AtomicUsize, Ordering::*},
@@ -340,15 +340,18 @@ impl Wake for DeadlineWake {
         let wakers = {
             let mut dirs = lock(&io.dirs);
             let st = &mut dirs[self.dir];
-            if st.seq != self.seq {
-                return;
-            }
-            io.expired[self.dir].store(true, Release);
-            st.timer = None;
-            st.take_wakers()
+            // A deadline since moved or removed: nothing to do.
+            (st.seq == self.seq).then(|| {
+                io.expired[self.dir].store(true, Release);
+                st.timer = None;
+                st.take_wakers()
+            })
         };
+        // If the socket was dropped meanwhile, this is the last reference:
+        // its leftover wakers (user code) are dropped here, contained.
+        drop_contained(io);
         // The timer driver runs this: a waker's panic must not reach it.
-        for w in wakers {
+        for w in wakers.into_iter().flatten() {
             wake_contained(w);
         }
     }
