@@ -58,7 +58,11 @@ async fn wait_sig(c: &Receiver<Signal>, sig: Signal) {
 /// subscription ends, so `None` is "no signal".)
 async fn no_sig(c: &Receiver<Signal>) {
     goro::select! {
-        recv(c) -> s => assert_eq!(s, None, "unexpected signal {s:?}"),
+        recv(c) -> s => {
+            assert_eq!(s, None, "unexpected signal {s:?}");
+            // Closed: still give a stray signal Go's 100 ms to show up.
+            goro::time::sleep(QUIET).await;
+        }
         recv(goro::time::after(QUIET)) -> _ => {}
     }
 }
@@ -106,8 +110,11 @@ fn test_stress() {
         let (done_tx, done) = goro::chan::<()>(0);
         let (finished_tx, finished) = goro::chan::<usize>(0);
         let (done2, finished2) = (done.clone(), finished_tx.clone());
+        // goro: subscribed before the sender starts (Go subscribes in the
+        // goroutine): a SIGUSR1 that finds no goro handler installed yet
+        // would end the process (the system's default, not Go's).
+        let sig = signal::notify(&[Signal::SIGUSR1]);
         goro::go(async move {
-            let sig = signal::notify(&[Signal::SIGUSR1]);
             let mut got = 0;
             loop {
                 goro::select! {
@@ -118,9 +125,6 @@ fn test_stress() {
             signal::stop(&sig);
             finished2.send(got).await.unwrap();
         });
-        // Let the subscription start before the first SIGUSR1: with none,
-        // Go's default drops it, but the OS default would end the process.
-        goro::time::sleep(Duration::from_millis(20)).await;
         goro::go(async move {
             let mut sent = 0;
             loop {
@@ -186,6 +190,17 @@ fn test_cancel(ignore: bool) {
 
         no_sig(&c1).await;
         no_sig(&c2).await;
+
+        // goro: the ignored SIGHUP must have been handled before `reset`
+        // makes a SIGHUP fatal again. A subscribed signal sent after it is
+        // dispatched with it or later; a second one after that one is
+        // dispatched only once that batch is done.
+        let sentinel = signal::notify(&[Signal::SIGUSR2]);
+        for _ in 0..2 {
+            kill(Signal::SIGUSR2);
+            wait_sig(&sentinel, Signal::SIGUSR2).await;
+        }
+        signal::stop(&sentinel);
 
         // Reset the signal handlers for all signals.
         signal::reset(&[]);
