@@ -276,7 +276,9 @@ pub fn notify(signals: &[Signal]) -> Receiver<Signal> {
 /// });
 /// ```
 pub fn notify_to(tx: &Sender<Signal>, signals: &[Signal]) {
-    watch(signals);
+    // The hook first, then the subscription, then the handlers: from the
+    // moment a signal is caught, it has somewhere to go.
+    dispatcher::set_hook(deliver);
     let mut reg = lock(&REGISTRY);
     set_subs(&mut reg, |subs| {
         let new: Option<BTreeSet<Signal>> =
@@ -299,6 +301,8 @@ pub fn notify_to(tx: &Sender<Signal>, signals: &[Signal]) {
             reg.ignored.remove(s);
         }),
     }
+    drop(reg);
+    watch(signals);
 }
 
 /// Go's `signal.Stop(c)`: the channel `rx` receives from gets no more

@@ -138,6 +138,12 @@ impl TcpListener {
     /// Waits for the next connection: Go's `Accept`. Fails with `TimedOut`
     /// once the listener's deadline has passed.
     ///
+    /// Out of file descriptors (`EMFILE`/`ENFILE`), it fails with that
+    /// error, as Go's does, and the connection stays queued: an accept
+    /// loop should back off before it retries, as Go's `http.Server` does
+    /// (5 ms, doubling up to 1 s), or it retries at full speed until a
+    /// descriptor is free.
+    ///
     /// # Examples
     ///
     /// ```
