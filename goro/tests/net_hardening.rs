@@ -103,6 +103,46 @@ fn a_burst_of_400_connects_fits_the_listen_backlog() {
     });
 }
 
+/// The same for a Unix listener: 400 non-blocking connects while nobody
+/// accepts. A full backlog says `EAGAIN` at once (Linux) instead of
+/// stalling, so the count of refusals is exact.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_burst_of_400_unix_connects_fits_the_listen_backlog() {
+    use socket2::{Domain, SockAddr, Socket, Type};
+    const N: usize = 400;
+    if somaxconn().is_some_and(|m| m < N + 10) {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("goro-backlog-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("l.sock");
+    let _ = std::fs::remove_file(&path);
+    rt(1).block_on(async {
+        let ln = goro::net::UnixListener::bind(&path).unwrap();
+        let addr = SockAddr::unix(&path).unwrap();
+        let mut conns = Vec::new();
+        let mut refused = 0;
+        for _ in 0..N {
+            let s = Socket::new(Domain::UNIX, Type::STREAM, None).unwrap();
+            s.set_nonblocking(true).unwrap();
+            match s.connect(&addr) {
+                Ok(()) => conns.push(s),
+                Err(_) => refused += 1,
+            }
+        }
+        assert_eq!(
+            refused, 0,
+            "{refused} of {N} connects found the backlog full"
+        );
+        for _ in 0..N {
+            ln.accept().await.unwrap();
+        }
+        assert_eq!(conns.len(), N);
+    });
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 // ---------------------------------------------------------------- item 17
 
 /// Under a paused clock, deadlines are instants on goro's clock
