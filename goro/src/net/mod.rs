@@ -74,7 +74,13 @@
 //! Why do reads and writes take `&self`? Go's connections are used from
 //! several goroutines at once (one reading, one writing); readiness is
 //! tracked per direction, so both can wait on one socket and both are
-//! woken.
+//! woken. Any number of `read`/`write`/`accept` futures may wait on one
+//! socket at once, and one that is dropped while waiting leaves nothing
+//! behind. The `poll_*` trait methods (`AsyncRead::poll_read`,
+//! `poll_accept`, ...) have no future to hold their place: per direction
+//! they keep only the waker of the latest call, as tokio's
+//! `poll_read_ready` does, so drive each direction through them from one
+//! task at a time.
 
 /// `AsFd` and `AsRawFd` (Unix), `AsSocket` and `AsRawSocket` (Windows)
 /// for a socket type with an `io: PollEvented<_>` field: the descriptor
