@@ -13,6 +13,9 @@ pub mod errgroup;
 #[cfg_attr(docsrs, doc(cfg(feature = "net")))]
 pub mod net;
 pub mod runtime;
+#[cfg(all(unix, feature = "signal"))]
+#[cfg_attr(docsrs, doc(cfg(all(unix, feature = "signal"))))]
+pub mod signal;
 pub mod sync;
 mod task;
 pub mod testing;

@@ -151,3 +151,123 @@ fn header_read_timeout_uses_goro_timer() {
         drop(c);
     });
 }
+
+/// Large bodies both ways through the streams' `rt::Read` (which reads
+/// into hyper's possibly uninitialised buffer with `recv(2)` on
+/// `MaybeUninit` bytes, issue 11 item 18): every byte arrives, in order.
+#[test]
+fn large_bodies_through_the_uninit_read_path() {
+    let rt = goro::Runtime::builder().procs(2).build().unwrap();
+    rt.block_on(async {
+        let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = ln.local_addr().unwrap();
+        serve(ln, Arc::new(AtomicUsize::new(0)));
+        let conn = TcpStream::connect(addr).await.unwrap();
+        let (mut sender, connection) = hyper::client::conn::http1::handshake(conn).await.unwrap();
+        goro::go(connection);
+        for size in [1, 8191, 8192, 65_537, 1 << 20] {
+            let body: Vec<u8> = (0..size).map(|i| (i * 7 + size) as u8).collect();
+            let req = Request::post("/big")
+                .body(Full::new(Bytes::from(body.clone())))
+                .unwrap();
+            sender.ready().await.unwrap();
+            let resp = sender.send_request(req).await.unwrap();
+            let got = resp.into_body().collect().await.unwrap().to_bytes();
+            assert_eq!(got.len(), size);
+            assert!(got == body, "body of {size} bytes corrupted");
+        }
+    });
+}
+
+/// Garbage, truncated requests and resets against the hyper server: each
+/// bad connection ends (an error response or a close), none panics or
+/// hangs the server, and well-formed requests made meanwhile all succeed.
+#[test]
+fn bad_input_does_not_hurt_the_server() {
+    use std::io::{Read, Write};
+    let rt = goro::Runtime::builder().procs(2).build().unwrap();
+    rt.block_on(async {
+        let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = ln.local_addr().unwrap();
+        let served = Arc::new(AtomicUsize::new(0));
+        let failed = Arc::new(AtomicUsize::new(0));
+        let (s2, f2) = (served.clone(), failed.clone());
+        goro::go(async move {
+            while let Ok((conn, _)) = ln.accept().await {
+                let (served, failed) = (s2.clone(), f2.clone());
+                goro::go(async move {
+                    let r = hyper::server::conn::http1::Builder::new()
+                        .timer(GoroTimer)
+                        .header_read_timeout(Duration::from_secs(5))
+                        .serve_connection(conn, service_fn(echo))
+                        .await;
+                    match r {
+                        Ok(()) => served.fetch_add(1, SeqCst),
+                        Err(_) => failed.fetch_add(1, SeqCst),
+                    };
+                });
+            }
+        });
+        const BAD: usize = 40;
+        let bad = goro::spawn_blocking(move || {
+            let inputs: [&[u8]; 5] = [
+                b"\x00\x01\x02 garbage \xff\xfe\r\n\r\n",
+                b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 999999\r\n\r\nshort",
+                b"GET /\xff HTTP/9.9\r\n\r\n",
+                b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+                b"GET / HTTP/1.1\r\n",
+            ];
+            let mut responded = 0;
+            for i in 0..BAD {
+                let mut c = std::net::TcpStream::connect(addr).unwrap();
+                let _ = c.write_all(inputs[i % inputs.len()]);
+                let _ = c.shutdown(std::net::Shutdown::Write);
+                c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                let mut resp = Vec::new();
+                let _ = c.read_to_end(&mut resp);
+                if resp.starts_with(b"HTTP/1.1 4") {
+                    responded += 1;
+                }
+            }
+            responded
+        });
+        // Good clients at the same time.
+        let mut good = Vec::new();
+        for i in 0..20 {
+            good.push(goro::go(async move {
+                let conn = TcpStream::connect(addr).await.unwrap();
+                let (mut sender, connection) =
+                    hyper::client::conn::http1::handshake(conn).await.unwrap();
+                goro::go(connection);
+                let req = Request::post(format!("/g{i}"))
+                    .body(Full::new(Bytes::from(format!("good {i}"))))
+                    .unwrap();
+                let resp = sender.send_request(req).await.unwrap();
+                assert_eq!(resp.status(), StatusCode::OK);
+                let body = resp.into_body().collect().await.unwrap().to_bytes();
+                assert_eq!(body, format!("good {i}").as_bytes());
+            }));
+        }
+        for g in good {
+            g.await.unwrap();
+        }
+        let responded = bad.await.unwrap();
+        assert!(responded > 0, "no bad request got a 4xx answer");
+        let start = std::time::Instant::now();
+        while served.load(SeqCst) + failed.load(SeqCst) < BAD + 20 {
+            assert!(
+                start.elapsed() < Duration::from_secs(15),
+                "served {} failed {} of {}",
+                served.load(SeqCst),
+                failed.load(SeqCst),
+                BAD + 20
+            );
+            goro::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(served.load(SeqCst) + failed.load(SeqCst), BAD + 20);
+        assert!(
+            failed.load(SeqCst) >= BAD / 5 * 3,
+            "bad requests not seen as errors"
+        );
+    });
+}

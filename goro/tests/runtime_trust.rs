@@ -506,6 +506,7 @@ fn sysmon_hands_off_blocking_calls_on_replacement_threads_promptly() {
 }
 
 #[test]
+#[cfg(feature = "net")]
 fn panicking_socket_waker_does_not_kill_the_netpoller() {
     for procs in [1, 2] {
         let name = format!("np{procs}");

@@ -47,7 +47,6 @@
 use std::{
     future::Future,
     io,
-    mem::MaybeUninit,
     panic::Location,
     pin::Pin,
     task::{ready, Context, Poll},
@@ -158,12 +157,13 @@ macro_rules! hyper_io {
                 cx: &mut Context<'_>,
                 mut buf: ReadBufCursor<'_>,
             ) -> Poll<io::Result<()>> {
-                // SAFETY: `recv` only writes into the buffer, never reads
-                // it nor de-initializes any byte, so viewing the unfilled
-                // part as `[u8]` for it is sound.
-                let raw = unsafe { &mut *(buf.as_mut() as *mut [MaybeUninit<u8>] as *mut [u8]) };
-                let n = ready!(self.poll_read_at(cx, raw, Location::caller()))?;
-                // SAFETY: the read initialized the first `n` bytes.
+                // SAFETY: `as_mut` requires that no byte of the unfilled
+                // part is de-initialized: `recv(2)` only writes bytes (it
+                // never reads them nor writes uninitialized ones; socket2
+                // takes `MaybeUninit` exactly for this).
+                let unfilled = unsafe { buf.as_mut() };
+                let n = ready!(self.poll_read_uninit_at(cx, unfilled, Location::caller()))?;
+                // SAFETY: `recv` initialized the first `n` bytes.
                 unsafe { buf.advance(n) };
                 Poll::Ready(Ok(()))
             }
@@ -176,7 +176,7 @@ macro_rules! hyper_io {
                 cx: &mut Context<'_>,
                 buf: &[u8],
             ) -> Poll<io::Result<usize>> {
-                self.poll_write_at(cx, buf, Location::caller())
+                self.poll_write_at(cx, buf, Location::caller(), None)
             }
 
             #[track_caller]
@@ -185,7 +185,7 @@ macro_rules! hyper_io {
                 cx: &mut Context<'_>,
                 bufs: &[io::IoSlice<'_>],
             ) -> Poll<io::Result<usize>> {
-                self.poll_write_vectored_at(cx, bufs, Location::caller())
+                self.poll_write_vectored_at(cx, bufs, Location::caller(), None)
             }
 
             fn is_write_vectored(&self) -> bool {

@@ -16,7 +16,7 @@ use mio::{event::Source, Token};
 
 use crate::runtime::{
     context, coop,
-    io::{Direction, ScheduledIo},
+    io::{Direction, ScheduledIo, Wait},
     Shared,
 };
 
@@ -70,16 +70,19 @@ impl<E: Source> PollEvented<E> {
     /// Runs `op` once `dir` is ready, until it does not say `WouldBlock`.
     /// Spends one unit of the cooperative budget first, so a goroutine
     /// whose socket is always ready still yields its worker now and then.
+    /// `wait` is the calling future's waiter registration (`None` from the
+    /// `poll_*` methods; see `runtime/io/scheduled_io.rs`).
     pub(crate) fn poll_io<R>(
         &self,
         cx: &mut Context<'_>,
         dir: Direction,
         at: &'static Location<'static>,
+        mut wait: Option<&mut Wait>,
         mut op: impl FnMut(&E) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
         ready!(coop::poll_proceed(cx));
         loop {
-            let ev = match self.sched.poll_ready(cx, dir, at) {
+            let ev = match self.sched.poll_ready(cx, dir, at, wait.as_deref_mut()) {
                 Poll::Ready(r) => r?,
                 // Nobody polls the sockets of a runtime that is gone: fail
                 // instead of waiting forever.
@@ -105,11 +108,34 @@ impl<E: Source> PollEvented<E> {
         cx: &mut Context<'_>,
         buf: &mut [u8],
         at: &'static Location<'static>,
+        wait: Option<&mut Wait>,
     ) -> Poll<io::Result<usize>>
     where
         for<'a> &'a E: io::Read,
     {
-        self.poll_io(cx, Direction::Read, at, |mut s| io::Read::read(&mut s, buf))
+        self.poll_io(cx, Direction::Read, at, wait, |mut s| {
+            io::Read::read(&mut s, buf)
+        })
+    }
+
+    /// A read from a stream socket into memory that may be uninitialised
+    /// (hyper's `ReadBufCursor`): `recv(2)` through socket2, which takes
+    /// `&mut [MaybeUninit<u8>]` and only writes to it. Never a `&mut [u8]`
+    /// over uninitialised bytes (undefined behaviour, whoever reads it).
+    #[cfg(feature = "hyper")]
+    pub(crate) fn poll_read_uninit(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [std::mem::MaybeUninit<u8>],
+        at: &'static Location<'static>,
+        wait: Option<&mut Wait>,
+    ) -> Poll<io::Result<usize>>
+    where
+        for<'a> socket2::SockRef<'a>: From<&'a E>,
+    {
+        self.poll_io(cx, Direction::Read, at, wait, |s| {
+            socket2::SockRef::from(s).recv(buf)
+        })
     }
 
     /// A write to a stream source.
@@ -118,11 +144,12 @@ impl<E: Source> PollEvented<E> {
         cx: &mut Context<'_>,
         buf: &[u8],
         at: &'static Location<'static>,
+        wait: Option<&mut Wait>,
     ) -> Poll<io::Result<usize>>
     where
         for<'a> &'a E: io::Write,
     {
-        self.poll_io(cx, Direction::Write, at, |mut s| {
+        self.poll_io(cx, Direction::Write, at, wait, |mut s| {
             io::Write::write(&mut s, buf)
         })
     }
@@ -133,17 +160,18 @@ impl<E: Source> PollEvented<E> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
         at: &'static Location<'static>,
+        wait: Option<&mut Wait>,
     ) -> Poll<io::Result<usize>>
     where
         for<'a> &'a E: io::Write,
     {
-        self.poll_io(cx, Direction::Write, at, |mut s| {
+        self.poll_io(cx, Direction::Write, at, wait, |mut s| {
             io::Write::write_vectored(&mut s, bufs)
         })
     }
 
     pub(crate) fn set_deadline(&self, dir: Direction, deadline: Option<Instant>) {
-        self.sched.set_deadline(dir, deadline)
+        self.sched.set_deadline(dir, deadline, &self.shared)
     }
 
     pub(crate) fn deadline(&self, dir: Direction) -> Option<Instant> {

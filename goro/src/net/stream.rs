@@ -15,6 +15,7 @@ use std::{
 };
 
 use super::TcpStream;
+use crate::runtime::io::Wait;
 
 pub(crate) mod sealed {
     use super::*;
@@ -28,6 +29,15 @@ pub(crate) mod sealed {
             cx: &mut Context<'_>,
             buf: &mut [u8],
             at: &'static Location<'static>,
+            wait: Option<&mut Wait>,
+        ) -> Poll<io::Result<usize>>;
+        #[doc(hidden)]
+        #[cfg(feature = "hyper")]
+        fn poll_read_uninit_at(
+            &self,
+            cx: &mut Context<'_>,
+            buf: &mut [std::mem::MaybeUninit<u8>],
+            at: &'static Location<'static>,
         ) -> Poll<io::Result<usize>>;
         #[doc(hidden)]
         fn poll_write_at(
@@ -35,6 +45,7 @@ pub(crate) mod sealed {
             cx: &mut Context<'_>,
             buf: &[u8],
             at: &'static Location<'static>,
+            wait: Option<&mut Wait>,
         ) -> Poll<io::Result<usize>>;
         #[doc(hidden)]
         fn poll_write_vectored_at(
@@ -42,6 +53,7 @@ pub(crate) mod sealed {
             cx: &mut Context<'_>,
             bufs: &[io::IoSlice<'_>],
             at: &'static Location<'static>,
+            wait: Option<&mut Wait>,
         ) -> Poll<io::Result<usize>>;
         #[doc(hidden)]
         fn shutdown_dir(&self, how: Shutdown) -> io::Result<()>;
@@ -59,7 +71,8 @@ pub(crate) fn read<'a, S: Stream>(
     buf: &'a mut [u8],
     at: &'static Location<'static>,
 ) -> impl Future<Output = io::Result<usize>> + 'a {
-    poll_fn(move |cx| s.poll_read_at(cx, buf, at))
+    let mut wait = Wait::default();
+    poll_fn(move |cx| s.poll_read_at(cx, buf, at, Some(&mut wait)))
 }
 
 pub(crate) fn write<'a, S: Stream>(
@@ -67,7 +80,8 @@ pub(crate) fn write<'a, S: Stream>(
     buf: &'a [u8],
     at: &'static Location<'static>,
 ) -> impl Future<Output = io::Result<usize>> + 'a {
-    poll_fn(move |cx| s.poll_write_at(cx, buf, at))
+    let mut wait = Wait::default();
+    poll_fn(move |cx| s.poll_write_at(cx, buf, at, Some(&mut wait)))
 }
 
 pub(crate) fn read_exact<'a, S: Stream>(
@@ -76,9 +90,10 @@ pub(crate) fn read_exact<'a, S: Stream>(
     at: &'static Location<'static>,
 ) -> impl Future<Output = io::Result<()>> + 'a {
     let mut done = 0;
+    let mut wait = Wait::default();
     poll_fn(move |cx| {
         while done < buf.len() {
-            match ready!(s.poll_read_at(cx, &mut buf[done..], at))? {
+            match ready!(s.poll_read_at(cx, &mut buf[done..], at, Some(&mut wait)))? {
                 0 => return Poll::Ready(Err(io::ErrorKind::UnexpectedEof.into())),
                 n => done += n,
             }
@@ -93,9 +108,10 @@ pub(crate) fn write_all<'a, S: Stream>(
     at: &'static Location<'static>,
 ) -> impl Future<Output = io::Result<()>> + 'a {
     let mut done = 0;
+    let mut wait = Wait::default();
     poll_fn(move |cx| {
         while done < buf.len() {
-            match ready!(s.poll_write_at(cx, &buf[done..], at))? {
+            match ready!(s.poll_write_at(cx, &buf[done..], at, Some(&mut wait)))? {
                 0 => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
                 n => done += n,
             }
@@ -385,7 +401,7 @@ impl<S: Stream> futures_io::AsyncRead for OwnedReadHalf<S> {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        self.0.poll_read_at(cx, buf, Location::caller())
+        self.0.poll_read_at(cx, buf, Location::caller(), None)
     }
 }
 
@@ -396,7 +412,7 @@ impl<S: Stream> futures_io::AsyncWrite for OwnedWriteHalf<S> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.0.poll_write_at(cx, buf, Location::caller())
+        self.0.poll_write_at(cx, buf, Location::caller(), None)
     }
 
     #[track_caller]
@@ -405,7 +421,8 @@ impl<S: Stream> futures_io::AsyncWrite for OwnedWriteHalf<S> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.0.poll_write_vectored_at(cx, bufs, Location::caller())
+        self.0
+            .poll_write_vectored_at(cx, bufs, Location::caller(), None)
     }
 
     fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -429,7 +446,7 @@ macro_rules! stream_async_io {
                 buf: &mut [u8],
             ) -> std::task::Poll<std::io::Result<usize>> {
                 use $crate::net::stream::sealed::Stream as _;
-                (*self).poll_read_at(cx, buf, std::panic::Location::caller())
+                (*self).poll_read_at(cx, buf, std::panic::Location::caller(), None)
             }
         }
 
@@ -441,7 +458,7 @@ macro_rules! stream_async_io {
                 buf: &[u8],
             ) -> std::task::Poll<std::io::Result<usize>> {
                 use $crate::net::stream::sealed::Stream as _;
-                (*self).poll_write_at(cx, buf, std::panic::Location::caller())
+                (*self).poll_write_at(cx, buf, std::panic::Location::caller(), None)
             }
 
             #[track_caller]
@@ -451,7 +468,7 @@ macro_rules! stream_async_io {
                 bufs: &[std::io::IoSlice<'_>],
             ) -> std::task::Poll<std::io::Result<usize>> {
                 use $crate::net::stream::sealed::Stream as _;
-                (*self).poll_write_vectored_at(cx, bufs, std::panic::Location::caller())
+                (*self).poll_write_vectored_at(cx, bufs, std::panic::Location::caller(), None)
             }
 
             fn poll_flush(

@@ -5,7 +5,7 @@ use std::{
     fmt,
     future::{poll_fn, Future},
     io,
-    net::{Shutdown, SocketAddr, ToSocketAddrs},
+    net::{Shutdown, SocketAddr},
     panic::Location,
     sync::Arc,
     task::{Context, Poll},
@@ -13,11 +13,46 @@ use std::{
 };
 
 use super::{
+    addr::{Resolve, ToSocketAddrs},
     each_addr,
     poll_evented::PollEvented,
     stream::{self, sealed::Stream, OwnedReadHalf, OwnedWriteHalf},
 };
-use crate::runtime::io::Direction;
+use crate::runtime::io::{Direction, Wait};
+
+/// Go's default TCP keep-alive period (`net.defaultTCPKeepAliveIdle` and
+/// `defaultTCPKeepAliveInterval`), for dialed and accepted connections.
+const DEFAULT_KEEPALIVE: Duration = Duration::from_secs(15);
+
+/// Keep-alive on (idle time and probe interval `period`, Go's 9 probes)
+/// or off.
+fn set_keepalive(s: &mio::net::TcpStream, period: Option<Duration>) -> io::Result<()> {
+    let sock = socket2::SockRef::from(s);
+    let Some(period) = period else {
+        return sock.set_keepalive(false);
+    };
+    let ka = socket2::TcpKeepalive::new().with_time(period);
+    #[cfg(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        windows
+    ))]
+    let ka = ka.with_interval(period);
+    #[cfg(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "freebsd",
+        target_os = "netbsd"
+    ))]
+    let ka = ka.with_retries(9);
+    sock.set_tcp_keepalive(&ka)
+}
 
 /// A TCP socket server, listening for connections: Go's `net.Listener`
 /// from `net.Listen("tcp", addr)`.
@@ -55,7 +90,8 @@ pub struct TcpListener {
 
 impl TcpListener {
     /// Listens on `addr` (the first of its addresses that works); port 0
-    /// picks a free port. Name resolution, if `addr` needs any, blocks.
+    /// picks a free port. The backlog is the kernel's maximum
+    /// (`net.core.somaxconn` on Linux), as in Go. Name resolution, if `addr` needs any, blocks.
     /// Must be called inside a goro runtime.
     ///
     /// # Examples
@@ -67,10 +103,10 @@ impl TcpListener {
     /// });
     /// ```
     #[track_caller]
-    pub fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
+    pub fn bind(addr: impl std::net::ToSocketAddrs) -> io::Result<TcpListener> {
         let at = Location::caller();
         each_addr(addr, |a| {
-            let l = mio::net::TcpListener::bind(a)?;
+            let l = super::listen::tcp(a)?;
             Self::register(l, at)
         })
     }
@@ -102,6 +138,12 @@ impl TcpListener {
     /// Waits for the next connection: Go's `Accept`. Fails with `TimedOut`
     /// once the listener's deadline has passed.
     ///
+    /// Out of file descriptors (`EMFILE`/`ENFILE`), it fails with that
+    /// error, as Go's does, and the connection stays queued: an accept
+    /// loop should back off before it retries, as Go's `http.Server` does
+    /// (5 ms, doubling up to 1 s), or it retries at full speed until a
+    /// descriptor is free.
+    ///
     /// # Examples
     ///
     /// ```
@@ -117,7 +159,8 @@ impl TcpListener {
     #[track_caller]
     pub fn accept(&self) -> impl Future<Output = io::Result<(TcpStream, SocketAddr)>> + '_ {
         let at = Location::caller();
-        poll_fn(move |cx| self.poll_accept_at(cx, at))
+        let mut wait = Wait::default();
+        poll_fn(move |cx| self.poll_accept_at(cx, at, Some(&mut wait)))
     }
 
     /// The poll step of [`accept`](TcpListener::accept), for hand-written futures.
@@ -137,16 +180,17 @@ impl TcpListener {
     /// ```
     #[track_caller]
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
-        self.poll_accept_at(cx, Location::caller())
+        self.poll_accept_at(cx, Location::caller(), None)
     }
 
     fn poll_accept_at(
         &self,
         cx: &mut Context<'_>,
         at: &'static Location<'static>,
+        wait: Option<&mut Wait>,
     ) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
         self.io
-            .poll_io(cx, Direction::Read, at, |l| l.accept())
+            .poll_io(cx, Direction::Read, at, wait, |l| l.accept())
             .map(|r| {
                 let (s, addr) = r?;
                 Ok((TcpStream::accepted(self.io.sibling(s)?), addr))
@@ -252,8 +296,10 @@ pub struct TcpStream {
 
 impl TcpStream {
     /// Connects to `addr`, trying each of its addresses in turn (Go's
-    /// `net.Dial("tcp", addr)`). Name resolution, if `addr` needs any,
-    /// blocks. The returned future must be awaited inside a goro runtime.
+    /// `net.Dial("tcp", addr)`). A name (`"example.com:80"`) is resolved
+    /// on the blocking pool, not on the worker. The connection has
+    /// `TCP_NODELAY` and Go's 15 s keep-alive. The returned future must be
+    /// awaited inside a goro runtime.
     ///
     /// # Examples
     ///
@@ -268,10 +314,15 @@ impl TcpStream {
     #[track_caller]
     pub fn connect(addr: impl ToSocketAddrs) -> impl Future<Output = io::Result<TcpStream>> {
         let at = Location::caller();
-        let addrs = addr.to_socket_addrs().map(|a| a.collect::<Vec<_>>());
+        // Convert now (no I/O): the future does not borrow `addr`.
+        let addr = addr.to_resolve();
         async move {
+            let addrs = match addr? {
+                Resolve::Done(v) => v,
+                name => super::addr::resolve_owned(name).await?,
+            };
             let mut last = None;
-            for a in addrs? {
+            for a in addrs {
                 match Self::connect_one(a, at).await {
                     Ok(s) => return Ok(s),
                     Err(e) => last = Some(e),
@@ -285,11 +336,13 @@ impl TcpStream {
 
     async fn connect_one(addr: SocketAddr, at: &'static Location<'static>) -> io::Result<Self> {
         let s = Self::register(mio::net::TcpStream::connect(addr)?, at)?;
+        let _ = set_keepalive(s.io.get_ref(), Some(DEFAULT_KEEPALIVE));
         // Writable means the connect finished, well or not (mio's recipe:
         // check the error, then whether we are connected; a spurious
         // wake-up says `NotConnected`, which here means "wait again").
+        let mut wait = Wait::default();
         poll_fn(|cx| {
-            s.io.poll_io(cx, Direction::Write, at, |m| {
+            s.io.poll_io(cx, Direction::Write, at, Some(&mut wait), |m| {
                 if let Some(e) = m.take_error()? {
                     return Err(e);
                 }
@@ -336,7 +389,42 @@ impl TcpStream {
 
     fn accepted(io: PollEvented<mio::net::TcpStream>) -> Self {
         let _ = io.get_ref().set_nodelay(true);
+        let _ = set_keepalive(io.get_ref(), Some(DEFAULT_KEEPALIVE));
         TcpStream { io }
+    }
+
+    /// Turns TCP keep-alive on with `period` as both the idle time before
+    /// the first probe and the interval between probes (Go's
+    /// `SetKeepAlive` + `SetKeepAlivePeriod`), or off with `None`. Accepted
+    /// and dialed connections start with Go's default, 15 s (and 9 probes
+    /// where the system lets goro set it): a peer that vanished without a
+    /// FIN or RST is noticed after about 2.5 minutes, not hours.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use goro::net::{TcpListener, TcpStream};
+    /// use std::time::Duration;
+    /// goro::run(async {
+    ///     let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     let c = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
+    ///     assert!(c.keepalive().unwrap()); // Go's default: on
+    ///     c.set_keepalive(Some(Duration::from_secs(60))).unwrap();
+    ///     c.set_keepalive(None).unwrap();
+    ///     assert!(!c.keepalive().unwrap());
+    /// });
+    /// ```
+    pub fn set_keepalive(&self, period: Option<Duration>) -> io::Result<()> {
+        set_keepalive(self.io.get_ref(), period)
+    }
+
+    /// Whether TCP keep-alive (`SO_KEEPALIVE`) is on.
+    ///
+    /// # Examples
+    ///
+    /// See [`TcpStream::set_keepalive`].
+    pub fn keepalive(&self) -> io::Result<bool> {
+        socket2::SockRef::from(self.io.get_ref()).keepalive()
     }
 
     /// Reads some bytes into `buf`: `Ok(0)` at end of stream (the peer shut
@@ -653,8 +741,19 @@ impl Stream for TcpStream {
         cx: &mut Context<'_>,
         buf: &mut [u8],
         at: &'static Location<'static>,
+        wait: Option<&mut Wait>,
     ) -> Poll<io::Result<usize>> {
-        self.io.poll_read(cx, buf, at)
+        self.io.poll_read(cx, buf, at, wait)
+    }
+
+    #[cfg(feature = "hyper")]
+    fn poll_read_uninit_at(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [std::mem::MaybeUninit<u8>],
+        at: &'static Location<'static>,
+    ) -> Poll<io::Result<usize>> {
+        self.io.poll_read_uninit(cx, buf, at, None)
     }
 
     fn poll_write_at(
@@ -662,8 +761,9 @@ impl Stream for TcpStream {
         cx: &mut Context<'_>,
         buf: &[u8],
         at: &'static Location<'static>,
+        wait: Option<&mut Wait>,
     ) -> Poll<io::Result<usize>> {
-        self.io.poll_write(cx, buf, at)
+        self.io.poll_write(cx, buf, at, wait)
     }
 
     fn poll_write_vectored_at(
@@ -671,8 +771,9 @@ impl Stream for TcpStream {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
         at: &'static Location<'static>,
+        wait: Option<&mut Wait>,
     ) -> Poll<io::Result<usize>> {
-        self.io.poll_write_vectored(cx, bufs, at)
+        self.io.poll_write_vectored(cx, bufs, at, wait)
     }
 
     fn shutdown_dir(&self, how: Shutdown) -> io::Result<()> {
@@ -689,3 +790,5 @@ impl Stream for TcpStream {
 }
 
 stream::stream_async_io!(TcpStream, &TcpStream);
+
+as_fd!(TcpListener, TcpStream);

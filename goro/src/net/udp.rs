@@ -11,7 +11,7 @@ use std::{
 };
 
 use super::{each_addr, poll_evented::PollEvented};
-use crate::runtime::io::Direction;
+use crate::runtime::io::{Direction, Wait};
 
 /// A UDP socket: Go's `net.UDPConn`. Methods take `&self`; share it with
 /// an `Arc` to send and receive from different goroutines.
@@ -125,9 +125,12 @@ impl UdpSocket {
         target: SocketAddr,
     ) -> impl Future<Output = io::Result<usize>> + 'a {
         let at = Location::caller();
+        let mut wait = Wait::default();
         poll_fn(move |cx| {
             self.io
-                .poll_io(cx, Direction::Write, at, |s| s.send_to(buf, target))
+                .poll_io(cx, Direction::Write, at, Some(&mut wait), |s| {
+                    s.send_to(buf, target)
+                })
         })
     }
 
@@ -154,7 +157,8 @@ impl UdpSocket {
         buf: &'a mut [u8],
     ) -> impl Future<Output = io::Result<(usize, SocketAddr)>> + 'a {
         let at = Location::caller();
-        poll_fn(move |cx| self.poll_recv_from_at(cx, buf, at))
+        let mut wait = Wait::default();
+        poll_fn(move |cx| self.poll_recv_from_at(cx, buf, at, Some(&mut wait)))
     }
 
     /// The poll step of [`recv_from`](UdpSocket::recv_from).
@@ -179,7 +183,7 @@ impl UdpSocket {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<(usize, SocketAddr)>> {
-        self.poll_recv_from_at(cx, buf, Location::caller())
+        self.poll_recv_from_at(cx, buf, Location::caller(), None)
     }
 
     fn poll_recv_from_at(
@@ -187,9 +191,10 @@ impl UdpSocket {
         cx: &mut Context<'_>,
         buf: &mut [u8],
         at: &'static Location<'static>,
+        wait: Option<&mut Wait>,
     ) -> Poll<io::Result<(usize, SocketAddr)>> {
         self.io
-            .poll_io(cx, Direction::Read, at, |s| s.recv_from(buf))
+            .poll_io(cx, Direction::Read, at, wait, |s| s.recv_from(buf))
     }
 
     /// Sends one datagram to the connected peer.
@@ -211,7 +216,11 @@ impl UdpSocket {
     #[track_caller]
     pub fn send<'a>(&'a self, buf: &'a [u8]) -> impl Future<Output = io::Result<usize>> + 'a {
         let at = Location::caller();
-        poll_fn(move |cx| self.io.poll_io(cx, Direction::Write, at, |s| s.send(buf)))
+        let mut wait = Wait::default();
+        poll_fn(move |cx| {
+            self.io
+                .poll_io(cx, Direction::Write, at, Some(&mut wait), |s| s.send(buf))
+        })
     }
 
     /// Receives one datagram from the connected peer.
@@ -233,7 +242,11 @@ impl UdpSocket {
     #[track_caller]
     pub fn recv<'a>(&'a self, buf: &'a mut [u8]) -> impl Future<Output = io::Result<usize>> + 'a {
         let at = Location::caller();
-        poll_fn(move |cx| self.io.poll_io(cx, Direction::Read, at, |s| s.recv(buf)))
+        let mut wait = Wait::default();
+        poll_fn(move |cx| {
+            self.io
+                .poll_io(cx, Direction::Read, at, Some(&mut wait), |s| s.recv(buf))
+        })
     }
 
     /// The local address.
@@ -345,3 +358,5 @@ impl fmt::Debug for UdpSocket {
         self.io.fmt(f)
     }
 }
+
+as_fd!(UdpSocket);

@@ -17,7 +17,7 @@ use super::{
     poll_evented::PollEvented,
     stream::{self, sealed::Stream, OwnedReadHalf, OwnedWriteHalf},
 };
-use crate::runtime::io::Direction;
+use crate::runtime::io::{Direction, Wait};
 
 /// A Unix socket server: Go's `net.Listen("unix", path)`. The socket file
 /// is not removed on drop (as with the standard library's).
@@ -51,8 +51,8 @@ pub struct UnixListener {
 }
 
 impl UnixListener {
-    /// Creates the socket file `path` and listens on it. Must be called
-    /// inside a goro runtime.
+    /// Creates the socket file `path` and listens on it, with the kernel's
+    /// maximum backlog as in Go. Must be called inside a goro runtime.
     ///
     /// # Examples
     ///
@@ -70,7 +70,7 @@ impl UnixListener {
     /// ```
     #[track_caller]
     pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
-        Self::register(mio::net::UnixListener::bind(path)?, Location::caller())
+        Self::register(super::listen::unix(path.as_ref())?, Location::caller())
     }
 
     /// Wraps a listener made with the standard library (it is switched to
@@ -128,7 +128,8 @@ impl UnixListener {
     #[track_caller]
     pub fn accept(&self) -> impl Future<Output = io::Result<(UnixStream, SocketAddr)>> + '_ {
         let at = Location::caller();
-        poll_fn(move |cx| self.poll_accept_at(cx, at))
+        let mut wait = Wait::default();
+        poll_fn(move |cx| self.poll_accept_at(cx, at, Some(&mut wait)))
     }
 
     /// The poll step of [`accept`](UnixListener::accept).
@@ -151,16 +152,17 @@ impl UnixListener {
     /// ```
     #[track_caller]
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(UnixStream, SocketAddr)>> {
-        self.poll_accept_at(cx, Location::caller())
+        self.poll_accept_at(cx, Location::caller(), None)
     }
 
     fn poll_accept_at(
         &self,
         cx: &mut Context<'_>,
         at: &'static Location<'static>,
+        wait: Option<&mut Wait>,
     ) -> Poll<io::Result<(UnixStream, SocketAddr)>> {
         self.io
-            .poll_io(cx, Direction::Read, at, |l| l.accept())
+            .poll_io(cx, Direction::Read, at, wait, |l| l.accept())
             .map(|r| {
                 let (s, addr) = r?;
                 Ok((UnixStream::accepted(self.io.sibling(s)?), addr))
@@ -267,10 +269,13 @@ impl UnixStream {
         let s = mio::net::UnixStream::connect(path);
         async move {
             let s = Self::register(s?, at)?;
+            let mut wait = Wait::default();
             poll_fn(|cx| {
-                s.io.poll_io(cx, Direction::Write, at, |m| match m.take_error()? {
-                    Some(e) => Err(e),
-                    None => Ok(()),
+                s.io.poll_io(cx, Direction::Write, at, Some(&mut wait), |m| {
+                    match m.take_error()? {
+                        Some(e) => Err(e),
+                        None => Ok(()),
+                    }
                 })
             })
             .await?;
@@ -552,8 +557,19 @@ impl Stream for UnixStream {
         cx: &mut Context<'_>,
         buf: &mut [u8],
         at: &'static Location<'static>,
+        wait: Option<&mut Wait>,
     ) -> Poll<io::Result<usize>> {
-        self.io.poll_read(cx, buf, at)
+        self.io.poll_read(cx, buf, at, wait)
+    }
+
+    #[cfg(feature = "hyper")]
+    fn poll_read_uninit_at(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [std::mem::MaybeUninit<u8>],
+        at: &'static Location<'static>,
+    ) -> Poll<io::Result<usize>> {
+        self.io.poll_read_uninit(cx, buf, at, None)
     }
 
     fn poll_write_at(
@@ -561,8 +577,9 @@ impl Stream for UnixStream {
         cx: &mut Context<'_>,
         buf: &[u8],
         at: &'static Location<'static>,
+        wait: Option<&mut Wait>,
     ) -> Poll<io::Result<usize>> {
-        self.io.poll_write(cx, buf, at)
+        self.io.poll_write(cx, buf, at, wait)
     }
 
     fn poll_write_vectored_at(
@@ -570,8 +587,9 @@ impl Stream for UnixStream {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
         at: &'static Location<'static>,
+        wait: Option<&mut Wait>,
     ) -> Poll<io::Result<usize>> {
-        self.io.poll_write_vectored(cx, bufs, at)
+        self.io.poll_write_vectored(cx, bufs, at, wait)
     }
 
     fn shutdown_dir(&self, how: Shutdown) -> io::Result<()> {
@@ -588,3 +606,5 @@ impl Stream for UnixStream {
 }
 
 stream::stream_async_io!(UnixStream, &UnixStream);
+
+as_fd!(UnixListener, UnixStream);

@@ -14,7 +14,9 @@
 //!    nothing to do.
 //! 2. *Virtual clock* (`start_paused`): a timer is armed — move the clock to
 //!    the earliest deadline and fire it.
-//! 3. *Deadlock*: no timer armed, no socket registered, and main and every
+//! 3. *Deadlock*: no timer armed, no socket registered, no signal
+//!    subscription (`goro::signal::notify`: a signal from outside may
+//!    come), and main and every
 //!    goroutine blocked on a goro primitive (channel, select, Mutex,
 //!    RwMutex, WaitGroup, Cond, Semaphore, Once, join, context). A
 //!    goroutine asleep in `sleep`, in IO, or on a foreign future counts as
@@ -157,6 +159,7 @@ impl Shared {
             && self.timers.len() == 0
             && crate::time::global_timers() == 0
             && self.io_registered() == 0
+            && super::signal::subscriptions() == 0
             && self.main.active.load(SeqCst) == 1
             && self
                 .main

@@ -65,7 +65,7 @@ pub(crate) mod io;
 pub(crate) mod owned;
 pub(crate) mod park;
 pub(crate) mod queue;
-mod signal;
+pub(crate) mod signal;
 mod stats;
 pub(crate) mod sysmon;
 pub(crate) mod worker;

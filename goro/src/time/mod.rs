@@ -130,6 +130,13 @@ impl Callback {
         Callback::arm_in(Handle::current(), deadline, waker)
     }
 
+    /// Arms a timer in `shared`'s heap, whichever thread calls (a socket's
+    /// deadline lives on its runtime's clock).
+    #[cfg_attr(not(feature = "net"), allow(dead_code))]
+    pub(crate) fn arm_on(shared: Arc<Shared>, deadline: Instant, waker: Waker) -> Callback {
+        Callback::arm_in(Handle::Runtime(shared), deadline, waker)
+    }
+
     fn arm_in(handle: Handle, deadline: Instant, waker: Waker) -> Callback {
         let entry = TimerEntry::new(waker);
         handle.insert(deadline, entry.clone());

@@ -37,7 +37,7 @@ use std::{
 use mio::{event::Source, Events, Interest, Token};
 
 use super::lock;
-pub(crate) use scheduled_io::{Direction, ScheduledIo};
+pub(crate) use scheduled_io::{Direction, ScheduledIo, Wait};
 use scheduled_io::{READABLE, WRITABLE};
 
 /// The token of the mio `Waker`; no slot reaches it.
@@ -156,9 +156,12 @@ impl IoDriver {
         let idx = token.0 & SLOT_MASK;
         let mut t = lock(&self.table);
         let slot = &mut t.slots[idx];
-        slot.io = None;
+        let io = slot.io.take();
         slot.generation = slot.generation.wrapping_add(1);
         t.free.push(idx);
+        drop(t);
+        // Possibly the last reference, holding wakers: dropped unlocked.
+        drop(io);
     }
 
     /// The timer driver's sleep: blocks in `epoll_wait` for at most
@@ -185,7 +188,7 @@ impl IoDriver {
         let mut wake = std::mem::take(&mut st.wake);
         drop(st);
         for w in wake.drain(..) {
-            crate::task::wake_contained(w);
+            wake_contained(w);
         }
         n
     }
@@ -242,11 +245,15 @@ impl Wakeups {
     pub(crate) fn wake_all(self) -> usize {
         let n = self.0.len();
         for w in self.0 {
-            crate::task::wake_contained(w);
+            wake_contained(w);
         }
         n
     }
 }
+
+// Every wake-up and waker drop the netpoller does on a runtime thread is
+// contained: a foreign waker's panic must not unwind through the worker.
+pub(crate) use crate::task::{drop_contained, wake_contained};
 
 impl std::fmt::Debug for IoDriver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

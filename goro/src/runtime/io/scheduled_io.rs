@@ -23,6 +23,19 @@
 //! source's lock and re-reads the readiness word there; the driver stores
 //! readiness before it takes that lock, so a wake-up cannot fall between.
 //!
+//! Each entry is keyed by its owner: a future (`read`, `accept`, ...)
+//! holds a [`Wait`] whose key it re-uses on every poll and whose drop
+//! removes the entry, so a future abandoned while waiting (dropped by a
+//! timeout, a losing `select!` arm) leaves no waker behind. The `poll_*`
+//! trait methods (`AsyncRead::poll_read`, `poll_accept`) have no future to
+//! own a key; they share key 0, one entry per direction holding the latest
+//! waker, as tokio's `poll_read_ready` does.
+//!
+//! Why keys and not "one waker per task"? A waker says nothing about the
+//! future that registered it: one goroutine may drop a read and start
+//! another, a foreign executor may hand out a fresh waker on every poll.
+//! Only the future knows when it is gone.
+//!
 //! Deadlines (Go's `SetDeadline`): per direction, a deadline, a flag
 //! `expired` and a runtime timer ([`crate::time::Callback`]) whose waker sets
 //! the flag and wakes the direction's waiters. A sequence number makes a
@@ -36,11 +49,13 @@ use std::{
     time::Instant,
 };
 
+use super::{drop_contained, wake_contained};
 use crate::{
     loom::{
         atomic::{AtomicBool, AtomicUsize, Ordering::*},
         lock, Mutex,
     },
+    runtime::Shared,
     time::Callback,
     wait::{self, WaitReason},
 };
@@ -78,13 +93,72 @@ pub(crate) fn timed_out() -> io::Error {
     io::Error::new(io::ErrorKind::TimedOut, "i/o timeout")
 }
 
-#[derive(Default)]
 struct DirState {
-    wakers: Vec<Waker>,
+    /// Waiting owners and their wakers: key 0 is the `poll_*` methods',
+    /// other keys belong to one [`Wait`] each.
+    wakers: Vec<(u64, Waker)>,
+    /// The key of the next [`Wait`] to register.
+    next_key: u64,
     deadline: Option<Instant>,
     /// Bumped by every `set_deadline`, so an old timer's wake is ignored.
     seq: u64,
     timer: Option<Callback>,
+}
+
+impl Default for DirState {
+    fn default() -> DirState {
+        DirState {
+            wakers: Vec::new(),
+            next_key: 1,
+            deadline: None,
+            seq: 0,
+            timer: None,
+        }
+    }
+}
+
+impl DirState {
+    /// Takes every waker, to be woken once the lock is released.
+    fn take_wakers(&mut self) -> Vec<Waker> {
+        self.wakers.drain(..).map(|(_, w)| w).collect()
+    }
+}
+
+/// A future's entry in one direction's waiter list: registered on the
+/// future's first `Pending`, re-used by its later polls, removed when it is
+/// dropped (see the module docs).
+///
+/// (`pub` only because the sealed stream trait's hidden methods take one;
+/// it cannot be named outside goro.)
+#[derive(Default)]
+pub struct Wait {
+    reg: Option<(Arc<ScheduledIo>, Direction, u64)>,
+}
+
+impl std::fmt::Debug for Wait {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Wait")
+            .field("key", &self.reg.as_ref().map(|r| r.2))
+            .finish()
+    }
+}
+
+impl Drop for Wait {
+    fn drop(&mut self) {
+        let Some((io, dir, key)) = self.reg.take() else {
+            return;
+        };
+        let removed = {
+            let mut dirs = lock(&io.dirs);
+            let wakers = &mut dirs[dir as usize].wakers;
+            wakers
+                .iter()
+                .position(|(k, _)| *k == key)
+                .map(|i| wakers.swap_remove(i))
+        };
+        // The waker is dropped outside the lock (its drop is user code).
+        drop(removed);
+    }
 }
 
 /// The readiness and waiters of one registered source.
@@ -107,11 +181,15 @@ impl ScheduledIo {
     /// Step 1 of every operation: ready (with the tick seen), or the
     /// deadline passed, or `Pending` with the task's waker stored and the
     /// wait recorded as `IoWait` at `at`.
+    ///
+    /// `wait` is the calling future's registration; `None` for the
+    /// `poll_*` methods (key 0: the latest waker replaces the previous).
     pub(crate) fn poll_ready(
-        &self,
+        self: &Arc<Self>,
         cx: &mut Context<'_>,
         dir: Direction,
         at: &'static Location<'static>,
+        wait: Option<&mut Wait>,
     ) -> Poll<io::Result<ReadyEvent>> {
         if let Some(r) = self.check(dir) {
             return Poll::Ready(r);
@@ -122,11 +200,30 @@ impl ScheduledIo {
         if let Some(r) = self.check(dir) {
             return Poll::Ready(r);
         }
-        let wakers = &mut dirs[dir as usize].wakers;
-        if !wakers.iter().any(|w| w.will_wake(cx.waker())) {
-            wakers.push(cx.waker().clone());
+        let st = &mut dirs[dir as usize];
+        let key = match wait {
+            None => 0,
+            Some(Wait {
+                reg: Some((_, d, k)),
+            }) => {
+                debug_assert_eq!(*d, dir, "one Wait per direction");
+                *k
+            }
+            Some(w) => {
+                let k = st.next_key;
+                st.next_key += 1;
+                w.reg = Some((self.clone(), dir, k));
+                k
+            }
+        };
+        let mut replaced = None;
+        match st.wakers.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, w)) if w.will_wake(cx.waker()) => {}
+            Some((_, w)) => replaced = Some(std::mem::replace(w, cx.waker().clone())),
+            None => st.wakers.push((key, cx.waker().clone())),
         }
         drop(dirs);
+        drop(replaced); // user code: outside the lock
         wait::record(WaitReason::IoWait, at);
         Poll::Pending
     }
@@ -158,17 +255,25 @@ impl ScheduledIo {
         });
         let mut dirs = lock(&self.dirs);
         if bits & READABLE != 0 {
-            wake.append(&mut dirs[0].wakers);
+            wake.extend(dirs[0].wakers.drain(..).map(|(_, w)| w));
         }
         if bits & WRITABLE != 0 {
-            wake.append(&mut dirs[1].wakers);
+            wake.extend(dirs[1].wakers.drain(..).map(|(_, w)| w));
         }
     }
 
     /// Sets (or with `None` removes) the deadline of `dir`. Pending and
     /// later operations in that direction fail with `TimedOut` once it
     /// passes; a later call moves it.
-    pub(crate) fn set_deadline(self: &Arc<Self>, dir: Direction, deadline: Option<Instant>) {
+    /// `now` is the time on the socket's runtime's clock (virtual under a
+    /// paused clock), whose timer heap `shared` gets the deadline's timer.
+    pub(crate) fn set_deadline(
+        self: &Arc<Self>,
+        dir: Direction,
+        deadline: Option<Instant>,
+        shared: &Arc<Shared>,
+    ) {
+        let now = shared.timers.now();
         let d = dir as usize;
         let mut to_wake = Vec::new();
         let old_timer;
@@ -179,9 +284,9 @@ impl ScheduledIo {
             st.deadline = deadline;
             old_timer = st.timer.take();
             match deadline {
-                Some(t) if t <= Instant::now() => {
+                Some(t) if t <= now => {
                     self.expired[d].store(true, Release);
-                    to_wake = std::mem::take(&mut st.wakers);
+                    to_wake = st.take_wakers();
                 }
                 Some(t) => {
                     self.expired[d].store(false, Release);
@@ -190,7 +295,7 @@ impl ScheduledIo {
                         dir: d,
                         seq: st.seq,
                     }));
-                    st.timer = Some(Callback::arm(t, waker));
+                    st.timer = Some(Callback::arm_on(shared.clone(), t, waker));
                 }
                 None => self.expired[d].store(false, Release),
             }
@@ -199,7 +304,7 @@ impl ScheduledIo {
             t.disarm();
         }
         for w in to_wake {
-            crate::task::wake_contained(w);
+            wake_contained(w);
         }
     }
 
@@ -235,15 +340,19 @@ impl Wake for DeadlineWake {
         let wakers = {
             let mut dirs = lock(&io.dirs);
             let st = &mut dirs[self.dir];
-            if st.seq != self.seq {
-                return;
-            }
-            io.expired[self.dir].store(true, Release);
-            st.timer = None;
-            std::mem::take(&mut st.wakers)
+            // A deadline since moved or removed: nothing to do.
+            (st.seq == self.seq).then(|| {
+                io.expired[self.dir].store(true, Release);
+                st.timer = None;
+                st.take_wakers()
+            })
         };
-        for w in wakers {
-            crate::task::wake_contained(w);
+        // If the socket was dropped meanwhile, this is the last reference:
+        // its leftover wakers (user code) are dropped here, contained.
+        drop_contained(io);
+        // The timer driver runs this: a waker's panic must not reach it.
+        for w in wakers.into_iter().flatten() {
+            wake_contained(w);
         }
     }
 }
@@ -263,10 +372,10 @@ mod loom_tests {
     type Kernel = Mutex<bool>;
 
     /// One operation in `dir`: the "syscall" takes what `kernel` has.
-    fn operate(io: &ScheduledIo, kernel: &Kernel, dir: Direction) {
+    fn operate(io: &Arc<ScheduledIo>, kernel: &Kernel, dir: Direction) {
         let at = Location::caller();
         loom_block_on(std::future::poll_fn(|cx| loop {
-            let ev = match io.poll_ready(cx, dir, at) {
+            let ev = match io.poll_ready(cx, dir, at, None) {
                 Poll::Ready(r) => r.expect("no deadline in the model"),
                 Poll::Pending => return Poll::Pending,
             };
