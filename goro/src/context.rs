@@ -109,14 +109,41 @@ pub type CancelFunc = Arc<dyn Fn() + Send + Sync + 'static>;
 
 /// Why a context was cancelled, beyond its [`ContextError`]: the error
 /// given to a [`CancelCauseFunc`] (Go's `context.Cause`).
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// let cause: goro::context::Cause = Arc::new(std::io::Error::other("shutting down"));
+/// assert_eq!(cause.to_string(), "shutting down");
+/// ```
 pub type Cause = Arc<dyn std::error::Error + Send + Sync + 'static>;
 
 /// Go's `CancelCauseFunc`: cancels its context with a cause (`None`: the
 /// cause is [`ContextError::Canceled`]). Only the first cancel counts.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// let (ctx, cancel) = goro::context::with_cancel_cause(&goro::context::background());
+/// let f: goro::context::CancelCauseFunc = cancel;
+/// f(Some(Arc::new(std::io::Error::other("disk full"))));
+/// assert_eq!(ctx.cause().unwrap().to_string(), "disk full");
+/// ```
 pub type CancelCauseFunc = Arc<dyn Fn(Option<Cause>) + Send + Sync + 'static>;
 
 /// The `stop` function of [`after_func`]: true if it stopped the function
 /// from running, false if it had started (or was stopped) already.
+///
+/// # Examples
+///
+/// ```
+/// let (ctx, _cancel) = goro::context::with_cancel(&goro::context::background());
+/// let stop: goro::context::StopFunc = goro::context::after_func(&ctx, || println!("cancelled"));
+/// assert!(stop()); // stopped before the context was cancelled: it never runs
+/// assert!(!stop()); // already stopped
+/// ```
 pub type StopFunc = Arc<dyn Fn() -> bool + Send + Sync + 'static>;
 
 /// A cancellation signal with an optional deadline, passed down a call tree.

@@ -131,7 +131,10 @@ impl Signal {
     ///
     /// # Examples
     ///
-    /// See [`Signal`].
+    /// ```
+    /// use goro::signal::Signal;
+    /// assert_eq!(Signal::from_raw(Signal::SIGTERM.as_raw()), Signal::SIGTERM);
+    /// ```
     pub const fn from_raw(n: i32) -> Signal {
         Signal(n)
     }
@@ -140,7 +143,9 @@ impl Signal {
     ///
     /// # Examples
     ///
-    /// See [`Signal`].
+    /// ```
+    /// assert_eq!(goro::signal::Signal::SIGINT.as_raw(), 2);
+    /// ```
     pub const fn as_raw(self) -> i32 {
         self.0
     }
@@ -390,7 +395,13 @@ pub fn ignore(signals: &[Signal]) {
 ///
 /// # Examples
 ///
-/// See [`ignore`].
+/// ```
+/// use goro::signal::{ignore, ignored, reset, Signal};
+/// ignore(&[Signal::SIGUSR2]);
+/// assert!(ignored(Signal::SIGUSR2));
+/// reset(&[Signal::SIGUSR2]);
+/// assert!(!ignored(Signal::SIGUSR2));
+/// ```
 pub fn ignored(sig: Signal) -> bool {
     lock(&REGISTRY).ignored.contains(&sig)
 }

@@ -422,7 +422,15 @@ impl TcpStream {
     ///
     /// # Examples
     ///
-    /// See [`TcpStream::set_keepalive`].
+    /// ```
+    /// goro::run(async {
+    ///     let l = goro::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     let s = goro::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+    ///     assert!(s.keepalive().unwrap()); // Go's default: on, every 15 s
+    ///     s.set_keepalive(None).unwrap();
+    ///     assert!(!s.keepalive().unwrap());
+    /// });
+    /// ```
     pub fn keepalive(&self) -> io::Result<bool> {
         socket2::SockRef::from(self.io.get_ref()).keepalive()
     }

@@ -38,7 +38,7 @@
 //! a `Timer` you `.await` is the Rust-shaped twin of `<-t.C`.
 //!
 //! Every duration is accepted: a deadline past the end of `Instant`'s range
-//! saturates to a far future ([`add_saturating`]), as Go accepts any
+//! saturates to a far future (`add_saturating`), as Go accepts any
 //! duration.
 //!
 //! `sleep`, `timeout` and `Sleep::reset` work

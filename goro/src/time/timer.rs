@@ -290,6 +290,16 @@ pub struct Timer {
 impl Timer {
     /// A timer that fires after `d` (any duration: `Duration::MAX` never
     /// fires in practice).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// goro::run(async {
+    ///     let t = goro::time::Timer::new(Duration::from_millis(1));
+    ///     t.await; // Go's <-t.C
+    /// });
+    /// ```
     #[track_caller]
     pub fn new(d: Duration) -> Timer {
         let (timer, rx) = ChanTimer::new(add_saturating(now(), d), None);
@@ -356,6 +366,14 @@ impl Timer {
     }
 
     /// When the timer fires (or would have, if stopped).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let t = goro::time::Timer::new(Duration::from_secs(60));
+    /// assert!(t.deadline() > goro::time::now());
+    /// ```
     pub fn deadline(&self) -> Instant {
         self.timer.lock().deadline
     }
@@ -404,6 +422,18 @@ pub struct Ticker {
 impl Ticker {
     /// A ticker whose first tick comes after `period`. Panics if `period`
     /// is zero, as Go's `NewTicker` does ("non-positive interval").
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// goro::run(async {
+    ///     let mut t = goro::time::Ticker::new(Duration::from_millis(1));
+    ///     let first = t.tick().await;
+    ///     let second = t.tick().await;
+    ///     assert!(second > first);
+    /// });
+    /// ```
     #[track_caller]
     pub fn new(period: Duration) -> Ticker {
         assert!(!period.is_zero(), "non-positive interval for NewTicker");
@@ -433,6 +463,18 @@ impl Ticker {
     }
 
     /// Waits for the next tick and returns its scheduled instant.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// goro::run(async {
+    ///     let mut t = goro::time::Ticker::new(Duration::from_millis(1));
+    ///     for _ in 0..3 {
+    ///         t.tick().await; // Go's <-ticker.C
+    ///     }
+    /// });
+    /// ```
     #[track_caller]
     pub fn tick(&mut self) -> Tick<'_> {
         Tick {
@@ -443,6 +485,16 @@ impl Ticker {
 
     /// Stops the ticker: no tick is received after it returns, until
     /// `reset`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let t = goro::time::Ticker::new(Duration::from_millis(1));
+    /// t.stop();
+    /// std::thread::sleep(Duration::from_millis(5));
+    /// assert!(t.chan().try_recv().is_err()); // no tick after stop
+    /// ```
     pub fn stop(&self) {
         self.timer.stop(&self.rx);
     }
@@ -466,6 +518,14 @@ impl Ticker {
     }
 
     /// The period.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let t = goro::time::Ticker::new(Duration::from_secs(1));
+    /// assert_eq!(t.period(), Duration::from_secs(1));
+    /// ```
     pub fn period(&self) -> Duration {
         self.timer.lock().period.unwrap_or(Duration::MAX)
     }
@@ -482,6 +542,18 @@ impl fmt::Debug for Ticker {
 }
 
 /// The future returned by [`Ticker::tick`].
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// goro::run(async {
+///     let mut t = goro::time::Ticker::new(Duration::from_millis(1));
+///     let tick = t.tick(); // a Tick: nothing happens until awaited
+///     let when = tick.await;
+///     assert!(when <= goro::time::now());
+/// });
+/// ```
 #[derive(Debug)]
 #[must_use = "futures do nothing unless polled"]
 pub struct Tick<'a> {
