@@ -21,6 +21,8 @@ mod rand;
 mod wait;
 
 pub mod chan;
+#[cfg(feature = "tokio")]
+pub mod compat;
 pub mod context;
 pub mod errgroup;
 pub mod net;

@@ -148,6 +148,8 @@ impl BlockingPool {
             worker: None,
         };
         let _enter = context::enter(&ctx);
+        #[cfg(feature = "tokio")]
+        let _tokio = shared.enter_tokio();
         let mut st = lock(&self.state);
         loop {
             if let Some(task) = st.queue.pop_front() {

@@ -220,6 +220,8 @@ pub(crate) fn run(shared: Arc<Shared>, index: usize, local: Local) {
         worker: Some(index),
     };
     let enter = context::enter(&ctx);
+    #[cfg(feature = "tokio")]
+    let _tokio = shared.enter_tokio();
     let Kind::Worker(core) = &ctx.kind else {
         unreachable!()
     };
