@@ -76,6 +76,7 @@ fn refused(why: Refusal) -> Answer {
         Refusal::Bad(msg) => error(StatusCode::BAD_REQUEST, &msg),
         Refusal::Full => busy("queue full, retry later"),
         Refusal::Closing => busy("shutting down, retry later"),
+        Refusal::Storage(msg) => busy(&format!("{msg}; the order was not taken, retry later")),
     }
 }
 
