@@ -84,7 +84,7 @@ struct Opts {
     load: LoadConfig,
 }
 
-fn main() -> ExitCode {
+pub(crate) fn main() -> ExitCode {
     let opts = match options(Cli::parse()) {
         Ok(o) => o,
         Err(msg) => {
