@@ -294,14 +294,14 @@ pub(crate) async fn worker(id: usize, state: Arc<State>, orders: Receiver<Order>
 /// the order stays `accepted` in the database and the next start queues it
 /// again — never lost, never applied twice.
 async fn record_durably(db: &Db, worker: usize, order: &Order) {
-    let mut pause = std::time::Duration::from_millis(10);
-    for _ in 0..20 {
+    let mut pause = std::time::Duration::from_millis(5);
+    for _ in 0..30 {
         match db.done(order.id, worker).await {
             Ok(_) => return,
             Err(e) => {
                 eprintln!("shop: recording order {}: {e}; retrying", order.id);
                 goro::time::sleep(pause).await;
-                pause = (pause * 2).min(std::time::Duration::from_millis(500));
+                pause = (pause * 2).min(std::time::Duration::from_millis(100));
             }
         }
     }
