@@ -143,6 +143,7 @@ impl Server {
         // Late requests (a connection past the grace period) get a 503.
         self.state.close_queue();
         self.workers.wait().await;
+        self.state.wait_recorded().await;
         let stats = self.state.stats().await;
         self.state.close_db().await;
         stats

@@ -64,6 +64,11 @@ pub(crate) struct State {
     /// taken by a worker. Bounds the queue *before* an order is stored, so
     /// an order is never stored and then refused.
     admitted: AtomicU64,
+    /// Durable mode: workers do not wait for the commit of an order they
+    /// processed — a goroutine each waits for it, so the writer can batch
+    /// many workers' results — but at most `cfg.batch` wait at once.
+    recording: goro::sync::WaitGroup,
+    recording_slots: goro::sync::Semaphore,
 }
 
 impl State {
@@ -87,6 +92,8 @@ impl State {
         let state = State {
             db,
             admitted,
+            recording: goro::sync::WaitGroup::new(),
+            recording_slots: goro::sync::Semaphore::new(cfg.batch.max(1)),
             catalog: RwMutex::new(cfg.catalog.clone()),
             totals: Mutex::new(Totals {
                 per_worker: vec![0; cfg.workers],
@@ -105,6 +112,11 @@ impl State {
     /// Where the orders are kept: the database file, or `None` in memory.
     pub(crate) fn db_path(&self) -> Option<&std::path::Path> {
         self.db.as_ref().map(|d| d.path.as_path())
+    }
+
+    /// Waits until every processed order is recorded in the database.
+    pub(crate) async fn wait_recorded(&self) {
+        self.recording.wait().await;
     }
 
     /// Closes the database (after the workers are done).
@@ -253,13 +265,22 @@ impl State {
 /// returns when the queue is closed and drained.
 pub(crate) async fn worker(id: usize, state: Arc<State>, orders: Receiver<Order>) {
     while let Some(order) = orders.recv().await {
-        if let Some(db) = &state.db {
+        if state.db.is_some() {
             state.admitted.fetch_sub(1, Relaxed);
             let _ = checksum(&order, state.cfg.cpu_rounds);
             if !state.cfg.delay.is_zero() {
                 goro::time::sleep(state.cfg.delay).await;
             }
-            record_durably(db, id, &order).await;
+            // Recorded in the background, so that the next order need not
+            // wait for this one's commit (the writer batches them).
+            state.recording_slots.acquire(1).await.forget();
+            let st = state.clone();
+            state.recording.go(async move {
+                if let Some(db) = &st.db {
+                    record_durably(db, id, &order).await;
+                }
+                st.recording_slots.release(1);
+            });
             continue;
         }
         // The CPU step: price the order and compute its receipt checksum.
