@@ -332,7 +332,10 @@ fn print_summary(s: &Stats) {
             mean,
             thousands(s.largest_commit)
         );
-        println!("            sqlite3 {} 'select status, count(*) from orders group by status'", s.storage);
+        println!(
+            "            sqlite3 {} 'select status, count(*) from orders group by status'",
+            s.storage
+        );
     }
 }
 

@@ -18,7 +18,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const MSG: usize = 64;
 
-async fn tokio_server(listener: tokio::net::TcpListener, conns: usize, spawn: fn(std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>)) {
+async fn tokio_server(
+    listener: tokio::net::TcpListener,
+    conns: usize,
+    spawn: fn(std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>),
+) {
     for _ in 0..conns {
         let (mut s, _) = listener.accept().await.unwrap();
         s.set_nodelay(true).unwrap();
@@ -73,7 +77,9 @@ fn native_tokio(conns: usize, rounds: usize) -> Duration {
             tokio::spawn(f);
         }));
         let t = Instant::now();
-        let hs: Vec<_> = (0..conns).map(|_| tokio::spawn(tokio_client(addr, rounds))).collect();
+        let hs: Vec<_> = (0..conns)
+            .map(|_| tokio::spawn(tokio_client(addr, rounds)))
+            .collect();
         for h in hs {
             h.await.unwrap();
         }
@@ -126,17 +132,29 @@ fn procs() -> usize {
 }
 
 fn main() {
-    let mut args = std::env::args().skip(1).map(|a| a.parse::<usize>().expect("a number"));
+    let mut args = std::env::args()
+        .skip(1)
+        .map(|a| a.parse::<usize>().expect("a number"));
     let conns = args.next().unwrap_or(50);
     let rounds = args.next().unwrap_or(2000);
-    println!("echo: {conns} connections × {rounds} round trips of {MSG} bytes, {} threads", procs());
+    println!(
+        "echo: {conns} connections × {rounds} round trips of {MSG} bytes, {} threads",
+        procs()
+    );
     for (name, f) in [
-        ("goro + tokio sockets (feature tokio)", goro_tokio as fn(usize, usize) -> Duration),
+        (
+            "goro + tokio sockets (feature tokio)",
+            goro_tokio as fn(usize, usize) -> Duration,
+        ),
         ("native tokio (multi-thread)", native_tokio),
         ("goro + goro::net", goro_net),
     ] {
         let d = f(conns, rounds);
         let rps = (conns * rounds) as f64 / d.as_secs_f64();
-        println!("{name:<40} {:>8.0} round trips/s  ({:.2} s)", rps, d.as_secs_f64());
+        println!(
+            "{name:<40} {:>8.0} round trips/s  ({:.2} s)",
+            rps,
+            d.as_secs_f64()
+        );
     }
 }

@@ -201,7 +201,12 @@ impl Db {
     }
 
     /// Stores a new order durably: its id once committed.
-    pub(crate) async fn accept(&self, product: usize, qty: u32, customer: u64) -> Result<u64, String> {
+    pub(crate) async fn accept(
+        &self,
+        product: usize,
+        qty: u32,
+        customer: u64,
+    ) -> Result<u64, String> {
         self.ask(|reply| Job::Accept {
             product,
             qty,
@@ -284,8 +289,14 @@ fn commit(conn: &mut Connection, writes: Vec<Job>, commits: &Commits) {
                     customer,
                     ..
                 } => {
-                    tx.prepare_cached("INSERT INTO orders(product, qty, customer) VALUES (?1, ?2, ?3)")?
-                        .execute(params![*product as i64, *qty as i64, *customer as i64])?;
+                    tx.prepare_cached(
+                        "INSERT INTO orders(product, qty, customer) VALUES (?1, ?2, ?3)",
+                    )?
+                    .execute(params![
+                        *product as i64,
+                        *qty as i64,
+                        *customer as i64
+                    ])?;
                     out.push(Ok(tx.last_insert_rowid() as u64));
                 }
                 Job::Done { id, worker, .. } => out.push(Err(process(&tx, *id, *worker)?)),

@@ -162,7 +162,12 @@ impl State {
 
     /// Durable mode: admit (or `503` at once if the queue is full), store
     /// in the database (group-committed), then queue for the workers.
-    async fn place_durably(&self, db: &Db, product: usize, req: &OrderRequest) -> Result<u64, Refusal> {
+    async fn place_durably(
+        &self,
+        db: &Db,
+        product: usize,
+        req: &OrderRequest,
+    ) -> Result<u64, Refusal> {
         if self.admitted.fetch_add(1, Relaxed) >= self.cfg.queue as u64 {
             self.admitted.fetch_sub(1, Relaxed);
             self.rejected.fetch_add(1, Relaxed);

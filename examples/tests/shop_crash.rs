@@ -75,7 +75,12 @@ impl Shop {
 }
 
 /// One request on a fresh connection: (status, body).
-fn request(addr: SocketAddr, method: &str, path: &str, body: &str) -> std::io::Result<(u16, String)> {
+fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> std::io::Result<(u16, String)> {
     let mut s = TcpStream::connect(addr)?;
     s.set_read_timeout(Some(Duration::from_secs(20)))?;
     write!(
@@ -111,7 +116,10 @@ fn every_accepted_order_survives_sigkill_and_is_processed_once() {
     let db = dir.path().join("shop.db");
 
     // Slow workers, so a backlog builds up: 2 workers × 5 ms per order.
-    let shop = Shop::start(&db, &["--workers", "2", "--delay-us", "5000", "--queue", "200"]);
+    let shop = Shop::start(
+        &db,
+        &["--workers", "2", "--delay-us", "5000", "--queue", "200"],
+    );
     let outcomes: Arc<Mutex<HashMap<u64, Outcome>>> = Arc::default();
     let accepted = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
@@ -146,7 +154,10 @@ fn every_accepted_order_survives_sigkill_and_is_processed_once() {
     // Mid-run: enough accepted that a backlog is certain, then SIGKILL.
     let t0 = Instant::now();
     while accepted.load(SeqCst) < 400 {
-        assert!(t0.elapsed() < Duration::from_secs(60), "the shop accepts nothing");
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "the shop accepts nothing"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
     let mut child = shop.child;
@@ -161,9 +172,16 @@ fn every_accepted_order_survives_sigkill_and_is_processed_once() {
     // The kill left accepted, unprocessed orders behind.
     let backlog: i64 = rusqlite::Connection::open(&db)
         .unwrap()
-        .query_row("SELECT count(*) FROM orders WHERE status = 'accepted'", [], |r| r.get(0))
+        .query_row(
+            "SELECT count(*) FROM orders WHERE status = 'accepted'",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
-    assert!(backlog > 0, "killed with nothing in flight: the test proves nothing");
+    assert!(
+        backlog > 0,
+        "killed with nothing in flight: the test proves nothing"
+    );
 
     // Restart on the same file and let it drain.
     let shop = Shop::start(&db, &["--workers", "4", "--delay-us", "0"]);
@@ -186,7 +204,9 @@ fn every_accepted_order_survives_sigkill_and_is_processed_once() {
 fn check_database(db: &Path, outcomes: &HashMap<u64, Outcome>) {
     let conn = rusqlite::Connection::open(db).unwrap();
     let mut rows: HashMap<u64, (u64, String)> = HashMap::new(); // id → (customer, status)
-    let mut st = conn.prepare("SELECT id, customer, status FROM orders").unwrap();
+    let mut st = conn
+        .prepare("SELECT id, customer, status FROM orders")
+        .unwrap();
     let mut q = st.query([]).unwrap();
     while let Some(r) = q.next().unwrap() {
         let id = r.get::<_, i64>(0).unwrap() as u64;
@@ -197,9 +217,14 @@ fn check_database(db: &Path, outcomes: &HashMap<u64, Outcome>) {
     for (&c, o) in outcomes {
         if let Outcome::Accepted(id) = o {
             accepted += 1;
-            let (customer, status) = rows.get(id).unwrap_or_else(|| panic!("202 order {id} lost"));
+            let (customer, status) = rows
+                .get(id)
+                .unwrap_or_else(|| panic!("202 order {id} lost"));
             assert_eq!(*customer, c, "order {id}");
-            assert!(status == "fulfilled" || status == "backordered", "order {id}: {status}");
+            assert!(
+                status == "fulfilled" || status == "backordered",
+                "order {id}: {status}"
+            );
         }
     }
     // Every stored order was answered 202, or its answer was lost in the
@@ -213,13 +238,18 @@ fn check_database(db: &Path, outcomes: &HashMap<u64, Outcome>) {
         assert_ne!(status, "accepted", "order {id} never processed");
     }
     assert!(rows.len() >= accepted);
-    assert!(rows.len() <= accepted + CLIENTS as usize, "more stored than answered");
+    assert!(
+        rows.len() <= accepted + CLIENTS as usize,
+        "more stored than answered"
+    );
 
     // Exactly once: one ledger line per fulfilled order, none for others,
     // and the stock moved by exactly the ledger.
     let mut moves: HashMap<u64, u64> = HashMap::new();
     let mut per_product: HashMap<i64, i64> = HashMap::new();
-    let mut st = conn.prepare("SELECT order_id, product, qty FROM stock_moves").unwrap();
+    let mut st = conn
+        .prepare("SELECT order_id, product, qty FROM stock_moves")
+        .unwrap();
     let mut q = st.query([]).unwrap();
     while let Some(r) = q.next().unwrap() {
         let id = r.get::<_, i64>(0).unwrap() as u64;
@@ -230,7 +260,11 @@ fn check_database(db: &Path, outcomes: &HashMap<u64, Outcome>) {
         assert_eq!(*n, 1, "order {id} took stock {n} times");
         assert_eq!(rows[id].1, "fulfilled");
     }
-    let fulfilled: HashSet<_> = rows.iter().filter(|(_, r)| r.1 == "fulfilled").map(|(id, _)| *id).collect();
+    let fulfilled: HashSet<_> = rows
+        .iter()
+        .filter(|(_, r)| r.1 == "fulfilled")
+        .map(|(id, _)| *id)
+        .collect();
     assert_eq!(fulfilled.len(), moves.len());
     let catalog = Catalog::demo();
     let mut st = conn.prepare("SELECT id, stock FROM products").unwrap();
@@ -239,6 +273,10 @@ fn check_database(db: &Path, outcomes: &HashMap<u64, Outcome>) {
         let id: i64 = r.get(0).unwrap();
         let stock: i64 = r.get(1).unwrap();
         let start = catalog.products[id as usize].stock as i64;
-        assert_eq!(start - stock, per_product.get(&id).copied().unwrap_or(0), "product {id}");
+        assert_eq!(
+            start - stock,
+            per_product.get(&id).copied().unwrap_or(0),
+            "product {id}"
+        );
     }
 }

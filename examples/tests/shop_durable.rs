@@ -57,7 +57,10 @@ fn buy(addr: SocketAddr, customer: u64) -> (u16, String) {
     let mut resp = String::new();
     s.read_to_string(&mut resp).unwrap();
     let status = resp.split(' ').nth(1).unwrap().parse().unwrap();
-    (status, resp.split("\r\n\r\n").nth(1).unwrap_or("").to_string())
+    (
+        status,
+        resp.split("\r\n\r\n").nth(1).unwrap_or("").to_string(),
+    )
 }
 
 #[test]
@@ -86,7 +89,11 @@ fn locked_database_answers_503_and_loses_nothing() {
     assert_eq!(stats.units, 6);
     let stored: i64 = rusqlite::Connection::open(&db)
         .unwrap()
-        .query_row("SELECT count(*) FROM orders WHERE customer = 100", [], |r| r.get(0))
+        .query_row(
+            "SELECT count(*) FROM orders WHERE customer = 100",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(stored, 0, "the 503 order was stored");
 }
@@ -149,7 +156,12 @@ fn reopened_database_requeues_and_counts_every_run() {
     assert_eq!(second.accepted, 13);
     assert_eq!(second.processed, 13);
     assert_eq!(second.units, 10 + 3 + 4 + 1);
-    let mug = second.stock.iter().find(|(n, _)| n == "rust-mug").unwrap().1;
+    let mug = second
+        .stock
+        .iter()
+        .find(|(n, _)| n == "rust-mug")
+        .unwrap()
+        .1;
     assert_eq!(mug, 1_000_000 - 18);
 }
 

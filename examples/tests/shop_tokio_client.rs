@@ -22,7 +22,9 @@ const ORDERS_EACH: u64 = 40;
 fn hyper_util_client_in_goroutines_orders_from_the_shop() {
     let rt = goro::Runtime::builder().procs(2).build().unwrap();
     rt.block_on(async {
-        let server = Server::bind("127.0.0.1:0", Config::default()).await.unwrap();
+        let server = Server::bind("127.0.0.1:0", Config::default())
+            .await
+            .unwrap();
         let addr = server.addr();
         let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(5))
@@ -35,7 +37,10 @@ fn hyper_util_client_in_goroutines_orders_from_the_shop() {
             customers.go(async move {
                 for i in 0..ORDERS_EACH {
                     loop {
-                        let body = format!(r#"{{"product":"rust-mug","qty":1,"customer":{}}}"#, c * 1000 + i);
+                        let body = format!(
+                            r#"{{"product":"rust-mug","qty":1,"customer":{}}}"#,
+                            c * 1000 + i
+                        );
                         let req = Request::builder()
                             .method(Method::POST)
                             .uri(format!("http://{addr}/buy"))

@@ -657,7 +657,10 @@ impl Builder {
         }
         #[cfg(feature = "tokio")]
         {
-            let h = self.tokio_handle.clone().unwrap_or_else(crate::compat::handle);
+            let h = self
+                .tokio_handle
+                .clone()
+                .unwrap_or_else(crate::compat::handle);
             let _ = shared.tokio.set(h);
         }
         if self.sigquit_dump {
