@@ -93,6 +93,10 @@ pub fn handle() -> Handle {
 /// a tokio-bound future outside a goro runtime (inside one, with the
 /// feature on, no wrapper is needed).
 ///
+/// Only polls are inside the context: a tokio future that needs the
+/// runtime already when it is *created* (`tokio::time::sleep`,
+/// `TcpStream::from_std`) must be created inside the wrapped `async` block.
+///
 /// # Examples
 ///
 /// ```
@@ -100,7 +104,9 @@ pub fn handle() -> Handle {
 /// use goro::compat::Compat;
 ///
 /// // futures' executor knows nothing of tokio: the wrapper brings it.
-/// futures::executor::block_on(Compat::new(tokio::time::sleep(Duration::from_millis(1))));
+/// futures::executor::block_on(Compat::new(async {
+///     tokio::time::sleep(Duration::from_millis(1)).await
+/// }));
 /// ```
 #[derive(Debug)]
 #[must_use = "futures do nothing unless you `.await` or poll them"]
