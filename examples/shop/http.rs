@@ -35,7 +35,7 @@ pub(crate) async fn handle(
 }
 
 /// `POST /buy`: read and check the order, queue it, answer at once.
-async fn buy(state: &State, req: Request<Incoming>) -> Answer {
+async fn buy(state: &Arc<State>, req: Request<Incoming>) -> Answer {
     let limit = state.cfg.max_body;
     let too_big = || format!("body larger than {limit} bytes");
     // A declared length over the limit is refused before reading anything.

@@ -141,7 +141,7 @@ impl Server {
         let _ = self.accept.await;
         let _ = goro::time::timeout(GRACE, self.conns.wait()).await;
         // Late requests (a connection past the grace period) get a 503.
-        self.state.close_queue();
+        self.state.close_queue().await;
         self.workers.wait().await;
         self.state.wait_recorded().await;
         let stats = self.state.stats().await;

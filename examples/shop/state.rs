@@ -68,7 +68,12 @@ pub(crate) struct State {
     /// processed — a goroutine each waits for it, so the writer can batch
     /// many workers' results — but at most `cfg.batch` wait at once.
     recording: goro::sync::WaitGroup,
+    /// Durable mode: orders being stored and queued, each in a goroutine
+    /// that outlives a client hanging up; waited for before the queue closes.
+    placing: goro::sync::WaitGroup,
     recording_slots: goro::sync::Semaphore,
+    /// Durable mode: set when shutdown closes the queue; new orders get `503`.
+    closing: std::sync::atomic::AtomicBool,
 }
 
 impl State {
@@ -93,6 +98,8 @@ impl State {
             db,
             admitted,
             recording: goro::sync::WaitGroup::new(),
+            placing: goro::sync::WaitGroup::new(),
+            closing: std::sync::atomic::AtomicBool::new(false),
             recording_slots: goro::sync::Semaphore::new(cfg.batch.max(1)),
             catalog: RwMutex::new(cfg.catalog.clone()),
             totals: Mutex::new(Totals {
@@ -127,15 +134,23 @@ impl State {
     }
 
     /// Checks an order and queues it without waiting: its id, or why not.
-    pub(crate) async fn place(&self, body: &[u8]) -> Result<u64, Refusal> {
+    pub(crate) async fn place(self: &Arc<Self>, body: &[u8]) -> Result<u64, Refusal> {
         let req = OrderRequest::parse(body).map_err(|e| self.bad(e))?;
         // A shared read lock: every handler may hold it at once.
         let product = self.catalog.read().await.find(&req.product);
         let Some(product) = product else {
             return Err(self.bad(format!("unknown product {:?}", req.product)));
         };
-        if let Some(db) = &self.db {
-            return self.place_durably(db, product, &req).await;
+        if self.db.is_some() {
+            // In a goroutine of its own: if the client hangs up (hyper then
+            // drops this handler), an order already sent to the database is
+            // still queued for the workers once stored, never left behind.
+            let me = self.clone();
+            return self
+                .placing
+                .go(async move { me.place_durably(product, &req).await })
+                .await
+                .unwrap_or_else(|e| Err(Refusal::Storage(format!("internal error: {e}"))));
         }
         let order = Order {
             id: self.next_id.fetch_add(1, Relaxed),
@@ -162,18 +177,16 @@ impl State {
 
     /// Durable mode: admit (or `503` at once if the queue is full), store
     /// in the database (group-committed), then queue for the workers.
-    async fn place_durably(
-        &self,
-        db: &Db,
-        product: usize,
-        req: &OrderRequest,
-    ) -> Result<u64, Refusal> {
+    async fn place_durably(&self, product: usize, req: &OrderRequest) -> Result<u64, Refusal> {
+        let Some(db) = &self.db else {
+            unreachable!("durable mode has a database")
+        };
         if self.admitted.fetch_add(1, Relaxed) >= self.cfg.queue as u64 {
             self.admitted.fetch_sub(1, Relaxed);
             self.rejected.fetch_add(1, Relaxed);
             return Err(Refusal::Full);
         }
-        if self.queue.is_closed() {
+        if self.closing.load(std::sync::atomic::Ordering::SeqCst) {
             self.admitted.fetch_sub(1, Relaxed);
             self.rejected.fetch_add(1, Relaxed);
             return Err(Refusal::Closing);
@@ -207,8 +220,12 @@ impl State {
     }
 
     /// Closes the queue: from now on `place` answers `Closing`, and the
-    /// workers stop once they have drained what is queued.
-    pub(crate) fn close_queue(&self) {
+    /// workers stop once they have drained what is queued. Orders being
+    /// stored right now are queued first.
+    pub(crate) async fn close_queue(&self) {
+        self.closing
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.placing.wait().await;
         self.queue.close();
     }
 
