@@ -186,3 +186,40 @@ fn unusable_database_paths_fail_at_start_with_one_line() {
         assert!(!msg.contains('\n'), "{msg:?}");
     }
 }
+
+/// Clients that send an order and hang up while it is being stored (as
+/// `wrk` does at the end of a run): hyper then drops the handler, but the
+/// order, stored anyway, must still be processed in this run, not left
+/// `accepted` until the next start. Another connection's write lock holds
+/// the commit back until the client is gone.
+#[test]
+fn orders_from_clients_that_hang_up_are_still_processed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("shop.db");
+    let shop = Shop::start(durable(&db));
+    assert_eq!(buy(shop.addr, 0).0, 202); // the schema is there
+    let other = rusqlite::Connection::open(&db).unwrap();
+    for c in 1..=3u64 {
+        other.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let body = format!(r#"{{"product":"rust-mug","qty":1,"customer":{c}}}"#);
+        let mut s = TcpStream::connect(shop.addr).unwrap();
+        write!(
+            s,
+            "POST /buy HTTP/1.1\r\nHost: shop\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        std::thread::sleep(Duration::from_millis(40)); // the writer waits for the lock
+        drop(s); // gone before the answer
+        std::thread::sleep(Duration::from_millis(20));
+        other.execute_batch("ROLLBACK").unwrap(); // the commit goes through
+        std::thread::sleep(Duration::from_millis(60));
+    }
+    drop(other);
+    let stats = shop.shutdown();
+    // Normally 4; fewer only if a handler was too slow to reach the writer
+    // before its client left (then the order was never stored at all).
+    assert!(stats.accepted >= 1, "{stats:?}");
+    assert_eq!(stats.queued, 0, "{stats:?}");
+    assert_eq!(stats.processed, stats.accepted, "{stats:?}");
+}
