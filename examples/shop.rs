@@ -17,37 +17,79 @@
 //!   Ctrl-C: stop accepting, drain the queue, wait for the workers, print the summary
 //! ```
 //!
-//! Flags: `--workers N` (8), `--queue N` (1024), `--delay-us N` (200: the
-//! simulated downstream call per order), `--orders N` (50000),
-//! `--customers N` (1000), `--serve [ADDR]`, `--target ADDR` (send the load
-//! to a shop that is already running there, e.g. the Go twin
-//! `bench/go/bin/goro-bench-go shop --addr ADDR`, instead of starting one).
+//! `cargo run --release --example shop -- --help` lists the flags. By
+//! default the orders are kept in a SQLite database in a new temporary
+//! directory (the summary's `data` line says where); `--db PATH` picks the
+//! file (reopening it re-queues what was accepted and not yet processed),
+//! `--memory` keeps everything in memory as a pure-speed comparison.
 //! `GOMAXPROCS` sets the worker threads, as in Go.
 
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
+
+use clap::Parser;
 
 use goro_examples::shop::load::{self, LoadConfig, LoadReport};
 use goro_examples::shop::{Config, Server, Stats};
 use indicatif::{ProgressBar, ProgressStyle};
 
-const USAGE: &str = "usage: shop [--serve [ADDR]] [--workers N] [--queue N] [--delay-us N] \
-                     [--orders N] [--customers N] [--target ADDR]";
+/// goro's HTTP order service demo: serves `POST /buy` and `GET /stats`
+/// and, unless told otherwise, fires its own load at itself.
+#[derive(Parser, Debug)]
+#[command(name = "shop", version)]
+struct Cli {
+    /// Only serve, on ADDR (default 127.0.0.1:8080), until Ctrl-C; then
+    /// drain the queue and print the summary
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:8080")]
+    serve: Option<String>,
+    /// Only be the customers: send the load to a shop already running at
+    /// IP:PORT (e.g. the Go twin) instead of starting one
+    #[arg(long, value_name = "IP:PORT", conflicts_with = "serve")]
+    target: Option<SocketAddr>,
+    /// Worker goroutines processing orders
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..))]
+    workers: u64,
+    /// Capacity of the order queue; a full queue answers 503
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
+    queue: u64,
+    /// Simulated downstream call per order, in microseconds (0: none)
+    #[arg(long = "delay-us", value_name = "US", default_value_t = 200)]
+    delay_us: u64,
+    /// Orders the customers send (demo and --target)
+    #[arg(long, default_value_t = 50_000, value_parser = clap::value_parser!(u64).range(1..))]
+    orders: u64,
+    /// Concurrent customers, each a keep-alive connection (demo and --target)
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    customers: u64,
+    /// SQLite database file for the orders (created if missing; reopened
+    /// as it is, its unprocessed orders queued again). Default: shop.db in
+    /// a new temporary directory
+    #[arg(long, value_name = "PATH", conflicts_with = "memory")]
+    db: Option<PathBuf>,
+    /// Keep the orders in memory only (no database): a pure-speed comparison
+    #[arg(long)]
+    memory: bool,
+    /// Most writes the database writer commits in one transaction (group commit)
+    #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u64).range(1..))]
+    batch: u64,
+}
 
 struct Opts {
     serve: Option<String>,
-    target: Option<std::net::SocketAddr>,
+    target: Option<SocketAddr>,
     shop: Config,
     load: LoadConfig,
 }
 
-fn main() -> ExitCode {
-    let opts = match parse(std::env::args().skip(1).collect()) {
+pub(crate) fn main() -> ExitCode {
+    let opts = match options(Cli::parse()) {
         Ok(o) => o,
         Err(msg) => {
-            eprintln!("{msg}\n{USAGE}");
-            return ExitCode::from(2);
+            eprintln!("shop: {msg}");
+            return ExitCode::FAILURE;
         }
     };
 
@@ -75,12 +117,13 @@ async fn serve(addr: &str, cfg: Config, sigint: goro::chan::Receiver<()>) -> Exi
     let server = match Server::bind(addr, cfg.clone()).await {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("shop: listening on {addr}: {e}");
+            eprintln!("shop: cannot start on {addr}: {e}");
             return ExitCode::FAILURE;
         }
     };
     let addr = server.addr();
     println!("shop listening on http://{addr}/ ({})", describe(&cfg));
+    print_data(&server.stats().await);
     println!(
         "  curl -i -d '{{\"product\":\"rust-mug\",\"qty\":2,\"customer\":7}}' http://{addr}/buy"
     );
@@ -95,11 +138,18 @@ async fn serve(addr: &str, cfg: Config, sigint: goro::chan::Receiver<()>) -> Exi
 
 /// The default: serve on a free port and be our own customers.
 async fn demo(cfg: Config, load_cfg: LoadConfig, sigint: goro::chan::Receiver<()>) -> ExitCode {
-    let server = Server::bind("127.0.0.1:0", cfg.clone())
-        .await
-        .expect("listening on 127.0.0.1");
+    let server = match Server::bind("127.0.0.1:0", cfg.clone()).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("shop: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let addr = server.addr();
+    // A reopened database already holds orders: the check counts this run's.
+    let before = server.stats().await;
     println!("shop listening on http://{addr}/ ({})", describe(&cfg));
+    print_data(&before);
     println!(
         "{} customers send {} orders over keep-alive HTTP/1.1 (1 in {} bad on purpose) ...",
         load_cfg.customers, load_cfg.orders, load_cfg.bad_every
@@ -138,10 +188,11 @@ async fn demo(cfg: Config, load_cfg: LoadConfig, sigint: goro::chan::Receiver<()
                 );
                 ok = false;
             }
-            if report.accepted != stats.accepted {
+            if report.accepted != stats.accepted - before.accepted {
                 println!(
                     "FAILED: customers saw {} × 202, the shop counted {}",
-                    report.accepted, stats.accepted
+                    report.accepted,
+                    stats.accepted - before.accepted
                 );
                 ok = false;
             }
@@ -190,12 +241,38 @@ async fn drive(target: std::net::SocketAddr, load_cfg: LoadConfig) -> ExitCode {
 
 fn describe(cfg: &Config) -> String {
     format!(
-        "{} workers, queue of {}, {} µs downstream delay, {} threads",
+        "{} workers, queue of {}, {} µs downstream delay, {} threads, {}",
         cfg.workers,
         cfg.queue,
         cfg.delay.as_micros(),
-        goro::procs()
+        goro::procs(),
+        if cfg.db.is_some() {
+            "orders in SQLite"
+        } else {
+            "orders in memory"
+        }
     )
+}
+
+/// Where the orders go.
+fn print_data(s: &Stats) {
+    if s.storage == "memory" {
+        println!("data        in memory only (--memory): gone when the shop stops");
+    } else {
+        println!(
+            "data        {} (SQLite, WAL){}",
+            s.storage,
+            if s.accepted > 0 {
+                format!(
+                    ": reopened with {} orders, {} to process",
+                    thousands(s.accepted),
+                    thousands(s.queued)
+                )
+            } else {
+                String::new()
+            }
+        )
+    }
 }
 
 fn print_load(r: &LoadReport) {
@@ -244,6 +321,22 @@ fn print_summary(s: &Stats) {
             .collect::<Vec<_>>()
             .join(" ")
     );
+    if s.storage == "memory" {
+        println!("data        in memory only (--memory): gone now");
+    } else {
+        let mean = s.committed_writes as f64 / s.commits.max(1) as f64;
+        println!(
+            "data        {} (SQLite, WAL): {} commits this run, {:.1} writes per commit on average, largest {}",
+            s.storage,
+            thousands(s.commits),
+            mean,
+            thousands(s.largest_commit)
+        );
+        println!(
+            "            sqlite3 {} 'select status, count(*) from orders group by status'",
+            s.storage
+        );
+    }
 }
 
 /// The promise of the shop: every order answered `202` was processed.
@@ -277,44 +370,36 @@ fn thousands(n: u64) -> String {
     out
 }
 
-fn parse(args: Vec<String>) -> Result<Opts, String> {
-    let mut opts = Opts {
-        serve: None,
-        target: None,
-        shop: Config::default(),
-        load: LoadConfig::default(),
+/// The checked command line as the shop's and the customers' configs.
+fn options(cli: Cli) -> Result<Opts, String> {
+    let db = if cli.memory || (cli.target.is_some() && cli.serve.is_none()) {
+        None
+    } else if let Some(path) = cli.db {
+        Some(path)
+    } else {
+        // Kept after the run (printed), so the data can be looked at.
+        let dir = tempfile::Builder::new()
+            .prefix("goro-shop-")
+            .tempdir()
+            .map_err(|e| format!("creating a temporary directory: {e}"))?
+            .keep();
+        Some(dir.join("shop.db"))
     };
-    let mut args = args.into_iter().peekable();
-    while let Some(a) = args.next() {
-        let mut number = |min: u64| -> Result<u64, String> {
-            args.next()
-                .and_then(|v| v.parse::<u64>().ok())
-                .filter(|&n| n >= min)
-                .ok_or_else(|| format!("{a} needs a number ≥ {min}"))
-        };
-        match a.as_str() {
-            "--workers" => opts.shop.workers = number(1)? as usize,
-            "--queue" => opts.shop.queue = number(1)? as usize,
-            "--delay-us" => opts.shop.delay = Duration::from_micros(number(0)?),
-            "--orders" => opts.load.orders = number(1)?,
-            "--customers" => opts.load.customers = number(1)?,
-            "--serve" => {
-                let addr = match args.peek() {
-                    Some(v) if !v.starts_with("--") => args.next().unwrap(),
-                    _ => "127.0.0.1:8080".to_string(),
-                };
-                opts.serve = Some(addr);
-            }
-            "--target" => {
-                let addr = args.next().unwrap_or_default();
-                let addr = addr
-                    .parse()
-                    .map_err(|_| format!("--target needs IP:PORT, got {addr:?}"))?;
-                opts.target = Some(addr);
-            }
-            "-h" | "--help" => return Err("the shop: goro's HTTP order service demo".into()),
-            other => return Err(format!("unknown argument {other:?}")),
-        }
-    }
-    Ok(opts)
+    Ok(Opts {
+        serve: cli.serve,
+        target: cli.target,
+        shop: Config {
+            workers: cli.workers as usize,
+            queue: cli.queue as usize,
+            delay: Duration::from_micros(cli.delay_us),
+            db,
+            batch: cli.batch as usize,
+            ..Config::default()
+        },
+        load: LoadConfig {
+            orders: cli.orders,
+            customers: cli.customers,
+            ..LoadConfig::default()
+        },
+    })
 }

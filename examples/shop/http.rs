@@ -35,7 +35,7 @@ pub(crate) async fn handle(
 }
 
 /// `POST /buy`: read and check the order, queue it, answer at once.
-async fn buy(state: &State, req: Request<Incoming>) -> Answer {
+async fn buy(state: &Arc<State>, req: Request<Incoming>) -> Answer {
     let limit = state.cfg.max_body;
     let too_big = || format!("body larger than {limit} bytes");
     // A declared length over the limit is refused before reading anything.
@@ -76,6 +76,7 @@ fn refused(why: Refusal) -> Answer {
         Refusal::Bad(msg) => error(StatusCode::BAD_REQUEST, &msg),
         Refusal::Full => busy("queue full, retry later"),
         Refusal::Closing => busy("shutting down, retry later"),
+        Refusal::Storage(msg) => busy(&format!("{msg}; the order was not taken, retry later")),
     }
 }
 

@@ -49,6 +49,7 @@
 //! ```
 
 mod catalog;
+mod db;
 mod http;
 pub mod load;
 mod net;
@@ -56,6 +57,7 @@ mod order;
 mod server;
 mod state;
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -88,6 +90,15 @@ pub struct Config {
     pub cpu_rounds: u32,
     /// Largest accepted request body in bytes; larger gets a `400`.
     pub max_body: usize,
+    /// The SQLite database file that keeps the orders (`--db`); created
+    /// if missing, reopened as it is otherwise. `None`: in memory only
+    /// (`--memory`).
+    pub db: Option<PathBuf>,
+    /// The most writes the database writer commits in one transaction
+    /// (group commit, `--batch`).
+    pub batch: usize,
+    /// Tests: caps the database's size in pages, to see a full disk.
+    pub db_max_pages: Option<u64>,
     /// The catalog the shop opens with.
     pub catalog: Catalog,
 }
@@ -100,6 +111,9 @@ impl Default for Config {
             delay: Duration::from_micros(200),
             cpu_rounds: 200,
             max_body: 1024,
+            db: None,
+            batch: 512,
+            db_max_pages: None,
             catalog: Catalog::demo(),
         }
     }
@@ -141,4 +155,16 @@ pub struct Stats {
     pub per_worker: Vec<u64>,
     /// Stock left per product.
     pub stock: Vec<(String, u64)>,
+    /// Where the orders are: the database file, or `memory`.
+    #[serde(default)]
+    pub storage: String,
+    /// Durable mode: transactions the writer committed (this run).
+    #[serde(default)]
+    pub commits: u64,
+    /// Durable mode: writes (new orders, processed orders) in them.
+    #[serde(default)]
+    pub committed_writes: u64,
+    /// Durable mode: the most writes one transaction held (group commit).
+    #[serde(default)]
+    pub largest_commit: u64,
 }

@@ -77,15 +77,16 @@ impl Server {
     /// goro runtime: the goroutines it starts run there.
     pub async fn bind(addr: &str, cfg: Config) -> io::Result<Server> {
         let listener = TcpListener::bind(addr)?;
-        Ok(Server::start(listener, cfg))
+        Server::start(listener, cfg)
     }
 
     /// Serves on a listener you bound yourself (inside a goro runtime).
-    pub fn start(listener: TcpListener, cfg: Config) -> Server {
+    /// Fails when the database cannot be opened (the error says which and why).
+    pub fn start(listener: TcpListener, cfg: Config) -> io::Result<Server> {
         let addr = listener
             .local_addr()
             .expect("a bound listener has an address");
-        let (state, orders) = State::new(cfg);
+        let (state, orders) = State::new(cfg).map_err(io::Error::other)?;
 
         // The worker pool: Go's `for i := 0; i < n; i++ { wg.Add(1); go worker(i) }`.
         let workers = WaitGroup::new();
@@ -102,7 +103,7 @@ impl Server {
             ctx.done(),
             conns.clone(),
         ));
-        Server {
+        Ok(Server {
             addr,
             state,
             _ctx: ctx,
@@ -110,7 +111,12 @@ impl Server {
             accept,
             conns,
             workers,
-        }
+        })
+    }
+
+    /// The database file the orders are kept in (`None`: in memory).
+    pub fn db_path(&self) -> Option<&std::path::Path> {
+        self.state.db_path()
     }
 
     /// The address it listens on.
@@ -135,9 +141,12 @@ impl Server {
         let _ = self.accept.await;
         let _ = goro::time::timeout(GRACE, self.conns.wait()).await;
         // Late requests (a connection past the grace period) get a 503.
-        self.state.close_queue();
+        self.state.close_queue().await;
         self.workers.wait().await;
-        self.state.stats().await
+        self.state.wait_recorded().await;
+        let stats = self.state.stats().await;
+        self.state.close_db().await;
+        stats
     }
 }
 

@@ -7,6 +7,9 @@ mod rand;
 mod wait;
 
 pub mod chan;
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+pub mod compat;
 pub mod context;
 pub mod errgroup;
 #[cfg(feature = "net")]

@@ -162,6 +162,8 @@ impl BlockingPool {
             stamp: std::ptr::null(),
         };
         let _enter = context::enter(&ctx);
+        #[cfg(feature = "tokio")]
+        let _tokio = shared.enter_tokio();
         let mut st = lock(&self.state);
         'run: loop {
             if let Some(task) = st.queue.pop_front() {

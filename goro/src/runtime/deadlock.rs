@@ -137,6 +137,20 @@ impl Shared {
         self.deadlock_mode.store(m as u8, Relaxed);
     }
 
+    /// Feature `tokio`: a tokio task still alive (it may send on a goro
+    /// channel later) rules a deadlock out.
+    #[cfg(feature = "tokio")]
+    fn tokio_busy(&self) -> bool {
+        self.tokio
+            .get()
+            .is_some_and(|h| h.metrics().num_alive_tasks() != 0)
+    }
+
+    #[cfg(not(feature = "tokio"))]
+    fn tokio_busy(&self) -> bool {
+        false
+    }
+
     /// Goroutine polls so far, on every worker and on main.
     fn progress(&self) -> u64 {
         self.remotes.iter().map(|r| r.stamp.polls()).sum::<u64>() + self.main.polls.load(SeqCst)
@@ -151,6 +165,7 @@ impl Shared {
             || self.has_work()
             || self.blocking.in_flight() != 0
             || wait::threads_in_blocking_calls() != 0
+            || self.tokio_busy()
         {
             return Verdict::Busy;
         }

@@ -223,6 +223,10 @@ pub(crate) struct Shared {
     /// `_blocking` call, with a key each: shutdown unparks them so that
     /// they give up the wait (see `context::BlockingCall`).
     blocked: Mutex<BlockedCalls>,
+    /// Feature `tokio`: the tokio runtime whose context every thread of
+    /// this runtime enters (set once by `Builder::build`).
+    #[cfg(feature = "tokio")]
+    pub(crate) tokio: std::sync::OnceLock<tokio::runtime::Handle>,
 }
 
 impl Shared {
@@ -385,6 +389,8 @@ impl Shared {
             timer_driver: AtomicUsize::new(NO_DRIVER),
             blocking,
             shutdown: AtomicBool::new(false),
+            #[cfg(feature = "tokio")]
+            tokio: std::sync::OnceLock::new(),
             procs,
             main: MainGoroutine::new(),
             deadlock_mode: AtomicU8::new(deadlock::Mode::Off as u8),
@@ -458,6 +464,8 @@ pub struct Builder {
     sigquit_dump: bool,
     start_paused: bool,
     sysmon: sysmon::Config,
+    #[cfg(feature = "tokio")]
+    tokio_handle: Option<tokio::runtime::Handle>,
 }
 
 impl Default for Builder {
@@ -496,6 +504,8 @@ impl Builder {
             thread_name: "goro".into(),
             thread_stack_size: None,
             deadlock_detection: true,
+            #[cfg(feature = "tokio")]
+            tokio_handle: None,
             sigquit_dump: true,
             start_paused: false,
             sysmon: sysmon::Config::default(),
@@ -738,6 +748,26 @@ impl Builder {
         self
     }
 
+    /// Feature `tokio`: the tokio runtime whose context goro's threads
+    /// enter, instead of goro's own background one (see [`crate::compat`]).
+    /// Tokio IO, timers and `tokio::spawn` in goroutines then run on it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let tokio_rt = tokio::runtime::Runtime::new().unwrap();
+    /// let rt = goro::Runtime::builder().tokio_handle(tokio_rt.handle().clone()).build().unwrap();
+    /// rt.block_on(async {
+    ///     tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    /// });
+    /// ```
+    #[cfg(feature = "tokio")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+    pub fn tokio_handle(mut self, handle: tokio::runtime::Handle) -> Builder {
+        self.tokio_handle = Some(handle);
+        self
+    }
+
     /// Starts the worker threads.
     ///
     /// # Examples
@@ -765,6 +795,14 @@ impl Builder {
         }
         if self.start_paused {
             shared.timers.pause();
+        }
+        #[cfg(feature = "tokio")]
+        {
+            let h = self
+                .tokio_handle
+                .clone()
+                .unwrap_or_else(crate::compat::handle);
+            let _ = shared.tokio.set(h);
         }
         if self.sigquit_dump {
             signal::install_sigquit();
@@ -963,6 +1001,8 @@ impl Runtime {
             stamp: std::ptr::null(),
         };
         let _enter = context::enter(&ctx);
+        #[cfg(feature = "tokio")]
+        let _tokio = shared.enter_tokio();
         let main = &shared.main;
         if main.id.load(Relaxed) == 0 {
             main.id.store(next_goroutine_id(), Relaxed);

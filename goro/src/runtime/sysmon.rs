@@ -764,6 +764,8 @@ fn helper_run(shared: Arc<Shared>, me: Arc<Helper>) {
         stamp: &me.stamp,
     };
     let _enter = context::enter(&ctx);
+    #[cfg(feature = "tokio")]
+    let _tokio = shared.enter_tokio();
     let sm = &shared.sysmon;
     me.stamp.set_thread();
     let (mut scratch, _) = queue::new();

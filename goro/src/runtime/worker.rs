@@ -240,6 +240,8 @@ pub(crate) fn run(shared: Arc<Shared>, index: usize, local: Local) {
         stamp: &shared.remotes[index].stamp,
     };
     let enter = context::enter(&ctx);
+    #[cfg(feature = "tokio")]
+    let _tokio = shared.enter_tokio();
     let Kind::Worker(core) = &ctx.kind else {
         unreachable!()
     };
