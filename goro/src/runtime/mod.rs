@@ -29,6 +29,7 @@ pub(crate) mod context;
 pub(crate) mod coop;
 pub(crate) mod deadlock;
 pub(crate) mod dump;
+mod handle;
 mod idle;
 pub(crate) mod inject;
 pub(crate) mod io;
@@ -60,6 +61,7 @@ use crossbeam_utils::CachePadded;
 pub use crate::wait::set_wait_tracking;
 pub use crate::wait::WaitReason;
 pub use dump::{dump, Dump, Goroutine, Status};
+pub use handle::{Handle, TryCurrentError};
 pub use stats::{stats, Stats, WorkerStats};
 
 use crate::wait::ThreadWaker;
@@ -746,15 +748,21 @@ impl Runtime {
     /// (that would block a worker): `.await` instead.
     #[track_caller]
     pub fn block_on<F: Future>(&self, fut: F) -> F::Output {
+        Runtime::block_on_shared(&self.shared, fut)
+    }
+
+    /// `block_on` for `Runtime` and `Handle`.
+    #[track_caller]
+    pub(crate) fn block_on_shared<F: Future>(arc: &Arc<Shared>, fut: F) -> F::Output {
         if context::is_entered() {
             panic!(
                 "goro: cannot call block_on from inside a goroutine or a runtime thread \
                  (it would block a worker); use .await"
             );
         }
-        let shared = &*self.shared;
+        let shared = &**arc;
         let ctx = ThreadCtx {
-            shared: Arc::as_ptr(&self.shared),
+            shared: Arc::as_ptr(arc),
             kind: Kind::Main,
             worker: None,
         };

@@ -21,6 +21,12 @@
 //! never loses a wake-up. Wakers are called after the internal lock is
 //! released.
 //!
+//! Every constructor is a `const fn`, so each primitive can be a static, as
+//! Go's package-level `var mu sync.Mutex` (`WaitGroup` allocates its shared
+//! counter on first use for that). Locks reached through an `Arc` also have
+//! owned guards (`lock_owned`, `read_owned`, `write_owned`,
+//! `acquire_owned`), which may move into a goroutine.
+//!
 //! Each file opens with its own protocol: the state table of its lock word,
 //! who changes which bit, and the steps of each transition.
 //!
@@ -42,6 +48,7 @@
 mod cond;
 mod mutex;
 mod once;
+mod owned;
 mod rwmutex;
 mod semaphore;
 mod waiter;
@@ -49,7 +56,11 @@ mod waitgroup;
 
 pub use cond::{Cond, CondWait};
 pub use mutex::{Mutex, MutexGuard, MutexLock};
-pub use once::{Once, OnceCall, OnceValue};
+pub use once::{Once, OnceCall, OnceValue, OnceValueInit};
+pub use owned::{
+    OwnedMutexGuard, OwnedMutexLock, OwnedRwMutexRead, OwnedRwMutexReadGuard, OwnedRwMutexWrite,
+    OwnedRwMutexWriteGuard, OwnedSemaphoreAcquire, OwnedSemaphorePermit,
+};
 pub use rwmutex::{RwMutex, RwMutexRead, RwMutexReadGuard, RwMutexWrite, RwMutexWriteGuard};
 pub use semaphore::{Semaphore, SemaphoreAcquire, SemaphorePermit};
 pub use waitgroup::{WaitGroup, WaitGroupWait};
@@ -78,6 +89,16 @@ fn _assert_send_sync() {
     send_sync::<Semaphore>();
     send_sync::<SemaphorePermit<'static>>();
     send::<SemaphoreAcquire<'static>>();
+    send_sync::<OwnedMutexGuard<Vec<u8>>>();
+    send::<OwnedMutexGuard<std::cell::Cell<u8>>>();
+    send::<OwnedMutexLock<Vec<u8>>>();
+    send_sync::<OwnedRwMutexReadGuard<Vec<u8>>>();
+    send_sync::<OwnedRwMutexWriteGuard<Vec<u8>>>();
+    send::<OwnedRwMutexRead<Vec<u8>>>();
+    send::<OwnedRwMutexWrite<Vec<u8>>>();
+    send_sync::<OwnedSemaphorePermit>();
+    send::<OwnedSemaphoreAcquire>();
+    send::<OnceValueInit<'static, Vec<u8>, fn() -> Vec<u8>>>();
 }
 
 /// A `block_on` for loom models: parks the loom thread while pending (the

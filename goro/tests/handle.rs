@@ -1,0 +1,156 @@
+//! Issue 15: `goro::runtime::Handle` — capture the runtime, spawn onto it
+//! from plain threads and callbacks, `block_on` from a non-runtime thread.
+
+use std::{
+    sync::{
+        atomic::{AtomicUsize, Ordering::SeqCst},
+        Arc,
+    },
+    time::Duration,
+};
+
+use goro::runtime::Handle;
+
+fn assert_send_sync_clone<T: Send + Sync + Clone + 'static>(_: &T) {}
+
+#[test]
+fn try_current_outside_a_runtime_is_an_error() {
+    let e = Handle::try_current().unwrap_err();
+    assert!(e.to_string().contains("outside a goro runtime"), "{e}");
+    let r = std::panic::catch_unwind(Handle::current);
+    assert!(r.is_err());
+}
+
+#[test]
+fn current_inside_main_goroutine_and_blocking_pool() {
+    let rt = goro::Runtime::builder().procs(2).build().unwrap();
+    rt.block_on(async {
+        let h = Handle::current();
+        assert_send_sync_clone(&h);
+        assert_eq!(h.procs(), 2);
+        let from_goroutine = goro::go(async { Handle::try_current().is_ok() });
+        assert!(from_goroutine.await.unwrap());
+        let from_pool = goro::spawn_blocking(|| Handle::try_current().map(|h| h.procs()));
+        assert_eq!(from_pool.await.unwrap().unwrap(), 2);
+    });
+}
+
+/// A library callback on a foreign thread spawns 1,000 goroutines through
+/// a captured handle; every one runs and reports exactly once.
+#[goro::test]
+async fn go_from_plain_threads() {
+    let handle = Handle::current();
+    let (tx, rx) = goro::chan::<usize>(16);
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let (handle, tx) = (handle.clone(), tx.clone());
+            std::thread::spawn(move || {
+                for i in 0..250 {
+                    let tx = tx.clone();
+                    handle.go(async move {
+                        tx.send(t * 250 + i).await.unwrap();
+                    });
+                }
+            })
+        })
+        .collect();
+    drop(tx);
+    let mut seen = vec![false; 1000];
+    let mut n = 0;
+    while let Some(v) = rx.recv().await {
+        assert!(!seen[v], "{v} twice");
+        seen[v] = true;
+        n += 1;
+    }
+    assert_eq!(n, 1000);
+    for t in threads {
+        goro::spawn_blocking(move || t.join().unwrap())
+            .await
+            .unwrap();
+    }
+}
+
+/// `spawn_blocking` through a handle from a plain thread, joined there
+/// with `block_on`.
+#[test]
+fn spawn_blocking_and_block_on_from_a_plain_thread() {
+    let rt = goro::Runtime::new().unwrap();
+    let handle = rt.handle();
+    let t = std::thread::spawn(move || {
+        let hits = Arc::new(AtomicUsize::new(0));
+        let hs: Vec<_> = (0..8)
+            .map(|_| {
+                let hits = hits.clone();
+                handle.spawn_blocking(move || hits.fetch_add(1, SeqCst))
+            })
+            .collect();
+        handle.block_on(async move {
+            for h in hs {
+                h.await.unwrap();
+            }
+        });
+        hits.load(SeqCst)
+    });
+    assert_eq!(t.join().unwrap(), 8);
+}
+
+/// Two threads inside `block_on` at once (the runtime's own and a handle's)
+/// while exchanging values over an unbuffered channel.
+#[test]
+fn block_on_from_two_threads_at_once() {
+    let rt = goro::Runtime::builder().procs(2).build().unwrap();
+    let handle = rt.handle();
+    let (tx, rx) = goro::chan::<u32>(0);
+    let t = std::thread::spawn(move || {
+        handle.block_on(async move {
+            let mut sum = 0;
+            while let Some(v) = rx.recv().await {
+                sum += v;
+            }
+            sum
+        })
+    });
+    rt.block_on(async move {
+        for i in 1..=100 {
+            tx.send(i).await.unwrap();
+        }
+    });
+    assert_eq!(t.join().unwrap(), 5050);
+}
+
+#[test]
+fn block_on_inside_a_goroutine_panics() {
+    let rt = goro::Runtime::new().unwrap();
+    let handle = rt.handle();
+    let r = rt.block_on(async move {
+        goro::go(async move { handle.block_on(async { 1 }) }).await
+    });
+    let e = r.unwrap_err();
+    assert!(e.is_panic());
+}
+
+/// Handles outlive the runtime: spawning after it is dropped does not run
+/// the future and does not hang the caller.
+#[test]
+fn go_after_the_runtime_is_dropped_is_cancelled() {
+    let rt = goro::Runtime::new().unwrap();
+    let handle = rt.handle();
+    drop(rt);
+    let ran = Arc::new(AtomicUsize::new(0));
+    let r2 = ran.clone();
+    let h = handle.go(async move {
+        r2.fetch_add(1, SeqCst);
+    });
+    let rt2 = goro::Runtime::new().unwrap();
+    let res = rt2.block_on(goro::time::timeout(Duration::from_secs(10), h));
+    let joined = res.expect("JoinHandle of a refused spawn must resolve");
+    assert!(joined.unwrap_err().is_cancelled());
+    assert_eq!(ran.load(SeqCst), 0);
+}
+
+#[test]
+fn handle_debug() {
+    let rt = goro::Runtime::builder().procs(1).build().unwrap();
+    let s = format!("{:?}", rt.handle());
+    assert!(s.contains("procs: 1"), "{s}");
+}
