@@ -122,9 +122,7 @@ fn block_on_from_two_threads_at_once() {
 fn block_on_inside_a_goroutine_panics() {
     let rt = goro::Runtime::new().unwrap();
     let handle = rt.handle();
-    let r = rt.block_on(async move {
-        goro::go(async move { handle.block_on(async { 1 }) }).await
-    });
+    let r = rt.block_on(async move { goro::go(async move { handle.block_on(async { 1 }) }).await });
     let e = r.unwrap_err();
     assert!(e.is_panic());
 }

@@ -158,7 +158,11 @@ async fn static_once_value_initialises_once() {
     for h in hs {
         seen.push(h.await.unwrap());
     }
-    seen.push(goro::spawn_blocking(move || t.join().unwrap()).await.unwrap());
+    seen.push(
+        goro::spawn_blocking(move || t.join().unwrap())
+            .await
+            .unwrap(),
+    );
     assert_eq!(CONFIG_RUNS.load(SeqCst), 1);
     assert!(seen.iter().all(|s| s == &seen[0]), "{seen:?}");
     assert_eq!(CONFIG.get(), Some(&seen[0]));
@@ -376,7 +380,12 @@ mod owned {
             c.abort();
             d.abort();
             drop((g, w, p));
-            for r in [a.await.is_ok(), b.await.is_ok(), c.await.is_ok(), d.await.is_ok()] {
+            for r in [
+                a.await.is_ok(),
+                b.await.is_ok(),
+                c.await.is_ok(),
+                d.await.is_ok(),
+            ] {
                 let _ = r; // finished or aborted: either way nothing is held now
             }
             assert!(m.try_lock().is_some());
