@@ -2,6 +2,8 @@
 //! `const fn new` of every sync type), `Once::call_once` as a future, and
 //! owned guards and permits moved into goroutines.
 
+#![cfg(not(loom))]
+
 use std::sync::{
     atomic::{AtomicUsize, Ordering::SeqCst},
     Arc,
