@@ -152,3 +152,22 @@ fn handle_debug() {
     let s = format!("{:?}", rt.handle());
     assert!(s.contains("procs: 1"), "{s}");
 }
+
+/// `spawn_blocking` through a handle whose runtime is gone resolves
+/// (cancelled) instead of leaving its `JoinHandle` pending forever.
+#[test]
+fn spawn_blocking_after_the_runtime_is_dropped_is_cancelled() {
+    let rt = goro::Runtime::new().unwrap();
+    let handle = rt.handle();
+    drop(rt);
+    let ran = Arc::new(AtomicUsize::new(0));
+    let r2 = ran.clone();
+    let h = handle.spawn_blocking(move || {
+        r2.fetch_add(1, SeqCst);
+    });
+    let rt2 = goro::Runtime::new().unwrap();
+    let res = rt2.block_on(goro::time::timeout(Duration::from_secs(10), h));
+    let joined = res.expect("JoinHandle of a refused blocking call must resolve");
+    assert!(joined.unwrap_err().is_cancelled());
+    assert_eq!(ran.load(SeqCst), 0);
+}

@@ -110,6 +110,9 @@ impl BlockingPool {
     fn push(&self, shared: &Shared, task: Notified, new_call: bool) {
         let mut st = lock(&self.state);
         if st.shutdown {
+            // Refused: cancel it, so its `JoinHandle` resolves.
+            drop(st);
+            task.shutdown();
             return;
         }
         st.queue.push_back(task);
