@@ -6,8 +6,7 @@
 //! `acquire_owned(n)`, `tokio::test` → `goro::test`, `tokio::spawn` →
 //! `goro::go`, the oneshot channel → a goro channel. tokio's
 //! `add_permits(1)` on `new(0)` becomes a forgotten permit given back with
-//! `release(1)`. Not ported, for want of the API: `merge`,
-//! `merge_unrelated_permits`, `split`.
+//! `release(1)`.
 //!
 //! MIT License
 //!
@@ -113,6 +112,56 @@ fn forget() {
     }
     assert_eq!(sem.available(), 0);
     assert!(sem.try_acquire_owned(1).is_none());
+}
+
+#[test]
+fn merge() {
+    let sem = Arc::new(Semaphore::new(3));
+    {
+        let mut p1 = sem.clone().try_acquire_owned(1).unwrap();
+        assert_eq!(sem.available(), 2);
+        let p2 = sem.clone().try_acquire_owned(2).unwrap();
+        assert_eq!(sem.available(), 0);
+        p1.merge(p2);
+        assert_eq!(sem.available(), 0);
+    }
+    assert_eq!(sem.available(), 3);
+}
+
+#[test]
+#[should_panic]
+fn merge_unrelated_permits() {
+    let sem1 = Arc::new(Semaphore::new(3));
+    let sem2 = Arc::new(Semaphore::new(3));
+    let mut p1 = sem1.try_acquire_owned(1).unwrap();
+    let p2 = sem2.try_acquire_owned(1).unwrap();
+    p1.merge(p2)
+}
+
+#[test]
+fn split() {
+    let sem = Arc::new(Semaphore::new(5));
+    let mut p1 = sem.clone().try_acquire_owned(3).unwrap();
+    assert_eq!(sem.available(), 2);
+    assert_eq!(p1.num_permits(), 3);
+    let mut p2 = p1.split(1).unwrap();
+    assert_eq!(sem.available(), 2);
+    assert_eq!(p1.num_permits(), 2);
+    assert_eq!(p2.num_permits(), 1);
+    let p3 = p1.split(0).unwrap();
+    assert_eq!(p3.num_permits(), 0);
+    drop(p1);
+    assert_eq!(sem.available(), 4);
+    let p4 = p2.split(1).unwrap();
+    assert_eq!(p2.num_permits(), 0);
+    assert_eq!(p4.num_permits(), 1);
+    assert!(p2.split(1).is_none());
+    drop(p2);
+    assert_eq!(sem.available(), 4);
+    drop(p3);
+    assert_eq!(sem.available(), 4);
+    drop(p4);
+    assert_eq!(sem.available(), 5);
 }
 
 #[goro::test]

@@ -720,6 +720,56 @@ impl OwnedSemaphorePermit {
     pub fn forget(mut self) {
         self.n = 0;
     }
+
+    /// Moves the permits of `other` into this one (tokio's `merge`).
+    ///
+    /// # Panics
+    ///
+    /// If `other` belongs to another semaphore.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let sem = Arc::new(goro::sync::Semaphore::new(3));
+    /// let mut a = sem.clone().acquire_owned_blocking(1);
+    /// a.merge(sem.clone().acquire_owned_blocking(2));
+    /// assert_eq!(a.num_permits(), 3);
+    /// drop(a);
+    /// assert_eq!(sem.available(), 3);
+    /// ```
+    pub fn merge(&mut self, mut other: Self) {
+        assert!(
+            Arc::ptr_eq(&self.sem, &other.sem),
+            "merging permits from different semaphore instances"
+        );
+        self.n += std::mem::take(&mut other.n);
+    }
+
+    /// Splits `n` permits off into a new permit of the same semaphore, or
+    /// `None` if this one holds fewer than `n` (tokio's `split`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let sem = Arc::new(goro::sync::Semaphore::new(3));
+    /// let mut a = sem.clone().acquire_owned_blocking(3);
+    /// let b = a.split(1).unwrap();
+    /// assert_eq!((a.num_permits(), b.num_permits()), (2, 1));
+    /// drop(b);
+    /// assert_eq!(sem.available(), 1);
+    /// ```
+    pub fn split(&mut self, n: usize) -> Option<Self> {
+        if n > self.n {
+            return None;
+        }
+        self.n -= n;
+        Some(OwnedSemaphorePermit {
+            sem: self.sem.clone(),
+            n,
+        })
+    }
 }
 
 impl Drop for OwnedSemaphorePermit {

@@ -419,6 +419,52 @@ impl SemaphorePermit<'_> {
     pub fn forget(self) {
         std::mem::forget(self);
     }
+
+    /// Moves the permits of `other` into this one (tokio's `merge`).
+    ///
+    /// # Panics
+    ///
+    /// If `other` belongs to another semaphore.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sem = goro::sync::Semaphore::new(3);
+    /// let mut a = sem.acquire_blocking(1);
+    /// a.merge(sem.acquire_blocking(2));
+    /// assert_eq!(a.num_permits(), 3);
+    /// drop(a);
+    /// assert_eq!(sem.available(), 3);
+    /// ```
+    pub fn merge(&mut self, mut other: Self) {
+        assert!(
+            std::ptr::eq(self.sem, other.sem),
+            "merging permits from different semaphore instances"
+        );
+        self.n += std::mem::take(&mut other.n);
+    }
+
+    /// Splits `n` permits off into a new permit of the same semaphore, or
+    /// `None` if this one holds fewer than `n` (tokio's `split`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sem = goro::sync::Semaphore::new(3);
+    /// let mut a = sem.acquire_blocking(3);
+    /// let b = a.split(1).unwrap();
+    /// assert_eq!((a.num_permits(), b.num_permits()), (2, 1));
+    /// drop(b);
+    /// assert_eq!(sem.available(), 1);
+    /// assert!(a.split(3).is_none());
+    /// ```
+    pub fn split(&mut self, n: usize) -> Option<Self> {
+        if n > self.n {
+            return None;
+        }
+        self.n -= n;
+        Some(SemaphorePermit { sem: self.sem, n })
+    }
 }
 
 impl Drop for SemaphorePermit<'_> {
