@@ -171,3 +171,49 @@ fn spawn_blocking_after_the_runtime_is_dropped_is_cancelled() {
     assert!(joined.unwrap_err().is_cancelled());
     assert_eq!(ran.load(SeqCst), 0);
 }
+
+/// After a plain thread has been inside `Handle::block_on` and left, the
+/// runtime's own `block_on` still gets the deadlock report (the report
+/// wakes the thread that is inside `block_on`, not the one that left).
+#[test]
+fn deadlock_reported_after_a_handle_block_on_left() {
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = goro::Runtime::builder()
+            .deadlock_detection(true)
+            .build()
+            .unwrap();
+        let handle = rt.handle();
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            goro::testing::run_test(rt, false, async {
+                // A second thread enters `block_on` while this one is in,
+                // and leaves first.
+                let t = std::thread::spawn(move || handle.block_on(async { 1 }));
+                let v = goro::spawn_blocking(move || t.join().unwrap()).await;
+                assert_eq!(v.unwrap(), 1);
+                // The last goroutine to block is on a worker, so the
+                // worker (not this thread) finds the deadlock and wakes
+                // the main goroutine.
+                let (tx, rx) = goro::chan::<()>(0);
+                let (_tx2, rx2) = goro::chan::<()>(0);
+                let _g = goro::go(async move {
+                    goro::time::sleep(Duration::from_millis(20)).await;
+                    drop(tx);
+                    rx2.recv().await;
+                });
+                rx.recv().await;
+                let (_tx3, rx3) = goro::chan::<()>(0);
+                rx3.recv().await;
+            })
+        }));
+        let msg = match r {
+            Err(e) => e.downcast_ref::<String>().cloned().unwrap_or_default(),
+            Ok(()) => String::from("no panic"),
+        };
+        let _ = done_tx.send(msg);
+    });
+    let msg = done_rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the deadlock was not reported: block_on hung");
+    assert!(msg.contains("all goroutines are asleep"), "{msg}");
+}

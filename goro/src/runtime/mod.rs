@@ -96,8 +96,9 @@ pub(crate) struct MainGoroutine {
     parked: AtomicBool,
     /// Polls of the main future (the deadlock detector's progress count).
     polls: AtomicU64,
-    /// The parker of the thread inside `block_on`.
-    parker: Mutex<Option<Arc<ThreadWaker>>>,
+    /// The parkers of the threads inside `block_on` (one, unless a
+    /// `Handle::block_on` runs beside `Runtime::block_on`).
+    parker: Mutex<Vec<Arc<ThreadWaker>>>,
     /// A deadlock report for `block_on` to panic with (test mode).
     deadlock: std::sync::OnceLock<String>,
 }
@@ -112,7 +113,7 @@ impl MainGoroutine {
             wait_since: AtomicU32::new(0),
             parked: AtomicBool::new(false),
             polls: AtomicU64::new(0),
-            parker: Mutex::new(None),
+            parker: Mutex::new(Vec::new()),
             deadlock: std::sync::OnceLock::new(),
         }
     }
@@ -149,15 +150,12 @@ impl MainGoroutine {
         if self.active.load(SeqCst) == 0 {
             return true;
         }
-        self.is_parked()
-            && !lock(&self.parker)
-                .as_ref()
-                .is_some_and(|p| p.0.is_notified())
+        self.is_parked() && !lock(&self.parker).iter().any(|p| p.0.is_notified())
     }
 
     /// Wakes the thread inside `block_on`.
     pub(crate) fn wake(&self) {
-        if let Some(p) = lock(&self.parker).as_ref() {
+        for p in lock(&self.parker).iter() {
             p.0.unpark();
         }
     }
@@ -776,17 +774,21 @@ impl Runtime {
                 .get_or_insert_with(ThreadWaker::new_pair)
                 .clone()
         });
-        *lock(&main.parker) = Some(parker.clone());
+        lock(&main.parker).push(parker.clone());
         main.active.fetch_add(1, SeqCst);
         deadlock::BLOCK_ON_THREADS.fetch_add(1, SeqCst);
-        struct Leave<'a>(&'a Shared);
+        struct Leave<'a>(&'a Shared, &'a Arc<ThreadWaker>);
         impl Drop for Leave<'_> {
             fn drop(&mut self) {
                 deadlock::BLOCK_ON_THREADS.fetch_sub(1, SeqCst);
                 self.0.main.active.fetch_sub(1, SeqCst);
+                let mut parkers = lock(&self.0.main.parker);
+                if let Some(i) = parkers.iter().position(|p| Arc::ptr_eq(p, self.1)) {
+                    parkers.swap_remove(i);
+                }
             }
         }
-        let _leave = Leave(shared);
+        let _leave = Leave(shared, &parker);
 
         let mut cx = Context::from_waker(&waker);
         let mut fut = pin!(fut);
