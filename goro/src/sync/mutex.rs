@@ -56,6 +56,10 @@
 //! (or `STARVING`); the unlock that clears `LOCKED` then sees `WAITERS`
 //! and takes the slow path, which runs under `queue` after the link.
 //!
+//! Steps 2, 4 and 6 live in `poll_acquire` and `cancel_acquire`, which take
+//! the waiter's node key by reference: `MutexLock`, `lock_owned`'s future
+//! and `RwMutex`'s writers all run them.
+//!
 //! Why keep the woken head linked instead of popping it (as parking_lot
 //! does)? So that a waiter that loses to a barger keeps its place at the
 //! front, which Go gets by re-queueing it LIFO.

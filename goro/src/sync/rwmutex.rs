@@ -67,7 +67,8 @@
 //! 5. *Cancel* (a waiting future dropped): a reader still linked unlinks
 //!    itself (clearing `READER_WAITING` if it was the last); a granted one
 //!    releases its read lock by step 3. A writer still waiting for `writer`
-//!    leaves that to [`MutexLock`]'s drop; an announced writer withdraws by
+//!    leaves its queue as a dropped `Mutex` lock future does (step 6 of
+//!    `mutex.rs`); an announced writer withdraws by
 //!    step 4 (also dropping its waker and `WRITER_PARKED`), letting in the
 //!    readers it was holding back, and then unlocks `writer`.
 //!
@@ -91,6 +92,11 @@
 //! that may briefly include readers on their way out, which an announced
 //! writer waits out like any other reader (a reader backs out only within
 //! its bounded spin, and then queues, so it cannot starve the writer).
+//!
+//! The steps live in `poll_read` / `cancel_read` and `poll_write` /
+//! `cancel_write`, which take the waiter's node key or write stage by
+//! reference, so the borrowed futures here and the owned ones of
+//! `owned.rs` run the same code.
 //!
 //! Why spin before sleeping? A reader keeps the lock for a few nanoseconds;
 //! parking a task and waking it costs microseconds. As in [`Mutex`], a short
