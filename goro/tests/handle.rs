@@ -217,3 +217,94 @@ fn deadlock_reported_after_a_handle_block_on_left() {
         .expect("the deadlock was not reported: block_on hung");
     assert!(msg.contains("all goroutines are asleep"), "{msg}");
 }
+
+/// Plain threads spawn through a handle while the runtime shuts down:
+/// nothing hangs or crashes, every `JoinHandle` resolves, and exactly the
+/// goroutines that ran report `Ok`.
+#[test]
+fn go_from_threads_racing_shutdown() {
+    let rt2 = goro::Runtime::new().unwrap();
+    for round in 0..20 {
+        let rt = goro::Runtime::builder().procs(2).build().unwrap();
+        let handle = rt.handle();
+        let ran = Arc::new(AtomicUsize::new(0));
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let (handle, ran) = (handle.clone(), ran.clone());
+                std::thread::spawn(move || {
+                    (0..200)
+                        .map(|_| {
+                            let ran = ran.clone();
+                            handle.go(async move {
+                                ran.fetch_add(1, SeqCst);
+                            })
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_micros(200 * round));
+        drop(rt);
+        let handles: Vec<_> = threads
+            .into_iter()
+            .flat_map(|t| t.join().unwrap())
+            .collect();
+        let ok = rt2.block_on(goro::time::timeout(Duration::from_secs(20), async move {
+            let mut ok = 0;
+            for h in handles {
+                match h.await {
+                    Ok(()) => ok += 1,
+                    Err(e) => assert!(e.is_cancelled(), "{e:?}"),
+                }
+            }
+            ok
+        }));
+        let ok = ok.expect("a JoinHandle never resolved");
+        assert_eq!(ok, ran.load(SeqCst), "round {round}");
+    }
+}
+
+/// The same race with `spawn_blocking`: queued calls are cancelled,
+/// running ones finish, and every `JoinHandle` resolves.
+#[test]
+fn spawn_blocking_from_threads_racing_shutdown() {
+    let rt2 = goro::Runtime::new().unwrap();
+    for round in 0..20 {
+        let rt = goro::Runtime::builder().procs(1).build().unwrap();
+        let handle = rt.handle();
+        let ran = Arc::new(AtomicUsize::new(0));
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let (handle, ran) = (handle.clone(), ran.clone());
+                std::thread::spawn(move || {
+                    (0..50)
+                        .map(|_| {
+                            let ran = ran.clone();
+                            handle.spawn_blocking(move || {
+                                ran.fetch_add(1, SeqCst);
+                            })
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_micros(100 * round));
+        drop(rt);
+        let handles: Vec<_> = threads
+            .into_iter()
+            .flat_map(|t| t.join().unwrap())
+            .collect();
+        let ok = rt2.block_on(goro::time::timeout(Duration::from_secs(20), async move {
+            let mut ok = 0;
+            for h in handles {
+                match h.await {
+                    Ok(()) => ok += 1,
+                    Err(e) => assert!(e.is_cancelled(), "{e:?}"),
+                }
+            }
+            ok
+        }));
+        let ok = ok.expect("a JoinHandle never resolved");
+        assert_eq!(ok, ran.load(SeqCst), "round {round}");
+    }
+}
