@@ -854,3 +854,22 @@ async fn plain_threads_and_cancelled_goroutines() {
     assert_eq!(sem.available(), 2);
     assert_eq!(*rw.try_read().expect("ends free"), writes + 3 * rounds);
 }
+
+/// `WaitGroup::go` outside a runtime panics, and leaves the counter as it
+/// was (a later `wait` does not hang).
+#[test]
+fn waitgroup_go_outside_a_runtime_leaves_the_counter() {
+    let wg = WaitGroup::new();
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        wg.go(async {});
+    }));
+    assert!(r.is_err());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let wg2 = wg.clone();
+    std::thread::spawn(move || {
+        wg2.wait_blocking();
+        let _ = tx.send(());
+    });
+    rx.recv_timeout(Duration::from_secs(10))
+        .expect("wait hung: the failed go left the counter at 1");
+}

@@ -552,3 +552,55 @@ impl<T, F> fmt::Debug for OnceValueInit<'_, T, F> {
             .finish()
     }
 }
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use crate::sync::loom_block_on as block_on;
+    use loom::{sync::Arc, thread};
+
+    /// Two callers: `f` runs once, and neither returns before it has.
+    #[test]
+    fn two_callers_one_run() {
+        loom::model(|| {
+            let once = Arc::new(Once::new());
+            let runs = Arc::new(AtomicUsize::new(0));
+            let (o2, r2) = (once.clone(), runs.clone());
+            let t = thread::spawn(move || {
+                let r = r2.clone();
+                block_on(o2.call_once(move || {
+                    r.fetch_add(1, SeqCst);
+                }));
+                assert_eq!(r2.load(SeqCst), 1);
+            });
+            let r = runs.clone();
+            block_on(once.call_once(move || {
+                r.fetch_add(1, SeqCst);
+            }));
+            assert_eq!(runs.load(SeqCst), 1);
+            t.join().unwrap();
+        });
+    }
+
+    /// A `OnceValue` read by a waiter sees the initialiser's value, and a
+    /// waiter dropped while the initialiser runs leaves no node behind.
+    #[test]
+    fn once_value_and_cancelled_waiter() {
+        loom::model(|| {
+            let cell = Arc::new(OnceValue::new());
+            let c2 = cell.clone();
+            let t = thread::spawn(move || *block_on(c2.get_or_init(|| 7)));
+            let waker = futures::task::noop_waker();
+            let mut cx = Context::from_waker(&waker);
+            let mut f = cell.get_or_init(|| 7);
+            let first = Pin::new(&mut f).poll(&mut cx).map(|v| *v);
+            drop(f);
+            assert_eq!(t.join().unwrap(), 7);
+            if let Poll::Ready(v) = first {
+                assert_eq!(v, 7);
+            }
+            assert_eq!(cell.get(), Some(&7));
+            assert!(lock(&cell.once.queue).is_empty());
+        });
+    }
+}
