@@ -308,3 +308,33 @@ fn spawn_blocking_from_threads_racing_shutdown() {
         assert_eq!(ok, ran.load(SeqCst), "round {round}");
     }
 }
+
+/// With a paused clock, time jumps only when every goroutine is asleep: a
+/// thread busy inside `Handle::block_on` counts as a running main
+/// goroutine, so the runtime's own `block_on` sleeping beside it does not
+/// make the clock jump.
+#[test]
+fn paused_clock_waits_for_a_busy_handle_block_on() {
+    let rt = goro::Runtime::builder().start_paused(true).build().unwrap();
+    let handle = rt.handle();
+    let busy_done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (started_tx, started_rx) = std::sync::mpsc::channel();
+    let b = busy_done.clone();
+    let t = std::thread::spawn(move || {
+        handle.block_on(async move {
+            started_tx.send(()).unwrap();
+            // Busy (not a goro wait) for a while.
+            std::thread::sleep(Duration::from_millis(300));
+            b.store(true, SeqCst);
+        })
+    });
+    started_rx.recv().unwrap();
+    rt.block_on(async {
+        goro::time::sleep(Duration::from_secs(3600)).await;
+    });
+    assert!(
+        busy_done.load(SeqCst),
+        "the clock jumped while another main goroutine was running"
+    );
+    t.join().unwrap();
+}

@@ -91,9 +91,9 @@ pub(crate) struct MainGoroutine {
     wait_reason: AtomicU8,
     wait_at: AtomicPtr<Location<'static>>,
     wait_since: AtomicU32,
-    /// Between deciding to sleep and waking up (the deadlock detector's
-    /// "main is blocked").
-    parked: AtomicBool,
+    /// Threads inside `block_on` between deciding to sleep and waking up
+    /// (the deadlock detector's "main is blocked" when all `active` are).
+    parked: AtomicUsize,
     /// Polls of the main future (the deadlock detector's progress count).
     polls: AtomicU64,
     /// The parkers of the threads inside `block_on` (one, unless a
@@ -111,7 +111,7 @@ impl MainGoroutine {
             wait_reason: AtomicU8::new(0),
             wait_at: AtomicPtr::new(std::ptr::null_mut()),
             wait_since: AtomicU32::new(0),
-            parked: AtomicBool::new(false),
+            parked: AtomicUsize::new(0),
             polls: AtomicU64::new(0),
             parker: Mutex::new(Vec::new()),
             deadlock: std::sync::OnceLock::new(),
@@ -140,9 +140,11 @@ impl MainGoroutine {
         Some((r, at, self.wait_since.load(Relaxed)))
     }
 
-    /// Whether the main goroutine is asleep (or about to be).
+    /// Whether the main goroutine is asleep (or about to be): every
+    /// thread inside `block_on` is.
     pub(crate) fn is_parked(&self) -> bool {
-        self.parked.load(SeqCst)
+        let parked = self.parked.load(SeqCst);
+        parked > 0 && parked >= self.active.load(SeqCst)
     }
 
     /// Asleep with no wake-up pending (or no `block_on` running at all).
@@ -786,6 +788,12 @@ impl Runtime {
                 if let Some(i) = parkers.iter().position(|p| Arc::ptr_eq(p, self.1)) {
                     parkers.swap_remove(i);
                 }
+                // Another thread still inside `block_on` may have gone to
+                // sleep while this one ran (no idle check then): wake it to
+                // look again.
+                for p in parkers.iter() {
+                    p.0.unpark();
+                }
             }
         }
         let _leave = Leave(shared, &parker);
@@ -805,14 +813,14 @@ impl Runtime {
             // Asleep from here on, as far as the deadlock detector and the
             // virtual clock are concerned; if every worker is parked too,
             // this thread is the last to go idle and does their check.
-            main.parked.store(true, SeqCst);
+            main.parked.fetch_add(1, SeqCst);
             let skip_sleep = shared.watches_idle()
                 && shared.idle.num_parked() == shared.procs
                 && shared.on_all_idle(&parker.0);
             if !skip_sleep {
                 parker.0.park();
             }
-            main.parked.store(false, SeqCst);
+            main.parked.fetch_sub(1, SeqCst);
             if let Some(report) = main.deadlock.get() {
                 panic!("{report}");
             }
