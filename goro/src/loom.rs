@@ -71,3 +71,23 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
         Err(p) => p.into_inner(),
     }
 }
+
+/// Declares a `const fn` that is a plain `fn` under `cfg(loom)`.
+///
+/// The sync types' constructors are `const` so that they can initialise
+/// statics (Go's package-level `var mu sync.Mutex`); their fields are
+/// `std` atomics and locks, whose constructors are `const`. Loom's are not,
+/// so under the model checker the same constructors are ordinary functions
+/// (the models never build a static).
+macro_rules! const_fn {
+    ($(#[$attr:meta])* $vis:vis fn $($rest:tt)*) => {
+        #[cfg(not(loom))]
+        $(#[$attr])*
+        $vis const fn $($rest)*
+
+        #[cfg(loom)]
+        $(#[$attr])*
+        $vis fn $($rest)*
+    };
+}
+pub(crate) use const_fn;

@@ -322,7 +322,7 @@ mod once_test {
     use super::*;
 
     fn run(once: &Once, o: &AtomicI32, c: &mpsc::Sender<bool>) {
-        once.call_once(|| {
+        once.call_once_blocking(|| {
             o.fetch_add(1, SeqCst);
         });
         let v = o.load(SeqCst);
@@ -353,10 +353,10 @@ mod once_test {
     fn test_once_panic() {
         let once = Once::new();
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            once.call_once(|| panic!("failed"));
+            once.call_once_blocking(|| panic!("failed"));
         }));
         assert!(r.is_err(), "Once.Do did not panic");
-        once.call_once(|| panic!("Once.Do called twice"));
+        once.call_once_blocking(|| panic!("Once.Do called twice"));
     }
 }
 

@@ -55,6 +55,7 @@ pub(crate) mod context;
 pub(crate) mod coop;
 pub(crate) mod deadlock;
 pub(crate) mod dump;
+mod handle;
 mod idle;
 pub(crate) mod inject;
 #[cfg(feature = "net")]
@@ -90,6 +91,7 @@ use crossbeam_utils::CachePadded;
 pub use crate::wait::set_wait_tracking;
 pub use crate::wait::WaitReason;
 pub use dump::{dump, Dump, Goroutine, Status};
+pub use handle::{Handle, TryCurrentError};
 pub use stats::{stats, Stats, WorkerStats};
 
 use crate::wait::ThreadWaker;
@@ -119,13 +121,14 @@ pub(crate) struct MainGoroutine {
     wait_reason: AtomicU8,
     wait_at: AtomicPtr<Location<'static>>,
     wait_since: AtomicU32,
-    /// Between deciding to sleep and waking up (the deadlock detector's
-    /// "main is blocked").
-    parked: AtomicBool,
+    /// Threads inside `block_on` between deciding to sleep and waking up
+    /// (the deadlock detector's "main is blocked" when all `active` are).
+    parked: AtomicUsize,
     /// Polls of the main future (the deadlock detector's progress count).
     polls: AtomicU64,
-    /// The parker of the thread inside `block_on`.
-    parker: Mutex<Option<Arc<ThreadWaker>>>,
+    /// The parkers of the threads inside `block_on` (one, unless a
+    /// `Handle::block_on` runs beside `Runtime::block_on`).
+    parker: Mutex<Vec<Arc<ThreadWaker>>>,
     /// A deadlock report for `block_on` to panic with (test mode).
     deadlock: std::sync::OnceLock<String>,
 }
@@ -138,9 +141,9 @@ impl MainGoroutine {
             wait_reason: AtomicU8::new(0),
             wait_at: AtomicPtr::new(std::ptr::null_mut()),
             wait_since: AtomicU32::new(0),
-            parked: AtomicBool::new(false),
+            parked: AtomicUsize::new(0),
             polls: AtomicU64::new(0),
-            parker: Mutex::new(None),
+            parker: Mutex::new(Vec::new()),
             deadlock: std::sync::OnceLock::new(),
         }
     }
@@ -167,9 +170,11 @@ impl MainGoroutine {
         Some((r, at, self.wait_since.load(Relaxed)))
     }
 
-    /// Whether the main goroutine is asleep (or about to be).
+    /// Whether the main goroutine is asleep (or about to be): every
+    /// thread inside `block_on` is.
     pub(crate) fn is_parked(&self) -> bool {
-        self.parked.load(SeqCst)
+        let parked = self.parked.load(SeqCst);
+        parked > 0 && parked >= self.active.load(SeqCst)
     }
 
     /// Asleep with no wake-up pending (or no `block_on` running at all).
@@ -177,15 +182,12 @@ impl MainGoroutine {
         if self.active.load(SeqCst) == 0 {
             return true;
         }
-        self.is_parked()
-            && !lock(&self.parker)
-                .as_ref()
-                .is_some_and(|p| p.0.is_notified())
+        self.is_parked() && !lock(&self.parker).iter().any(|p| p.0.is_notified())
     }
 
     /// Wakes the thread inside `block_on`.
     pub(crate) fn wake(&self) {
-        if let Some(p) = lock(&self.parker).as_ref() {
+        for p in lock(&self.parker).iter() {
             p.0.unpark();
         }
     }
@@ -987,15 +989,21 @@ impl Runtime {
     /// ```
     #[track_caller]
     pub fn block_on<F: Future>(&self, fut: F) -> F::Output {
+        Runtime::block_on_shared(&self.shared, fut)
+    }
+
+    /// `block_on` for `Runtime` and `Handle`.
+    #[track_caller]
+    pub(crate) fn block_on_shared<F: Future>(arc: &Arc<Shared>, fut: F) -> F::Output {
         if context::is_entered() {
             panic!(
                 "goro: cannot call block_on from inside a goroutine or a runtime thread \
                  (it would block a worker); use .await"
             );
         }
-        let shared = &*self.shared;
+        let shared = &**arc;
         let ctx = ThreadCtx {
-            shared: Arc::as_ptr(&self.shared),
+            shared: Arc::as_ptr(arc),
             kind: Kind::Main,
             worker: None,
             stamp: std::ptr::null(),
@@ -1012,17 +1020,27 @@ impl Runtime {
                 .get_or_insert_with(ThreadWaker::new_pair)
                 .clone()
         });
-        *lock(&main.parker) = Some(parker.clone());
+        lock(&main.parker).push(parker.clone());
         main.active.fetch_add(1, SeqCst);
         deadlock::BLOCK_ON_THREADS.fetch_add(1, SeqCst);
-        struct Leave<'a>(&'a Shared);
+        struct Leave<'a>(&'a Shared, &'a Arc<ThreadWaker>);
         impl Drop for Leave<'_> {
             fn drop(&mut self) {
                 deadlock::BLOCK_ON_THREADS.fetch_sub(1, SeqCst);
                 self.0.main.active.fetch_sub(1, SeqCst);
+                let mut parkers = lock(&self.0.main.parker);
+                if let Some(i) = parkers.iter().position(|p| Arc::ptr_eq(p, self.1)) {
+                    parkers.swap_remove(i);
+                }
+                // Another thread still inside `block_on` may have gone to
+                // sleep while this one ran (no idle check then): wake it to
+                // look again.
+                for p in parkers.iter() {
+                    p.0.unpark();
+                }
             }
         }
-        let _leave = Leave(shared);
+        let _leave = Leave(shared, &parker);
 
         let mut cx = Context::from_waker(&waker);
         let mut fut = pin!(fut);
@@ -1039,14 +1057,14 @@ impl Runtime {
             // Asleep from here on, as far as the deadlock detector and the
             // virtual clock are concerned; if every worker is parked too,
             // this thread is the last to go idle and does their check.
-            main.parked.store(true, SeqCst);
+            main.parked.fetch_add(1, SeqCst);
             let skip_sleep = shared.watches_idle()
                 && shared.idle.num_parked() == shared.procs
                 && shared.on_all_idle(&parker.0);
             if !skip_sleep {
                 parker.0.park();
             }
-            main.parked.store(false, SeqCst);
+            main.parked.fetch_sub(1, SeqCst);
             if let Some(report) = main.deadlock.get() {
                 panic!("{report}");
             }

@@ -93,18 +93,24 @@ pub struct Cond {
 }
 
 impl Cond {
-    /// A new condition variable with no waiters.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let c = goro::sync::Cond::new();
-    /// c.signal(); // nobody waits: does nothing
-    /// ```
-    pub fn new() -> Cond {
-        Cond {
-            waiting: AtomicUsize::new(0),
-            queue: RawMutex::new(WaitList::new()),
+    crate::loom::const_fn! {
+        /// A new condition variable with no waiters; `const`, so it can be
+        /// a static.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// let c = goro::sync::Cond::new();
+        /// c.signal(); // nobody waits: does nothing
+        ///
+        /// static READY: goro::sync::Cond = goro::sync::Cond::new();
+        /// READY.broadcast();
+        /// ```
+        pub fn new() -> Cond {
+            Cond {
+                waiting: AtomicUsize::new(0),
+                queue: RawMutex::new(WaitList::new()),
+            }
         }
     }
 

@@ -46,6 +46,12 @@
 //! threads, and `WaitGroup`, `Once`, `Cond` follow Go. Use `std::sync::Mutex`
 //! for data that is never locked across an `.await`: it is cheaper.
 //!
+//! Every constructor is a `const fn`, so each primitive can be a static, as
+//! Go's package-level `var mu sync.Mutex` (`WaitGroup` allocates its shared
+//! counter on first use for that). Locks reached through an `Arc` also have
+//! owned guards (`lock_owned`, `read_owned`, `write_owned`,
+//! `acquire_owned`), which may move into a goroutine.
+//!
 //! # Departures from Go
 //!
 //! - *Why do the locks hold the data?* Rust's way: the guard is the proof of
@@ -67,6 +73,7 @@
 mod cond;
 mod mutex;
 mod once;
+mod owned;
 mod rwmutex;
 mod semaphore;
 mod waiter;
@@ -74,7 +81,11 @@ mod waitgroup;
 
 pub use cond::{Cond, CondWait};
 pub use mutex::{Mutex, MutexGuard, MutexLock};
-pub use once::{Once, OnceCall, OnceValue};
+pub use once::{Once, OnceCall, OnceValue, OnceValueInit};
+pub use owned::{
+    OwnedMutexGuard, OwnedMutexLock, OwnedRwMutexRead, OwnedRwMutexReadGuard, OwnedRwMutexWrite,
+    OwnedRwMutexWriteGuard, OwnedSemaphoreAcquire, OwnedSemaphorePermit,
+};
 pub use rwmutex::{RwMutex, RwMutexRead, RwMutexReadGuard, RwMutexWrite, RwMutexWriteGuard};
 pub use semaphore::{Semaphore, SemaphoreAcquire, SemaphorePermit};
 pub use waitgroup::{WaitGroup, WaitGroupWait};
@@ -103,6 +114,16 @@ fn _assert_send_sync() {
     send_sync::<Semaphore>();
     send_sync::<SemaphorePermit<'static>>();
     send::<SemaphoreAcquire<'static>>();
+    send_sync::<OwnedMutexGuard<Vec<u8>>>();
+    send::<OwnedMutexGuard<std::cell::Cell<u8>>>();
+    send::<OwnedMutexLock<Vec<u8>>>();
+    send_sync::<OwnedRwMutexReadGuard<Vec<u8>>>();
+    send_sync::<OwnedRwMutexWriteGuard<Vec<u8>>>();
+    send::<OwnedRwMutexRead<Vec<u8>>>();
+    send::<OwnedRwMutexWrite<Vec<u8>>>();
+    send_sync::<OwnedSemaphorePermit>();
+    send::<OwnedSemaphoreAcquire>();
+    send::<OnceValueInit<'static, Vec<u8>, fn() -> Vec<u8>>>();
 }
 
 /// A `block_on` for loom models: parks the loom thread while pending (the

@@ -56,6 +56,10 @@
 //! (or `STARVING`); the unlock that clears `LOCKED` then sees `WAITERS`
 //! and takes the slow path, which runs under `queue` after the link.
 //!
+//! Steps 2, 4 and 6 live in `poll_acquire` and `cancel_acquire`, which take
+//! the waiter's node key by reference: `MutexLock`, `lock_owned`'s future
+//! and `RwMutex`'s writers all run them.
+//!
 //! Why keep the woken head linked instead of popping it (as parking_lot
 //! does)? So that a waiter that loses to a barger keeps its place at the
 //! front, which Go gets by re-queueing it LIFO.
@@ -172,7 +176,7 @@ struct Waiter {
 pub struct Mutex<T> {
     state: AtomicUsize,
     queue: crate::loom::Mutex<WaitList<Waiter>>,
-    data: UnsafeCell<T>,
+    pub(super) data: UnsafeCell<T>,
 }
 
 // SAFETY: the mutex hands out access to `T` to one holder at a time, possibly
@@ -182,19 +186,31 @@ unsafe impl<T: Send> Sync for Mutex<T> {}
 unsafe impl<T: Send> Send for Mutex<T> {}
 
 impl<T> Mutex<T> {
-    /// Creates an unlocked mutex holding `value`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let m = goro::sync::Mutex::new(5);
-    /// assert_eq!(*m.try_lock().unwrap(), 5);
-    /// ```
-    pub fn new(value: T) -> Mutex<T> {
-        Mutex {
-            state: AtomicUsize::new(0),
-            queue: crate::loom::Mutex::new(WaitList::new()),
-            data: UnsafeCell::new(value),
+    crate::loom::const_fn! {
+        /// Creates an unlocked mutex holding `value`.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// let m = goro::sync::Mutex::new(5);
+        /// assert_eq!(*m.try_lock().unwrap(), 5);
+        /// ```
+        ///
+        /// `const`, so a mutex can be a static (Go's package-level
+        /// `var mu sync.Mutex`):
+        ///
+        /// ```
+        /// use goro::sync::Mutex;
+        /// static HITS: Mutex<u64> = Mutex::new(0);
+        /// *HITS.lock_blocking() += 1;
+        /// assert_eq!(*HITS.lock_blocking(), 1);
+        /// ```
+        pub fn new(value: T) -> Mutex<T> {
+            Mutex {
+                state: AtomicUsize::new(0),
+                queue: crate::loom::Mutex::new(WaitList::new()),
+                data: UnsafeCell::new(value),
+            }
         }
     }
 
@@ -264,16 +280,23 @@ impl<T> Mutex<T> {
     /// ```
     #[inline]
     pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
+        self.try_lock_raw().then(|| MutexGuard::new(self))
+    }
+
+    /// `try_lock` without a guard: on `true` the caller owns the lock and
+    /// must [`unlock`](Mutex::unlock) it.
+    #[inline]
+    pub(crate) fn try_lock_raw(&self) -> bool {
         let mut s = self.state.load(Relaxed);
         loop {
             if s & (LOCKED | STARVING) != 0 {
-                return None;
+                return false;
             }
             match self
                 .state
                 .compare_exchange_weak(s, s | LOCKED, Acquire, Relaxed)
             {
-                Ok(_) => return Some(MutexGuard::new(self)),
+                Ok(_) => return true,
                 Err(now) => s = now,
             }
         }
@@ -337,9 +360,9 @@ impl<T> Mutex<T> {
         false
     }
 
-    /// Unlocks. Called by the guard's drop.
+    /// Unlocks. Called by the guards' drop; the caller owns the lock.
     #[inline]
-    fn unlock(&self) {
+    pub(crate) fn unlock(&self) {
         if self
             .state
             .compare_exchange(LOCKED, 0, Release, Relaxed)
@@ -451,24 +474,47 @@ impl<'a, T> Future for MutexLock<'a, T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<MutexGuard<'a, T>> {
         let this = self.get_mut();
-        let m = this.mutex;
-        let Some(key) = this.key else {
+        std::task::ready!(this.mutex.poll_acquire(&mut this.key, this.at, cx));
+        Poll::Ready(MutexGuard::new(this.mutex))
+    }
+}
+
+impl<T> Drop for MutexLock<'_, T> {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            self.mutex.cancel_acquire(key);
+        }
+    }
+}
+
+impl<T> Mutex<T> {
+    /// One poll of a lock future whose wait-list node is `key` (`None`
+    /// before it queued, and again once it owns the lock). `Ready` means
+    /// the caller now owns the lock and must unlock it.
+    pub(crate) fn poll_acquire(
+        &self,
+        key: &mut Option<usize>,
+        at: &'static Location<'static>,
+        cx: &mut Context<'_>,
+    ) -> Poll<()> {
+        let m = self;
+        let Some(k) = *key else {
             if m.try_lock_fast() || m.spin_lock() {
-                return Poll::Ready(MutexGuard::new(m));
+                return Poll::Ready(());
             }
-            return this.poll_enqueue(cx);
+            return m.poll_enqueue(key, at, cx);
         };
         let mut q = lock(&m.queue);
-        let w = q.get_mut(key);
+        let w = q.get_mut(k);
         if w.granted {
-            q.remove(key);
-            this.key = None;
-            return Poll::Ready(MutexGuard::new(m));
+            q.remove(k);
+            *key = None;
+            return Poll::Ready(());
         }
         if !w.woken {
             update_waker(&mut w.waker, cx.waker());
             drop(q);
-            wait::record(WaitReason::MutexLock, this.at);
+            wait::record(WaitReason::MutexLock, at);
             return Poll::Pending;
         }
         // Step 4: we were woken to retry.
@@ -485,9 +531,9 @@ impl<'a, T> Future for MutexLock<'a, T> {
                 }
                 match m.state.compare_exchange_weak(s, new, Acquire, Relaxed) {
                     Ok(_) => {
-                        q.remove(key);
-                        this.key = None;
-                        return Poll::Ready(MutexGuard::new(m));
+                        q.remove(k);
+                        *key = None;
+                        return Poll::Ready(());
                     }
                     Err(now) => s = now,
                 }
@@ -499,18 +545,21 @@ impl<'a, T> Future for MutexLock<'a, T> {
                 }
             }
         }
-        update_waker(&mut q.get_mut(key).waker, cx.waker());
+        update_waker(&mut q.get_mut(k).waker, cx.waker());
         drop(q);
-        wait::record(WaitReason::MutexLock, this.at);
+        wait::record(WaitReason::MutexLock, at);
         Poll::Pending
     }
-}
 
-impl<'a, T> MutexLock<'a, T> {
     /// Step 2 with `queue` held: take the lock if it is free, else link.
     #[cold]
-    fn poll_enqueue(&mut self, cx: &mut Context<'_>) -> Poll<MutexGuard<'a, T>> {
-        let m = self.mutex;
+    fn poll_enqueue(
+        &self,
+        key: &mut Option<usize>,
+        at: &'static Location<'static>,
+        cx: &mut Context<'_>,
+    ) -> Poll<()> {
+        let m = self;
         let mut q = lock(&m.queue);
         let mut s = m.state.load(Relaxed);
         loop {
@@ -519,7 +568,7 @@ impl<'a, T> MutexLock<'a, T> {
                     .state
                     .compare_exchange_weak(s, s | LOCKED, Acquire, Relaxed)
                 {
-                    Ok(_) => return Poll::Ready(MutexGuard::new(m)),
+                    Ok(_) => return Poll::Ready(()),
                     Err(now) => s = now,
                 }
             } else {
@@ -532,23 +581,21 @@ impl<'a, T> MutexLock<'a, T> {
                 }
             }
         }
-        self.key = Some(q.push_back(Waiter {
+        *key = Some(q.push_back(Waiter {
             waker: Some(cx.waker().clone()),
             woken: false,
             granted: false,
             clock: WaitClock::start(),
         }));
         drop(q);
-        wait::record(WaitReason::MutexLock, self.at);
+        wait::record(WaitReason::MutexLock, at);
         Poll::Pending
     }
-}
 
-impl<T> Drop for MutexLock<'_, T> {
-    fn drop(&mut self) {
-        let Some(key) = self.key.take() else { return };
-        // Step 6: cancelled while queued.
-        let m = self.mutex;
+    /// Step 6: a lock future dropped while its node `key` is allocated.
+    #[cold]
+    pub(crate) fn cancel_acquire(&self, key: usize) {
+        let m = self;
         let mut q = lock(&m.queue);
         let w = q.remove(key);
         let waker = if w.granted {

@@ -76,7 +76,7 @@ const PANICKED: usize = 8;
 /// let once = Once::new();
 /// std::thread::scope(|s| {
 ///     for _ in 0..4 {
-///         s.spawn(|| once.call_once(|| { CALLS.fetch_add(1, Ordering::SeqCst); }));
+///         s.spawn(|| once.call_once_blocking(|| { CALLS.fetch_add(1, Ordering::SeqCst); }));
 ///     }
 /// });
 /// assert_eq!(CALLS.load(Ordering::SeqCst), 1);
@@ -88,56 +88,46 @@ pub struct Once {
 }
 
 impl Once {
-    /// A `Once` whose function has not run.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert!(!goro::sync::Once::new().is_completed());
-    /// ```
-    pub fn new() -> Once {
-        Once {
-            state: AtomicUsize::new(INCOMPLETE),
-            queue: Mutex::new(WaitList::new()),
+    crate::loom::const_fn! {
+        /// A `Once` whose function has not run; `const`, so it can be a
+        /// static (Go's package-level `var once sync.Once`).
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// assert!(!goro::sync::Once::new().is_completed());
+        ///
+        /// static INIT: goro::sync::Once = goro::sync::Once::new();
+        /// INIT.call_once_blocking(|| println!("once"));
+        /// assert!(INIT.is_completed());
+        /// ```
+        pub fn new() -> Once {
+            Once {
+                state: AtomicUsize::new(INCOMPLETE),
+                queue: Mutex::new(WaitList::new()),
+            }
         }
     }
 
-    /// Runs `f` if no call has run it yet; otherwise waits (parking the
-    /// thread) until the call that runs it has returned.
+    /// Go's `once.Do(f)`: a future that runs `f` (a plain function) when
+    /// first polled if no call has run it yet, or otherwise waits, without
+    /// blocking the thread, until the call that runs it has returned.
+    /// Dropping the future while it waits is harmless; `f` itself is never
+    /// interrupted.
     ///
     /// # Examples
     ///
     /// ```
     /// let once = goro::sync::Once::new();
     /// let mut n = 0;
-    /// once.call_once(|| n += 1);
-    /// once.call_once(|| n += 1);
+    /// futures::executor::block_on(async {
+    ///     once.call_once(|| n += 1).await;
+    ///     once.call_once(|| unreachable!()).await;
+    /// });
     /// assert_eq!(n, 1);
     /// ```
     #[track_caller]
-    pub fn call_once<F: FnOnce()>(&self, f: F) {
-        if self.is_completed() {
-            return;
-        }
-        wait::block_on(self.call_once_async(f))
-    }
-
-    /// `call_once` for async code: runs `f` (a plain function) when first
-    /// polled if nobody ran it yet; otherwise waits without blocking the
-    /// thread for the call that runs it. Dropping the future while it waits
-    /// is harmless; `f` itself is never interrupted.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let once = goro::sync::Once::new();
-    /// futures::executor::block_on(async {
-    ///     once.call_once_async(|| println!("init")).await;
-    ///     once.call_once_async(|| unreachable!()).await;
-    /// });
-    /// ```
-    #[track_caller]
-    pub fn call_once_async<F: FnOnce()>(&self, f: F) -> OnceCall<'_, F> {
+    pub fn call_once<F: FnOnce()>(&self, f: F) -> OnceCall<'_, F> {
         OnceCall {
             once: self,
             f: Some(f),
@@ -146,13 +136,34 @@ impl Once {
         }
     }
 
+    /// [`call_once`](Once::call_once) for threads: runs `f` if no call has
+    /// run it yet; otherwise parks the thread until the call that runs it
+    /// has returned.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let once = goro::sync::Once::new();
+    /// let mut n = 0;
+    /// once.call_once_blocking(|| n += 1);
+    /// once.call_once_blocking(|| n += 1);
+    /// assert_eq!(n, 1);
+    /// ```
+    #[track_caller]
+    pub fn call_once_blocking<F: FnOnce()>(&self, f: F) {
+        if self.is_completed() {
+            return;
+        }
+        wait::block_on(self.call_once(f))
+    }
+
     /// Whether the function has run (returned or panicked).
     ///
     /// # Examples
     ///
     /// ```
     /// let once = goro::sync::Once::new();
-    /// once.call_once(|| {});
+    /// once.call_once_blocking(|| {});
     /// assert!(once.is_completed());
     /// ```
     #[inline]
@@ -210,13 +221,13 @@ impl Drop for CompleteOnDrop<'_> {
     }
 }
 
-/// The future returned by [`Once::call_once_async`].
+/// The future returned by [`Once::call_once`].
 ///
 /// # Examples
 ///
 /// ```
 /// let once = goro::sync::Once::new();
-/// let fut: goro::sync::OnceCall<'_, _> = once.call_once_async(|| {});
+/// let fut: goro::sync::OnceCall<'_, _> = once.call_once(|| {});
 /// futures::executor::block_on(fut);
 /// ```
 #[must_use = "futures do nothing unless polled"]
@@ -235,23 +246,41 @@ impl<F: FnOnce()> Future for OnceCall<'_, F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        let once = this.once;
+        let f = &mut this.f;
+        this.once.poll_call(&mut this.key, this.at, cx, || {
+            f.take().expect("OnceCall polled after completion")()
+        })
+    }
+}
+
+impl Once {
+    /// One poll of a call whose waiter node is `key`: runs `run` if this
+    /// caller wins step 1, else waits (step 2). `Ready` once complete.
+    fn poll_call(
+        &self,
+        key: &mut Option<usize>,
+        at: &'static Location<'static>,
+        cx: &mut Context<'_>,
+        run: impl FnOnce(),
+    ) -> Poll<()> {
+        let once = self;
         if once.is_completed() {
-            this.unlink();
+            if let Some(k) = key.take() {
+                lock(&once.queue).remove(k);
+            }
             return Poll::Ready(());
         }
-        if this.key.is_none()
+        if key.is_none()
             && once
                 .state
                 .compare_exchange(INCOMPLETE, RUNNING, Acquire, Acquire)
                 .is_ok()
         {
-            let f = this.f.take().expect("OnceCall polled after completion");
             let mut guard = CompleteOnDrop {
                 once,
                 panicking: true,
             };
-            f();
+            run();
             guard.panicking = false;
             drop(guard);
             return Poll::Ready(());
@@ -261,8 +290,8 @@ impl<F: FnOnce()> Future for OnceCall<'_, F> {
         let mut s = once.state.load(Acquire);
         loop {
             if s & COMPLETE != 0 {
-                if let Some(key) = this.key.take() {
-                    q.remove(key);
+                if let Some(k) = key.take() {
+                    q.remove(k);
                 }
                 return Poll::Ready(());
             }
@@ -275,32 +304,31 @@ impl<F: FnOnce()> Future for OnceCall<'_, F> {
                 Err(now) => s = now,
             }
         }
-        match this.key {
-            Some(key) => {
-                if !q.is_linked(key) {
+        match *key {
+            Some(k) => {
+                if !q.is_linked(k) {
                     unreachable!("goro: Once waiter unlinked while running");
                 }
-                update_waker(q.get_mut(key), cx.waker());
+                update_waker(q.get_mut(k), cx.waker());
             }
-            None => this.key = Some(q.push_back(Some(cx.waker().clone()))),
+            None => *key = Some(q.push_back(Some(cx.waker().clone()))),
         }
         drop(q);
-        wait::record(WaitReason::OnceWait, this.at);
+        wait::record(WaitReason::OnceWait, at);
         Poll::Pending
     }
-}
 
-impl<F> OnceCall<'_, F> {
-    fn unlink(&mut self) {
-        if let Some(key) = self.key.take() {
-            lock(&self.once.queue).remove(key);
-        }
+    /// Step 3: a waiter dropped with its node `key` allocated.
+    fn cancel_call(&self, key: usize) {
+        lock(&self.queue).remove(key);
     }
 }
 
 impl<F> Drop for OnceCall<'_, F> {
     fn drop(&mut self) {
-        self.unlink();
+        if let Some(key) = self.key.take() {
+            self.once.cancel_call(key);
+        }
     }
 }
 
@@ -315,16 +343,22 @@ impl<F> fmt::Debug for OnceCall<'_, F> {
 /// A value computed once, on first use: Go's `sync.OnceValue`, shaped like
 /// `std::sync::OnceLock`.
 ///
+/// [`get_or_init`](OnceValue::get_or_init) is a future (callers that
+/// arrive while the initialiser runs elsewhere wait without blocking their
+/// thread); [`get_or_init_blocking`](OnceValue::get_or_init_blocking) parks
+/// the thread instead.
+///
 /// # Examples
 ///
 /// ```
 /// use goro::sync::OnceValue;
 ///
-/// static CONFIG: std::sync::LazyLock<OnceValue<String>> =
-///     std::sync::LazyLock::new(OnceValue::new);
-/// let v = CONFIG.get_or_init(|| "loaded".to_string());
+/// static CONFIG: OnceValue<String> = OnceValue::new();
+/// let v = CONFIG.get_or_init_blocking(|| "loaded".to_string());
 /// assert_eq!(v, "loaded");
-/// assert_eq!(CONFIG.get_or_init(|| unreachable!()), "loaded");
+/// futures::executor::block_on(async {
+///     assert_eq!(CONFIG.get_or_init(|| unreachable!()).await, "loaded");
+/// });
 /// ```
 pub struct OnceValue<T> {
     once: Once,
@@ -340,23 +374,26 @@ unsafe impl<T: Send + Sync> Sync for OnceValue<T> {}
 unsafe impl<T: Send> Send for OnceValue<T> {}
 
 impl<T> OnceValue<T> {
-    /// An empty cell.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let v: goro::sync::OnceValue<u8> = goro::sync::OnceValue::new();
-    /// assert!(v.get().is_none());
-    /// ```
-    pub fn new() -> OnceValue<T> {
-        OnceValue {
-            once: Once::new(),
-            value: UnsafeCell::new(None),
+    crate::loom::const_fn! {
+        /// An empty cell; `const`, so it can be a static.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// let v: goro::sync::OnceValue<u8> = goro::sync::OnceValue::new();
+        /// assert!(v.get().is_none());
+        /// ```
+        pub fn new() -> OnceValue<T> {
+            OnceValue {
+                once: Once::new(),
+                value: UnsafeCell::new(None),
+            }
         }
     }
 
-    /// The value, computing it with `f` if this is the first call; callers
-    /// that arrive while `f` runs elsewhere wait (parking the thread).
+    /// A future of the value, computing it with `f` if this is the first
+    /// call; callers that arrive while `f` runs elsewhere wait without
+    /// blocking their thread.
     ///
     /// # Panics
     ///
@@ -367,17 +404,53 @@ impl<T> OnceValue<T> {
     ///
     /// ```
     /// let v = goro::sync::OnceValue::new();
-    /// assert_eq!(*v.get_or_init(|| 1 + 1), 2);
-    /// assert_eq!(*v.get_or_init(|| 3), 2);
+    /// goro::run(async {
+    ///     assert_eq!(*v.get_or_init(|| 1 + 1).await, 2);
+    ///     assert_eq!(*v.get_or_init(|| 3).await, 2);
+    /// });
     /// ```
     #[track_caller]
-    pub fn get_or_init(&self, f: impl FnOnce() -> T) -> &T {
-        self.once.call_once(|| {
-            let v = f();
-            // SAFETY: only the one caller running the `Once` writes, and no
-            // reader looks before `COMPLETE` is published.
-            self.value.with_mut(|p| unsafe { *p = Some(v) });
-        });
+    pub fn get_or_init<F: FnOnce() -> T>(&self, f: F) -> OnceValueInit<'_, T, F> {
+        OnceValueInit {
+            cell: self,
+            f: Some(f),
+            key: None,
+            at: Location::caller(),
+        }
+    }
+
+    /// [`get_or_init`](OnceValue::get_or_init) for threads: callers that
+    /// arrive while `f` runs elsewhere park their thread.
+    ///
+    /// # Panics
+    ///
+    /// As `get_or_init`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let v = goro::sync::OnceValue::new();
+    /// assert_eq!(*v.get_or_init_blocking(|| 1 + 1), 2);
+    /// assert_eq!(*v.get_or_init_blocking(|| 3), 2);
+    /// ```
+    #[track_caller]
+    pub fn get_or_init_blocking(&self, f: impl FnOnce() -> T) -> &T {
+        if let Some(v) = self.get() {
+            return v;
+        }
+        wait::block_on(self.get_or_init(f))
+    }
+
+    /// Runs the initialiser and stores its value (the one writer).
+    fn init(&self, f: impl FnOnce() -> T) {
+        let v = f();
+        // SAFETY: only the one caller running the `Once` writes, and no
+        // reader looks before `COMPLETE` is published.
+        self.value.with_mut(|p| unsafe { *p = Some(v) });
+    }
+
+    /// The value once complete, or the panic of a failed initialiser.
+    fn get_completed(&self) -> &T {
         match self.get() {
             Some(v) => v,
             None => panic!("sync: OnceValue initialiser panicked"),
@@ -390,7 +463,7 @@ impl<T> OnceValue<T> {
     ///
     /// ```
     /// let v = goro::sync::OnceValue::new();
-    /// v.get_or_init(|| 'g');
+    /// v.get_or_init_blocking(|| 'g');
     /// assert_eq!(v.get(), Some(&'g'));
     /// ```
     pub fn get(&self) -> Option<&T> {
@@ -408,7 +481,7 @@ impl<T> OnceValue<T> {
     ///
     /// ```
     /// let v = goro::sync::OnceValue::new();
-    /// v.get_or_init(|| 5);
+    /// v.get_or_init_blocking(|| 5);
     /// assert_eq!(v.into_inner(), Some(5));
     /// ```
     pub fn into_inner(self) -> Option<T> {
@@ -427,5 +500,107 @@ impl<T: fmt::Debug> fmt::Debug for OnceValue<T> {
         f.debug_struct("OnceValue")
             .field("value", &self.get())
             .finish()
+    }
+}
+
+/// The future returned by [`OnceValue::get_or_init`].
+///
+/// # Examples
+///
+/// ```
+/// let v = goro::sync::OnceValue::new();
+/// let fut: goro::sync::OnceValueInit<'_, u8, _> = v.get_or_init(|| 7);
+/// assert_eq!(*futures::executor::block_on(fut), 7);
+/// ```
+#[must_use = "futures do nothing unless polled"]
+pub struct OnceValueInit<'a, T, F> {
+    cell: &'a OnceValue<T>,
+    f: Option<F>,
+    key: Option<usize>,
+    at: &'static Location<'static>,
+}
+
+// `F` is never pinned: it is moved out and called by value.
+impl<T, F> Unpin for OnceValueInit<'_, T, F> {}
+
+impl<'a, T, F: FnOnce() -> T> Future for OnceValueInit<'a, T, F> {
+    type Output = &'a T;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<&'a T> {
+        let this = self.get_mut();
+        let cell = this.cell;
+        let f = &mut this.f;
+        std::task::ready!(cell.once.poll_call(&mut this.key, this.at, cx, || {
+            cell.init(f.take().expect("OnceValueInit polled after completion"))
+        }));
+        Poll::Ready(cell.get_completed())
+    }
+}
+
+impl<T, F> Drop for OnceValueInit<'_, T, F> {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            self.cell.once.cancel_call(key);
+        }
+    }
+}
+
+impl<T, F> fmt::Debug for OnceValueInit<'_, T, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OnceValueInit")
+            .field("waiting", &self.key.is_some())
+            .finish()
+    }
+}
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use crate::sync::loom_block_on as block_on;
+    use loom::{sync::Arc, thread};
+
+    /// Two callers: `f` runs once, and neither returns before it has.
+    #[test]
+    fn two_callers_one_run() {
+        loom::model(|| {
+            let once = Arc::new(Once::new());
+            let runs = Arc::new(AtomicUsize::new(0));
+            let (o2, r2) = (once.clone(), runs.clone());
+            let t = thread::spawn(move || {
+                let r = r2.clone();
+                block_on(o2.call_once(move || {
+                    r.fetch_add(1, SeqCst);
+                }));
+                assert_eq!(r2.load(SeqCst), 1);
+            });
+            let r = runs.clone();
+            block_on(once.call_once(move || {
+                r.fetch_add(1, SeqCst);
+            }));
+            assert_eq!(runs.load(SeqCst), 1);
+            t.join().unwrap();
+        });
+    }
+
+    /// A `OnceValue` read by a waiter sees the initialiser's value, and a
+    /// waiter dropped while the initialiser runs leaves no node behind.
+    #[test]
+    fn once_value_and_cancelled_waiter() {
+        loom::model(|| {
+            let cell = Arc::new(OnceValue::new());
+            let c2 = cell.clone();
+            let t = thread::spawn(move || *block_on(c2.get_or_init(|| 7)));
+            let waker = futures::task::noop_waker();
+            let mut cx = Context::from_waker(&waker);
+            let mut f = cell.get_or_init(|| 7);
+            let first = Pin::new(&mut f).poll(&mut cx).map(|v| *v);
+            drop(f);
+            assert_eq!(t.join().unwrap(), 7);
+            if let Poll::Ready(v) = first {
+                assert_eq!(v, 7);
+            }
+            assert_eq!(cell.get(), Some(&7));
+            assert!(lock(&cell.once.queue).is_empty());
+        });
     }
 }

@@ -67,7 +67,8 @@
 //! 5. *Cancel* (a waiting future dropped): a reader still linked unlinks
 //!    itself (clearing `READER_WAITING` if it was the last); a granted one
 //!    releases its read lock by step 3. A writer still waiting for `writer`
-//!    leaves that to [`MutexLock`]'s drop; an announced writer withdraws by
+//!    leaves its queue as a dropped `Mutex` lock future does (step 6 of
+//!    `mutex.rs`); an announced writer withdraws by
 //!    step 4 (also dropping its waker and `WRITER_PARKED`), letting in the
 //!    readers it was holding back, and then unlocks `writer`.
 //!
@@ -92,6 +93,11 @@
 //! writer waits out like any other reader (a reader backs out only within
 //! its bounded spin, and then queues, so it cannot starve the writer).
 //!
+//! The steps live in `poll_read` / `cancel_read` and `poll_write` /
+//! `cancel_write`, which take the waiter's node key or write stage by
+//! reference, so the borrowed futures here and the owned ones of
+//! `owned.rs` run the same code.
+//!
 //! Why spin before sleeping? A reader keeps the lock for a few nanoseconds;
 //! parking a task and waking it costs microseconds. As in [`Mutex`], a short
 //! bounded spin (no spin under loom) catches almost every such wait.
@@ -112,7 +118,7 @@ use crate::{
         lock, UnsafeCell,
     },
     sync::{
-        mutex::{update_waker, Mutex, MutexGuard, MutexLock},
+        mutex::{update_waker, Mutex},
         waiter::WaitList,
     },
     wait::{self, WaitReason},
@@ -150,7 +156,7 @@ struct Waiter {
     granted: bool,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Queue {
     readers: WaitList<Waiter>,
     /// The announced writer's waker while `WRITER_PARKED` is set.
@@ -184,7 +190,7 @@ pub struct RwMutex<T> {
     /// Writers queue here among themselves (Go's `w`).
     writer: Mutex<()>,
     queue: crate::loom::Mutex<Queue>,
-    data: UnsafeCell<T>,
+    pub(super) data: UnsafeCell<T>,
 }
 
 // SAFETY: readers on several threads share `&T` (needs `T: Sync`); a writer
@@ -194,20 +200,30 @@ unsafe impl<T: Send + Sync> Sync for RwMutex<T> {}
 unsafe impl<T: Send> Send for RwMutex<T> {}
 
 impl<T> RwMutex<T> {
-    /// Creates an unlocked `RwMutex` holding `value`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let m = goro::sync::RwMutex::new("go");
-    /// assert_eq!(*m.read_blocking(), "go");
-    /// ```
-    pub fn new(value: T) -> RwMutex<T> {
-        RwMutex {
-            state: AtomicUsize::new(0),
-            writer: Mutex::new(()),
-            queue: crate::loom::Mutex::new(Queue::default()),
-            data: UnsafeCell::new(value),
+    crate::loom::const_fn! {
+        /// Creates an unlocked `RwMutex` holding `value`; `const`, so it
+        /// can initialise a static.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// let m = goro::sync::RwMutex::new("go");
+        /// assert_eq!(*m.read_blocking(), "go");
+        ///
+        /// static TABLE: goro::sync::RwMutex<Vec<u8>> = goro::sync::RwMutex::new(Vec::new());
+        /// TABLE.write_blocking().push(1);
+        /// assert_eq!(*TABLE.read_blocking(), [1]);
+        /// ```
+        pub fn new(value: T) -> RwMutex<T> {
+            RwMutex {
+                state: AtomicUsize::new(0),
+                writer: Mutex::new(()),
+                queue: crate::loom::Mutex::new(Queue {
+                    readers: WaitList::new(),
+                    writer: None,
+                }),
+                data: UnsafeCell::new(value),
+            }
         }
     }
 
@@ -245,7 +261,7 @@ impl<T> RwMutex<T> {
         let at = Location::caller();
         RwMutexWrite {
             lock: self,
-            stage: WriteStage::Lock(self.writer.lock_at(at)),
+            stage: WriteState::Lock(None),
             at,
         }
     }
@@ -313,12 +329,26 @@ impl<T> RwMutex<T> {
     /// ```
     #[inline]
     pub fn try_write(&self) -> Option<RwMutexWriteGuard<'_, T>> {
-        let w = self.writer.try_lock()?;
+        self.try_write_lock().then(|| RwMutexWriteGuard::new(self))
+    }
+
+    /// `try_write` without a guard: on `true` the caller holds the write
+    /// lock and must release it with `unlock_write`.
+    #[inline]
+    pub(crate) fn try_write_lock(&self) -> bool {
+        if !self.writer.try_lock_raw() {
+            return false;
+        }
         // Holding `writer`, nobody else sets `WRITER`; readers may be in.
-        self.state
+        if self
+            .state
             .compare_exchange(0, WRITER, Acquire, Relaxed)
-            .ok()
-            .map(|_| RwMutexWriteGuard::new(self, w))
+            .is_ok()
+        {
+            return true;
+        }
+        self.writer.unlock();
+        false
     }
 
     /// Consumes the lock, returning the data.
@@ -351,7 +381,7 @@ impl<T> RwMutex<T> {
     /// `RLock`); if a writer had announced itself, back out as a leaving
     /// reader would.
     #[inline]
-    fn try_read_lock(&self) -> bool {
+    pub(crate) fn try_read_lock(&self) -> bool {
         let s = self.state.fetch_add(ONE_READER, Acquire);
         if s & WRITER == 0 && readers(s) < MAX_READERS {
             return true;
@@ -374,7 +404,7 @@ impl<T> RwMutex<T> {
 
     /// Step 3.
     #[inline]
-    fn read_unlock(&self) {
+    pub(crate) fn read_unlock(&self) {
         let s = self.state.fetch_sub(ONE_READER, Release);
         if readers(s) == 1 && s & WRITER_PARKED != 0 {
             self.wake_writer();
@@ -516,40 +546,72 @@ impl<'a, T> Future for RwMutexRead<'a, T> {
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        if this.key.is_none() && this.lock.try_read_lock() {
-            return Poll::Ready(RwMutexReadGuard::new(this.lock));
-        }
-        this.poll_slow(cx)
+        std::task::ready!(this.lock.poll_read(&mut this.key, this.at, cx));
+        Poll::Ready(RwMutexReadGuard::new(this.lock))
     }
 }
 
-impl<'a, T> RwMutexRead<'a, T> {
+impl<T> Drop for RwMutexRead<'_, T> {
+    #[inline]
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            self.lock.cancel_read(key);
+        }
+    }
+}
+
+impl<T> RwMutex<T> {
+    /// One poll of a read-lock future whose reader node is `key`. `Ready`
+    /// means the caller holds a read lock and must release it.
+    #[inline]
+    pub(crate) fn poll_read(
+        &self,
+        key: &mut Option<usize>,
+        at: &'static Location<'static>,
+        cx: &mut Context<'_>,
+    ) -> Poll<()> {
+        if key.is_none() && self.try_read_lock() {
+            return Poll::Ready(());
+        }
+        self.poll_read_slow(key, at, cx)
+    }
+
     #[cold]
-    fn poll_slow(&mut self, cx: &mut Context<'_>) -> Poll<RwMutexReadGuard<'a, T>> {
-        let m = self.lock;
-        let Some(key) = self.key else {
+    fn poll_read_slow(
+        &self,
+        key: &mut Option<usize>,
+        at: &'static Location<'static>,
+        cx: &mut Context<'_>,
+    ) -> Poll<()> {
+        let m = self;
+        let Some(k) = *key else {
             if m.spin_read_lock() {
-                return Poll::Ready(RwMutexReadGuard::new(m));
+                return Poll::Ready(());
             }
-            return self.poll_enqueue(cx);
+            return m.poll_read_enqueue(key, at, cx);
         };
         let mut q = lock(&m.queue);
-        let w = q.readers.get_mut(key);
+        let w = q.readers.get_mut(k);
         if w.granted {
-            q.readers.remove(key);
-            self.key = None;
-            return Poll::Ready(RwMutexReadGuard::new(m));
+            q.readers.remove(k);
+            *key = None;
+            return Poll::Ready(());
         }
         update_waker(&mut w.waker, cx.waker());
         drop(q);
-        wait::record(WaitReason::RwMutexRLock, self.at);
+        wait::record(WaitReason::RwMutexRLock, at);
         Poll::Pending
     }
 
     /// Step 1 with `queue` held: get in if `WRITER` went, else link.
     #[cold]
-    fn poll_enqueue(&mut self, cx: &mut Context<'_>) -> Poll<RwMutexReadGuard<'a, T>> {
-        let m = self.lock;
+    fn poll_read_enqueue(
+        &self,
+        key: &mut Option<usize>,
+        at: &'static Location<'static>,
+        cx: &mut Context<'_>,
+    ) -> Poll<()> {
+        let m = self;
         let mut q = lock(&m.queue);
         let mut s = m.state.load(Relaxed);
         loop {
@@ -559,7 +621,7 @@ impl<'a, T> RwMutexRead<'a, T> {
                     .state
                     .compare_exchange_weak(s, s + ONE_READER, Acquire, Relaxed)
                 {
-                    Ok(_) => return Poll::Ready(RwMutexReadGuard::new(m)),
+                    Ok(_) => return Poll::Ready(()),
                     Err(now) => s = now,
                 }
             } else {
@@ -572,30 +634,19 @@ impl<'a, T> RwMutexRead<'a, T> {
                 }
             }
         }
-        self.key = Some(q.readers.push_back(Waiter {
+        *key = Some(q.readers.push_back(Waiter {
             waker: Some(cx.waker().clone()),
             granted: false,
         }));
         drop(q);
-        wait::record(WaitReason::RwMutexRLock, self.at);
+        wait::record(WaitReason::RwMutexRLock, at);
         Poll::Pending
     }
-}
 
-impl<T> Drop for RwMutexRead<'_, T> {
-    #[inline]
-    fn drop(&mut self) {
-        if let Some(key) = self.key.take() {
-            self.cancel(key);
-        }
-    }
-}
-
-impl<T> RwMutexRead<'_, T> {
-    /// Step 5 for a reader.
+    /// Step 5 for a reader whose node `key` is allocated.
     #[cold]
-    fn cancel(&self, key: usize) {
-        let m = self.lock;
+    pub(crate) fn cancel_read(&self, key: usize) {
+        let m = self;
         let mut q = lock(&m.queue);
         let w = q.readers.remove(key);
         if !w.granted && q.readers.is_empty() {
@@ -606,6 +657,60 @@ impl<T> RwMutexRead<'_, T> {
             // We hold a read lock we never saw; release it.
             m.read_unlock();
         }
+    }
+
+    /// One poll of a write-lock future in state `st` (step 2). `Ready`
+    /// means the caller holds the write lock and must release it with
+    /// [`unlock_write`](RwMutex::unlock_write).
+    pub(crate) fn poll_write(
+        &self,
+        st: &mut WriteState,
+        at: &'static Location<'static>,
+        cx: &mut Context<'_>,
+    ) -> Poll<()> {
+        if let WriteState::Lock(key) = st {
+            if self.writer.poll_acquire(key, at, cx).is_pending() {
+                // Overrides the `Mutex`'s own reason.
+                wait::record(WaitReason::RwMutexLock, at);
+                return Poll::Pending;
+            }
+            if self.announce() {
+                *st = WriteState::Done;
+                return Poll::Ready(());
+            }
+            *st = WriteState::Drain;
+        }
+        assert!(
+            matches!(st, WriteState::Drain),
+            "RwMutexWrite polled after completion"
+        );
+        if self.poll_drain(cx).is_pending() {
+            wait::record(WaitReason::RwMutexLock, at);
+            return Poll::Pending;
+        }
+        *st = WriteState::Done;
+        Poll::Ready(())
+    }
+
+    /// Step 5 for a writer: one still in (a) leaves `writer`'s queue; an
+    /// announced one withdraws by step 4, letting in the readers it was
+    /// holding back, and then unlocks `writer`.
+    pub(crate) fn cancel_write(&self, st: &mut WriteState) {
+        match std::mem::replace(st, WriteState::Done) {
+            WriteState::Lock(Some(key)) => self.writer.cancel_acquire(key),
+            WriteState::Drain => {
+                self.write_unlock_slow();
+                self.writer.unlock();
+            }
+            WriteState::Lock(None) | WriteState::Done => {}
+        }
+    }
+
+    /// Releases the write lock: step 4, then `writer`.
+    #[inline]
+    pub(crate) fn unlock_write(&self) {
+        self.write_unlock();
+        self.writer.unlock();
     }
 }
 
@@ -630,18 +735,18 @@ impl<T> fmt::Debug for RwMutexRead<'_, T> {
 #[must_use = "futures do nothing unless polled"]
 pub struct RwMutexWrite<'a, T> {
     lock: &'a RwMutex<T>,
-    stage: WriteStage<'a>,
+    stage: WriteState,
     at: &'static Location<'static>,
 }
 
-/// Where a [`RwMutexWrite`] is in step 2.
+/// Where a write-lock future is in step 2.
 #[derive(Debug)]
-enum WriteStage<'a> {
-    /// (a): waiting for `writer`.
-    Lock(MutexLock<'a, ()>),
+pub(crate) enum WriteState {
+    /// (a): waiting for `writer`; the node of that `Mutex` lock, if queued.
+    Lock(Option<usize>),
     /// (c): holds `writer`, has announced `WRITER`, waits for readers.
-    Drain(MutexGuard<'a, ()>),
-    /// Resolved.
+    Drain,
+    /// Resolved (or cancelled).
     Done,
 }
 
@@ -650,42 +755,14 @@ impl<'a, T> Future for RwMutexWrite<'a, T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        let m = this.lock;
-        if let WriteStage::Lock(f) = &mut this.stage {
-            let Poll::Ready(w) = Pin::new(f).poll(cx) else {
-                // Overrides the `Mutex`'s own reason.
-                wait::record(WaitReason::RwMutexLock, this.at);
-                return Poll::Pending;
-            };
-            if m.announce() {
-                this.stage = WriteStage::Done;
-                return Poll::Ready(RwMutexWriteGuard::new(m, w));
-            }
-            this.stage = WriteStage::Drain(w);
-        }
-        assert!(
-            matches!(this.stage, WriteStage::Drain(_)),
-            "RwMutexWrite polled after completion"
-        );
-        if m.poll_drain(cx).is_pending() {
-            wait::record(WaitReason::RwMutexLock, this.at);
-            return Poll::Pending;
-        }
-        match std::mem::replace(&mut this.stage, WriteStage::Done) {
-            WriteStage::Drain(w) => Poll::Ready(RwMutexWriteGuard::new(m, w)),
-            _ => unreachable!(),
-        }
+        std::task::ready!(this.lock.poll_write(&mut this.stage, this.at, cx));
+        Poll::Ready(RwMutexWriteGuard::new(this.lock))
     }
 }
 
 impl<T> Drop for RwMutexWrite<'_, T> {
     fn drop(&mut self) {
-        // Step 5: an announced writer withdraws; `writer` is unlocked when
-        // the stage's guard drops, after this. A writer still in (a) is
-        // dequeued by the `MutexLock`'s own drop.
-        if let WriteStage::Drain(_) = self.stage {
-            self.lock.write_unlock_slow();
-        }
+        self.lock.cancel_write(&mut self.stage);
     }
 }
 
@@ -757,17 +834,13 @@ impl<T: fmt::Debug> fmt::Debug for RwMutexReadGuard<'_, T> {
 #[must_use = "if unused the RwMutex will immediately unlock"]
 pub struct RwMutexWriteGuard<'a, T> {
     lock: &'a RwMutex<T>,
-    /// `writer`, unlocked when this field drops, after `Drop::drop` has
-    /// run step 4 on `state`.
-    _writer: MutexGuard<'a, ()>,
     _marker: PhantomData<&'a mut T>,
 }
 
 impl<'a, T> RwMutexWriteGuard<'a, T> {
-    fn new(lock: &'a RwMutex<T>, writer: MutexGuard<'a, ()>) -> Self {
+    fn new(lock: &'a RwMutex<T>) -> Self {
         RwMutexWriteGuard {
             lock,
-            _writer: writer,
             _marker: PhantomData,
         }
     }
@@ -794,7 +867,7 @@ impl<T> DerefMut for RwMutexWriteGuard<'_, T> {
 impl<T> Drop for RwMutexWriteGuard<'_, T> {
     #[inline]
     fn drop(&mut self) {
-        self.lock.write_unlock();
+        self.lock.unlock_write();
     }
 }
 

@@ -81,21 +81,28 @@ pub struct Semaphore {
 }
 
 impl Semaphore {
-    /// A semaphore with `size` permits, all free.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let sem = goro::sync::Semaphore::new(3);
-    /// assert_eq!(sem.available(), 3);
-    /// ```
-    pub fn new(size: usize) -> Semaphore {
-        Semaphore {
-            size,
-            state: Mutex::new(State {
-                cur: 0,
-                waiters: WaitList::new(),
-            }),
+    crate::loom::const_fn! {
+        /// A semaphore with `size` permits, all free; `const`, so it can
+        /// initialise a static.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// let sem = goro::sync::Semaphore::new(3);
+        /// assert_eq!(sem.available(), 3);
+        ///
+        /// static LIMIT: goro::sync::Semaphore = goro::sync::Semaphore::new(8);
+        /// let _p = LIMIT.acquire_blocking(2);
+        /// assert_eq!(LIMIT.available(), 6);
+        /// ```
+        pub fn new(size: usize) -> Semaphore {
+            Semaphore {
+                size,
+                state: Mutex::new(State {
+                    cur: 0,
+                    waiters: WaitList::new(),
+                }),
+            }
         }
     }
 
@@ -164,13 +171,8 @@ impl Semaphore {
     /// assert!(sem.try_acquire(1).is_none());
     /// ```
     pub fn try_acquire(&self, n: usize) -> Option<SemaphorePermit<'_>> {
-        let mut st = lock(&self.state);
-        if self.size - st.cur >= n && st.waiters.is_empty() {
-            st.cur += n;
-            Some(SemaphorePermit { sem: self, n })
-        } else {
-            None
-        }
+        self.try_acquire_raw(n)
+            .then(|| SemaphorePermit { sem: self, n })
     }
 
     /// Returns `n` permits given up earlier with [`SemaphorePermit::forget`].
@@ -277,26 +279,51 @@ impl<'a> Future for SemaphoreAcquire<'a> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<SemaphorePermit<'a>> {
         let this = self.get_mut();
-        let sem = this.sem;
-        let mut st = lock(&sem.state);
-        match this.key {
-            Some(key) => {
-                let w = st.waiters.get_mut(key);
+        std::task::ready!(this.sem.poll_acquire(this.n, &mut this.key, this.at, cx));
+        Poll::Ready(SemaphorePermit {
+            sem: this.sem,
+            n: this.n,
+        })
+    }
+}
+
+impl Drop for SemaphoreAcquire<'_> {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            self.sem.cancel_acquire(key);
+        }
+    }
+}
+
+impl Semaphore {
+    /// One poll of an acquire future for `n` permits whose node is `key`
+    /// (step 1). `Ready` means the caller holds the `n` permits.
+    pub(crate) fn poll_acquire(
+        &self,
+        n: usize,
+        key: &mut Option<usize>,
+        at: &'static Location<'static>,
+        cx: &mut Context<'_>,
+    ) -> Poll<()> {
+        let mut st = lock(&self.state);
+        match *key {
+            Some(k) => {
+                let w = st.waiters.get_mut(k);
                 if w.granted {
-                    st.waiters.remove(key);
-                    this.key = None;
-                    return Poll::Ready(SemaphorePermit { sem, n: this.n });
+                    st.waiters.remove(k);
+                    *key = None;
+                    return Poll::Ready(());
                 }
                 update_waker(&mut w.waker, cx.waker());
             }
             None => {
-                if sem.size - st.cur >= this.n && st.waiters.is_empty() {
-                    st.cur += this.n;
-                    return Poll::Ready(SemaphorePermit { sem, n: this.n });
+                if self.size - st.cur >= n && st.waiters.is_empty() {
+                    st.cur += n;
+                    return Poll::Ready(());
                 }
-                if this.n <= sem.size {
-                    this.key = Some(st.waiters.push_back(Waiter {
-                        n: this.n,
+                if n <= self.size {
+                    *key = Some(st.waiters.push_back(Waiter {
+                        n,
                         waker: Some(cx.waker().clone()),
                         granted: false,
                     }));
@@ -305,28 +332,36 @@ impl<'a> Future for SemaphoreAcquire<'a> {
             }
         }
         drop(st);
-        wait::record(WaitReason::SemaphoreAcquire, this.at);
+        wait::record(WaitReason::SemaphoreAcquire, at);
         Poll::Pending
     }
-}
 
-impl Drop for SemaphoreAcquire<'_> {
-    fn drop(&mut self) {
-        let Some(key) = self.key.take() else { return };
-        let sem = self.sem;
-        let mut st = lock(&sem.state);
+    /// Step 3: an acquire future dropped while its node `key` is allocated.
+    pub(crate) fn cancel_acquire(&self, key: usize) {
+        let mut st = lock(&self.state);
         let was_head = st.waiters.front() == Some(key);
         let w = st.waiters.remove(key);
         let wakers = if w.granted {
             st.cur -= w.n;
-            sem.notify(&mut st)
-        } else if was_head && sem.size > st.cur {
-            sem.notify(&mut st)
+            self.notify(&mut st)
+        } else if was_head && self.size > st.cur {
+            self.notify(&mut st)
         } else {
             Vec::new()
         };
         drop(st);
         wakers.into_iter().for_each(Waker::wake);
+    }
+
+    /// `try_acquire` without a permit: on `true` the caller holds `n`.
+    pub(crate) fn try_acquire_raw(&self, n: usize) -> bool {
+        let mut st = lock(&self.state);
+        if self.size - st.cur >= n && st.waiters.is_empty() {
+            st.cur += n;
+            true
+        } else {
+            false
+        }
     }
 }
 
@@ -383,6 +418,52 @@ impl SemaphorePermit<'_> {
     /// ```
     pub fn forget(self) {
         std::mem::forget(self);
+    }
+
+    /// Moves the permits of `other` into this one (tokio's `merge`).
+    ///
+    /// # Panics
+    ///
+    /// If `other` belongs to another semaphore.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sem = goro::sync::Semaphore::new(3);
+    /// let mut a = sem.acquire_blocking(1);
+    /// a.merge(sem.acquire_blocking(2));
+    /// assert_eq!(a.num_permits(), 3);
+    /// drop(a);
+    /// assert_eq!(sem.available(), 3);
+    /// ```
+    pub fn merge(&mut self, mut other: Self) {
+        assert!(
+            std::ptr::eq(self.sem, other.sem),
+            "merging permits from different semaphore instances"
+        );
+        self.n += std::mem::take(&mut other.n);
+    }
+
+    /// Splits `n` permits off into a new permit of the same semaphore, or
+    /// `None` if this one holds fewer than `n` (tokio's `split`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sem = goro::sync::Semaphore::new(3);
+    /// let mut a = sem.acquire_blocking(3);
+    /// let b = a.split(1).unwrap();
+    /// assert_eq!((a.num_permits(), b.num_permits()), (2, 1));
+    /// drop(b);
+    /// assert_eq!(sem.available(), 1);
+    /// assert!(a.split(3).is_none());
+    /// ```
+    pub fn split(&mut self, n: usize) -> Option<Self> {
+        if n > self.n {
+            return None;
+        }
+        self.n -= n;
+        Some(SemaphorePermit { sem: self.sem, n })
     }
 }
 

@@ -113,27 +113,88 @@ struct Inner {
 /// wg.wait_blocking();
 /// assert_eq!(hits.load(Ordering::SeqCst), 4);
 /// ```
-#[derive(Clone)]
 pub struct WaitGroup {
-    inner: Arc<Inner>,
+    shared: Lazy,
+}
+
+impl Inner {
+    fn new() -> Inner {
+        Inner {
+            state: AtomicU64::new(0),
+            queue: Mutex::new(WaitList::new()),
+        }
+    }
+}
+
+/// The counter the clones share, allocated on first use so that
+/// [`WaitGroup::new`] can be `const` (a static `WaitGroup` is one handle
+/// that is never cloned, or whose clones share the counter it allocated).
+/// Under loom, where nothing is `const`, it is allocated at once.
+struct Lazy(
+    #[cfg(not(loom))] std::sync::OnceLock<Arc<Inner>>,
+    #[cfg(loom)] Arc<Inner>,
+);
+
+impl Lazy {
+    crate::loom::const_fn! {
+        fn new() -> Lazy {
+            #[cfg(not(loom))]
+            return Lazy(std::sync::OnceLock::new());
+            #[cfg(loom)]
+            return Lazy(Arc::new(Inner::new()));
+        }
+    }
+
+    #[inline]
+    fn get(&self) -> &Arc<Inner> {
+        #[cfg(not(loom))]
+        return self.0.get_or_init(|| Arc::new(Inner::new()));
+        #[cfg(loom)]
+        return &self.0;
+    }
+
+    fn from_arc(inner: Arc<Inner>) -> Lazy {
+        #[cfg(not(loom))]
+        return Lazy(std::sync::OnceLock::from(inner));
+        #[cfg(loom)]
+        return Lazy(inner);
+    }
+}
+
+impl Clone for WaitGroup {
+    fn clone(&self) -> Self {
+        WaitGroup {
+            shared: Lazy::from_arc(self.shared.get().clone()),
+        }
+    }
 }
 
 impl WaitGroup {
-    /// A new wait group with a zero counter.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let wg = goro::sync::WaitGroup::new();
-    /// wg.wait_blocking(); // counter is zero: returns at once
-    /// ```
-    pub fn new() -> WaitGroup {
-        WaitGroup {
-            inner: Arc::new(Inner {
-                state: AtomicU64::new(0),
-                queue: Mutex::new(WaitList::new()),
-            }),
+    crate::loom::const_fn! {
+        /// A new wait group with a zero counter; `const`, so it can be a
+        /// static (Go's package-level `var wg sync.WaitGroup`).
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// let wg = goro::sync::WaitGroup::new();
+        /// wg.wait_blocking(); // counter is zero: returns at once
+        ///
+        /// static WG: goro::sync::WaitGroup = goro::sync::WaitGroup::new();
+        /// WG.add(1);
+        /// std::thread::spawn(|| WG.done());
+        /// WG.wait_blocking();
+        /// ```
+        pub fn new() -> WaitGroup {
+            WaitGroup {
+                shared: Lazy::new(),
+            }
         }
+    }
+
+    #[inline]
+    fn inner(&self) -> &Inner {
+        self.shared.get()
     }
 
     /// Adds `delta` (which may be negative) to the counter. When it reaches
@@ -155,7 +216,7 @@ impl WaitGroup {
     /// wg.wait_blocking();
     /// ```
     pub fn add(&self, delta: isize) {
-        let st = &self.inner.state;
+        let st = &self.inner().state;
         let mut s = st.load(Relaxed);
         loop {
             let c = counter(s) + delta as i64;
@@ -230,7 +291,7 @@ impl WaitGroup {
     /// ```
     #[track_caller]
     pub fn wait_blocking(&self) {
-        if counter(self.inner.state.load(Acquire)) == 0 {
+        if counter(self.inner().state.load(Acquire)) == 0 {
             return;
         }
         wait::block_on(self.wait())
@@ -239,7 +300,7 @@ impl WaitGroup {
     /// Step 1, second half: flag and wake the waiters of generation `gen`.
     #[cold]
     fn release(&self, gen: u64) {
-        let mut q = lock(&self.inner.queue);
+        let mut q = lock(&self.inner().queue);
         let mut wakers = Vec::new();
         let mut next = q.front();
         while let Some(key) = next {
@@ -319,7 +380,7 @@ impl Default for WaitGroup {
 impl fmt::Debug for WaitGroup {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WaitGroup")
-            .field("counter", &counter(self.inner.state.load(Relaxed)))
+            .field("counter", &counter(self.inner().state.load(Relaxed)))
             .finish()
     }
 }
@@ -345,7 +406,7 @@ impl Future for WaitGroupWait {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        let inner = &*this.wg.inner;
+        let inner = this.wg.inner();
         if this.key.is_none() && counter(inner.state.load(Acquire)) == 0 {
             return Poll::Ready(());
         }
@@ -390,7 +451,7 @@ impl Future for WaitGroupWait {
 impl Drop for WaitGroupWait {
     fn drop(&mut self) {
         if let Some(key) = self.key.take() {
-            lock(&self.wg.inner.queue).remove(key);
+            lock(&self.wg.inner().queue).remove(key);
         }
     }
 }
