@@ -12,8 +12,9 @@
 //! sender if that sender is still in flight on it (`cap == 0`), else to the
 //! channel ([`Chan::reinject`]), so no value is ever lost. A send arm whose
 //! value was taken by a receiver before the drop has sent it: the drop came
-//! after the commit. A send arm dropped while in flight detaches from its
-//! receiver (mod.rs, "Why a two-phase rendezvous?").
+//! after the commit. A send arm dropped while in flight takes its value
+//! back from the receiver, which is marked `retracted` and starts over
+//! (mod.rs, "Why a two-phase rendezvous?").
 
 use std::{marker::PhantomData, pin::Pin, ptr, task::Waker};
 
@@ -62,7 +63,9 @@ pub(crate) trait Arm {
     /// Unlinks the waiter if linked (no-op if not registered).
     fn unregister(self: Pin<&mut Self>);
     /// After the selection says `DONE` for this arm: collects the result.
-    fn finish(self: Pin<&mut Self>);
+    /// `false` if nothing happened after all (a receive whose sender took
+    /// its value back): the select starts over.
+    fn finish(self: Pin<&mut Self>) -> bool;
 }
 
 /// A receive on one channel.
@@ -194,6 +197,7 @@ impl<'a, T> RecvArm<'a, T> {
                 n.sel = sel;
                 n.arm = arm;
                 n.slot = None;
+                n.retracted = false;
                 set_waker(&mut n.waker, waker);
             });
             q.push_back(&self.waiter);
@@ -201,26 +205,32 @@ impl<'a, T> RecvArm<'a, T> {
         self.registered = true;
     }
 
-    /// After `DONE`: the value, or `None` for closed. On an unbuffered
-    /// channel, under the lock: taking the value completes its sender.
-    pub(crate) fn take_done(self: Pin<&mut Self>) -> Option<T> {
+    /// After `DONE`: `Some(value)`, or `Some(None)` for closed; `None` if
+    /// the sender of an in-flight value was dropped and took it back
+    /// (nothing was received: start over). On an unbuffered channel, under
+    /// the lock: taking the value completes its sender.
+    pub(crate) fn take_done(self: Pin<&mut Self>) -> Option<Option<T>> {
         let this = self.project();
         this.registered = false;
         if this.ch().cap != 0 {
             // SAFETY: the owner saw DONE for this waiter of a buffered
             // channel: a channel completed and unlinked it, nobody is in
             // flight on it, and no channel will touch it again.
-            return unsafe { this.waiter.with(|n| n.slot.take()) };
+            return Some(unsafe { this.waiter.with(|n| n.slot.take()) });
         }
         let (v, waker) = {
             let mut st = this.ch().lock();
+            // SAFETY: lock held; our own waiter, unlinked (DONE).
+            if unsafe { this.waiter.with(|n| std::mem::take(&mut n.retracted)) } {
+                return None;
+            }
             // SAFETY: lock held; our waiter, unlinked (DONE).
             unsafe { this.ch().take_handed(&mut st, &this.waiter) }
         };
         if let Some(w) = waker {
             w.wake();
         }
-        v
+        Some(v)
     }
 
     fn refresh_waker(&mut self, waker: &Waker) {
@@ -330,9 +340,14 @@ impl<T> Arm for RecvArm<'_, T> {
         self.project().unlink();
     }
 
-    fn finish(mut self: Pin<&mut Self>) {
-        let v = self.as_mut().take_done();
-        self.project().out = Some(v);
+    fn finish(mut self: Pin<&mut Self>) -> bool {
+        match self.as_mut().take_done() {
+            Some(v) => {
+                self.project().out = Some(v);
+                true
+            }
+            None => false,
+        }
     }
 }
 
@@ -417,9 +432,11 @@ impl<'a, T> SendArm<'a, T> {
                 let waker = wait
                     .map(|(_, _, w, _)| w)
                     .expect("goro: in flight without a waker");
+                // Registered first: if cloning the waker panics, dropping
+                // the arm still takes the value back from the receiver.
+                self.registered = true;
                 // SAFETY: lock held; in flight, reached only under it.
                 unsafe { self.waiter.with(|n| set_waker(&mut n.waker, waker)) };
-                self.registered = true;
                 SendNow::InFlight(w)
             }
             Err(SendFail::Closed(v)) => SendNow::Done(Err(SendError(v)), None),
@@ -457,6 +474,11 @@ impl<'a, T> SendArm<'a, T> {
             SendNow::Full => {
                 // SAFETY: lock held; pinned.
                 unsafe { this.link(&mut st.sendq, sel, 0, waker) };
+                let watchers = st.take_watchers();
+                drop(st);
+                if let Some(w) = watchers {
+                    w.wake();
+                }
                 Start::Linked
             }
         }
@@ -517,15 +539,21 @@ impl<'a, T> SendArm<'a, T> {
         self.registered = false;
         let mut st = self.ch().lock();
         // SAFETY: lock held; valid; if linked, in `sendq`. In flight, the
-        // pair is broken here: the value now belongs to the receiver (and
-        // goes to the channel if that receiver is cancelled too).
+        // pair is broken here and the value comes back: the receiver has
+        // not taken it (it would have unpaired us), so nothing was sent.
+        // The receiver is marked `retracted` and starts over.
         unsafe {
             st.sendq.remove(&self.waiter);
             let peer = self
                 .waiter
                 .with(|n| std::mem::replace(&mut n.peer, ptr::null()));
             if !peer.is_null() {
-                (*peer).with(|n| n.peer = ptr::null());
+                let v = (*peer).with(|n| {
+                    n.peer = ptr::null();
+                    n.retracted = true;
+                    n.slot.take()
+                });
+                self.waiter.with(|n| n.slot = v);
             }
         }
     }
@@ -578,6 +606,11 @@ impl<T> Arm for SendArm<'_, T> {
         }
         // SAFETY: lock held; pinned.
         unsafe { this.link(&mut st.sendq, sel, arm, waker) };
+        let watchers = st.take_watchers();
+        drop(st);
+        if let Some(w) = watchers {
+            w.wake();
+        }
         Reg::Linked
     }
 
@@ -593,8 +626,9 @@ impl<T> Arm for SendArm<'_, T> {
         self.project().unlink();
     }
 
-    fn finish(mut self: Pin<&mut Self>) {
+    fn finish(mut self: Pin<&mut Self>) -> bool {
         let r = self.as_mut().take_done();
         self.project().out = Some(r);
+        true
     }
 }

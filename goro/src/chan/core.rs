@@ -33,6 +33,63 @@ pub(crate) struct State<T> {
     pub(crate) closed: bool,
     pub(crate) recvq: Queue<T>,
     pub(crate) sendq: Queue<T>,
+    /// Receivers polled as a `Stream` that found nothing: woken (all of
+    /// them, and forgotten) when a receive may complete — a value is
+    /// buffered, a sender links into `sendq`, or the channel closes. A
+    /// watcher is never handed a value, so a stream that is no longer
+    /// polled strands nothing (see mod.rs, "Why watchers for streams?").
+    pub(crate) watchers: Vec<(u64, Waker)>,
+    /// The id the next watcher registration gets (never 0).
+    pub(crate) next_watch: u64,
+}
+
+impl<T> State<T> {
+    /// Takes every watcher's waker, as one waker to wake once the lock is
+    /// released.
+    pub(crate) fn take_watchers(&mut self) -> Option<Waker> {
+        match self.watchers.len() {
+            0 => None,
+            1 => self.watchers.pop().map(|(_, w)| w),
+            _ => {
+                let ws = self.watchers.drain(..).map(|(_, w)| w).collect();
+                Some(Waker::from(std::sync::Arc::new(WakeAll(ws))))
+            }
+        }
+    }
+
+    /// Registers (or refreshes) the watcher `*id` with `waker`.
+    pub(crate) fn watch(&mut self, id: &mut u64, waker: &Waker) {
+        if *id != 0 {
+            if let Some((_, w)) = self.watchers.iter_mut().find(|(i, _)| i == id) {
+                if !w.will_wake(waker) {
+                    *w = waker.clone();
+                }
+                return;
+            }
+        }
+        self.next_watch += 1;
+        *id = self.next_watch;
+        self.watchers.push((*id, waker.clone()));
+    }
+
+    /// Forgets the watcher `id` if it is registered.
+    pub(crate) fn unwatch(&mut self, id: u64) {
+        if id != 0 {
+            self.watchers.retain(|(i, _)| *i != id);
+        }
+    }
+}
+
+/// Several watchers' wakers behind one.
+struct WakeAll(Vec<Waker>);
+
+impl std::task::Wake for WakeAll {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.wake_by_ref();
+    }
+    fn wake_by_ref(self: &std::sync::Arc<Self>) {
+        self.0.iter().for_each(Waker::wake_by_ref);
+    }
 }
 
 /// The shared core behind every `Sender` and `Receiver` of one channel.
@@ -89,6 +146,8 @@ impl<T> Chan<T> {
                 closed: false,
                 recvq: Queue::new(),
                 sendq: Queue::new(),
+                watchers: Vec::new(),
+                next_watch: 0,
             })),
             cap,
             closed: AtomicBool::new(false),
@@ -161,7 +220,7 @@ impl<T> Chan<T> {
         }
         if st.buf.len() < self.cap {
             st.buf.push_back(v);
-            return Ok(Sent::Done(None));
+            return Ok(Sent::Done(st.take_watchers()));
         }
         Err(SendFail::Full(v))
     }
@@ -228,6 +287,7 @@ impl<T> Chan<T> {
                 wakers.extend(unsafe { complete(w, |_| {}) });
             }
         }
+        wakers.extend(st.watchers.drain(..).map(|(_, w)| w));
         Some(wakers)
     }
 
@@ -282,7 +342,7 @@ impl<T> Chan<T> {
             Some(w) => unsafe { complete(w, |n| n.slot = Some(v)) },
             None => {
                 st.buf.push_front(v);
-                None
+                st.take_watchers()
             }
         }
     }
@@ -383,7 +443,7 @@ impl<T> Chan<T> {
                 (*sel).give_back();
                 st.sendq.push_back(s);
             }
-            return None;
+            return st.take_watchers();
         }
         // SAFETY: lock held, `s` valid; its selection is alive.
         unsafe {

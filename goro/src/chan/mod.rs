@@ -50,9 +50,20 @@
 //! if its sender is in flight, to that sender (see "Why a two-phase
 //! rendezvous?"); otherwise to the channel's front (see "Why give values
 //! back?"), so nothing is lost. A send whose value a receiver already took
-//! has happened. A send dropped while in flight unpairs (under the lock):
-//! its value now belongs to that receiver, as if it had been sent; if the
-//! receiver is cancelled too, the value goes to the channel's front.
+//! has happened. A send dropped while in flight unpairs (under the lock)
+//! and takes its value back: the receiver, whose word is already `DONE`,
+//! is marked `retracted` and starts over (a select restarts at pass 1). So
+//! a send future dropped before it returned did not deliver, except in one
+//! window: a receiver took the value after the send's last poll and before
+//! its drop (the send was woken to return `Ok` but never polled again).
+//! A send raced by a timer *inside one select* (`select! { send(..),
+//! recv(after(d)) }`) or `send_timeout` has no such window: exactly one
+//! arm happens, and the value comes back on timeout.
+//!
+//! **Streams.** A `Receiver` polled as a `Stream` has no future of its own
+//! to hold a waiter, so it registers only a *watcher* (a waker in
+//! `State::watchers`): woken when a receive may complete, never handed a
+//! value. See "Why watchers for streams?".
 //!
 //! **Non-blocking sends.** `try_send` and a select with a `default` cannot
 //! wait for the receiver to take the value: on an unbuffered channel they
@@ -82,11 +93,27 @@
 //! take it. A receiver-initiated take — the sender was waiting first — is
 //! complete at once, as before.
 //!
-//! Why may a sender cancelled in flight not take its value back? The
+//! How does a sender cancelled in flight take its value back? The
 //! receiver's word is already `DONE`: it may be a select whose other arms
-//! other channels have unlinked, so it cannot be put back to waiting. The
-//! value stays with the receiver; dropping it instead would lose a message
-//! that a receiver had committed to.
+//! other channels have unlinked, so it cannot be put back to waiting.
+//! Instead its waiter is marked `retracted` (under the lock, with the slot
+//! emptied); when it looks at its result it finds nothing received and
+//! starts over — a plain receive waits again, a select runs pass 1 again.
+//! Leaving the value to the receiver (the first design) made a dropped
+//! send deliver: a caller that retries after a timeout sent twice.
+//!
+//! # Why watchers for streams?
+//!
+//! A `Recv` future owns its waiter and unlinks it when dropped. A
+//! `Receiver` used as a `Stream` is polled through `poll_next` with no
+//! future in between: a waiter kept linked between polls would be handed
+//! values after its consumer stopped polling (a `next()` dropped by a
+//! timeout), stranding them in a receiver nobody reads. So the stream
+//! registers a waker only; senders wake every watcher (and forget them)
+//! when a value is buffered, a sender waits in `sendq`, or the channel
+//! closes, and the next poll receives like `try_recv`. On an unbuffered
+//! channel the sender waits in `sendq` meanwhile, where any receiver that
+//! is actually waiting can take its value.
 //!
 //! # Why give values back?
 //!

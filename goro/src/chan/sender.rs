@@ -35,6 +35,10 @@ pub struct Sender<T> {
     pub(crate) chan: Arc<Chan<T>>,
 }
 
+// As for `Receiver`: a panic leaves no channel half-updated.
+impl<T> std::panic::UnwindSafe for Sender<T> {}
+impl<T> std::panic::RefUnwindSafe for Sender<T> {}
+
 impl<T> Sender<T> {
     /// Sends `v`, waiting while the buffer is full (unbuffered: until a
     /// receiver takes it). Fails with the value if the channel is closed,
@@ -216,9 +220,14 @@ impl<T> fmt::Debug for Sender<T> {
 /// The future of [`Sender::send`].
 ///
 /// On an unbuffered channel it completes only once a receiver has taken
-/// the value. Dropping it before it completes sends nothing — unless a
-/// receiver had already been handed the value: then the value is that
-/// receiver's (and goes back to the channel if it is cancelled too).
+/// the value. Dropping it before it returned sends nothing: a value handed
+/// to a receiver that has not taken it yet is taken back. The one window:
+/// a receiver took the value after this future's last poll (the future
+/// was woken to return `Ok`) and the future is dropped without being
+/// polled again — then the value was delivered. `time::timeout(d,
+/// tx.send(v))` has that window; a `select!` with a timer arm
+/// (`select! { send(tx, v) => .., recv(after(d)) => .. }`) and
+/// [`Sender::send_timeout`] have none.
 #[must_use = "futures do nothing unless polled"]
 pub struct Send<'a, T> {
     // Declared before `sel`: dropped (unlinked) first.
