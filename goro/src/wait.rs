@@ -280,3 +280,43 @@ pub(crate) fn block_on<F: Future>(fut: F) -> F::Output {
         }
     }
 }
+
+/// [`block_on`] with a deadline (`None`: none), for the `_timeout` /
+/// `_deadline` twins: `None` if `fut` is still pending at `deadline` (it
+/// was polled once more then). `fut` stays with the caller, who cancels it
+/// and takes back what it holds (a send's value).
+pub(crate) fn block_on_deadline<F: Future + ?Sized>(
+    mut fut: std::pin::Pin<&mut F>,
+    deadline: Option<Instant>,
+) -> Option<F::Output> {
+    let Some(deadline) = deadline else {
+        return Some(block_on(fut));
+    };
+    let (parker, waker) = THREAD_WAKER
+        .try_with(|(p, w)| (p.clone(), w.clone()))
+        .unwrap_or_else(|_| ThreadWaker::new_pair());
+    let mut cx = Context::from_waker(&waker);
+    if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+        return Some(v);
+    }
+    THREADS_IN_BLOCKING_CALLS.fetch_add(1, Ordering::SeqCst);
+    crate::runtime::context::mark_blocking_call(true);
+    struct Leave;
+    impl Drop for Leave {
+        fn drop(&mut self) {
+            crate::runtime::context::mark_blocking_call(false);
+            THREADS_IN_BLOCKING_CALLS.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+    let _leave = Leave;
+    loop {
+        let now = Instant::now();
+        if now >= deadline {
+            return None;
+        }
+        parker.0.park_timeout(deadline - now);
+        if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+            return Some(v);
+        }
+    }
+}

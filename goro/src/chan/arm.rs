@@ -507,6 +507,24 @@ impl<'a, T> SendArm<'a, T> {
         self.registered = true;
     }
 
+    /// A plain send gives up (`send_timeout`): unlinks, taking its value
+    /// back if it is in flight, and returns it — or `Ok(result)` if a
+    /// channel completed the send first (the unlink waited for its lock,
+    /// so no completion is half done).
+    pub(crate) fn cancel_single(
+        mut self: Pin<&mut Self>,
+        sel: &Selection,
+    ) -> Result<Result<(), SendError<T>>, T> {
+        self.as_mut().project().unlink();
+        if let super::waiter::Status::Done(_) = sel.status() {
+            return Ok(self.take_done());
+        }
+        match self.project().take_value() {
+            Some(v) => Err(v),
+            None => unreachable!("goro: cancelled send without its value"),
+        }
+    }
+
     /// After `DONE`: `Ok` if a receiver took the value, else the value back.
     pub(crate) fn take_done(self: Pin<&mut Self>) -> Result<(), SendError<T>> {
         let this = self.project();

@@ -148,9 +148,9 @@ use std::sync::Arc;
 
 pub use self::{
     dyn_select::{Select, SelectFut, Selected},
-    error::{SendError, TryRecvError, TrySendError},
-    receiver::{IntoIter, Iter, Receiver, Recv},
-    sender::{Send, Sender},
+    error::{RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError},
+    receiver::{IntoIter, Iter, Receiver, Recv, TryIter},
+    sender::{Send, Sender, WeakSender},
 };
 
 /// Makes a channel with a buffer of `cap` values (Go's `make(chan T,
@@ -171,7 +171,7 @@ pub use self::{
 /// ```
 pub fn chan<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
     let chan = Arc::new(self::core::Chan::new(cap, false));
-    (Sender { chan: chan.clone() }, Receiver::new(chan))
+    (Sender::from_chan(chan.clone()), Receiver::new(chan))
 }
 
 /// A receiver that is never ready and never closed (Go's nil channel):

@@ -8,12 +8,13 @@ use std::{
     pin::Pin,
     sync::Arc,
     task::{Context, Poll},
+    time::{Duration, Instant},
 };
 
 use super::{
     arm::{Arm, RecvArm, Start},
     core::{Chan, RecvFail},
-    error::TryRecvError,
+    error::{RecvTimeoutError, TryRecvError},
     waiter::{Selection, Status},
 };
 use crate::{
@@ -92,6 +93,107 @@ impl<T> Receiver<T> {
     #[track_caller]
     pub fn recv_blocking(&self) -> Option<T> {
         wait::block_on(self.recv())
+    }
+
+    /// [`recv_blocking`](Receiver::recv_blocking) that gives up after
+    /// `timeout` (crossbeam's `recv_timeout`). A value handed to this
+    /// receive as it times out is given back, not lost.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use goro::chan::RecvTimeoutError;
+    /// let (tx, rx) = goro::chan::<i32>(1);
+    /// assert_eq!(rx.recv_timeout(Duration::from_millis(1)), Err(RecvTimeoutError::Timeout));
+    /// tx.send_blocking(2).unwrap();
+    /// assert_eq!(rx.recv_timeout(Duration::from_secs(1)), Ok(2));
+    /// ```
+    #[track_caller]
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
+        match Instant::now().checked_add(timeout) {
+            Some(deadline) => self.recv_deadline(deadline),
+            None => self.recv_blocking().ok_or(RecvTimeoutError::Closed),
+        }
+    }
+
+    /// [`recv_blocking`](Receiver::recv_blocking) that gives up at
+    /// `deadline`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use goro::chan::RecvTimeoutError;
+    /// let (_tx, rx) = goro::chan::<i32>(0);
+    /// let deadline = Instant::now() + Duration::from_millis(1);
+    /// assert_eq!(rx.recv_deadline(deadline), Err(RecvTimeoutError::Timeout));
+    /// ```
+    #[track_caller]
+    pub fn recv_deadline(&self, deadline: Instant) -> Result<T, RecvTimeoutError> {
+        let fut = std::pin::pin!(self.recv());
+        match wait::block_on_deadline(fut, Some(deadline)) {
+            Some(Some(v)) => Ok(v),
+            Some(None) => Err(RecvTimeoutError::Closed),
+            // Dropping the receive gives back anything handed to it.
+            None => Err(RecvTimeoutError::Timeout),
+        }
+    }
+
+    /// An iterator over the values that can be received without waiting
+    /// (crossbeam's `try_iter`); it ends at the first `try_recv` failure.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = goro::chan::<i32>(3);
+    /// tx.send_blocking(1).unwrap();
+    /// tx.send_blocking(2).unwrap();
+    /// assert_eq!(rx.try_iter().collect::<Vec<_>>(), [1, 2]);
+    /// ```
+    pub fn try_iter(&self) -> TryIter<'_, T> {
+        TryIter { rx: self }
+    }
+
+    /// How many `Sender`s of this channel exist.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = goro::chan::<i32>(0);
+    /// let _tx2 = tx.clone();
+    /// assert_eq!(rx.sender_count(), 2);
+    /// ```
+    pub fn sender_count(&self) -> usize {
+        self.chan.senders.load(Ordering::Acquire)
+    }
+
+    /// How many `Receiver`s of this channel exist.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (_tx, rx) = goro::chan::<i32>(0);
+    /// let _rx2 = rx.clone();
+    /// assert_eq!(rx.receiver_count(), 2);
+    /// ```
+    pub fn receiver_count(&self) -> usize {
+        self.chan.receivers.load(Ordering::Acquire)
+    }
+
+    /// Whether the buffer is full (`len() == capacity()`; always true for
+    /// an unbuffered channel, as crossbeam's zero-capacity channel says).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = goro::chan::<i32>(1);
+    /// assert!(!rx.is_full());
+    /// tx.send_blocking(1).unwrap();
+    /// assert!(rx.is_full());
+    /// ```
+    pub fn is_full(&self) -> bool {
+        self.chan.len() >= self.chan.cap
     }
 
     /// Receives a value only if that needs no waiting.
@@ -385,6 +487,20 @@ impl<T> futures_core::Stream for Receiver<T> {
 impl<T> futures_core::FusedStream for Receiver<T> {
     fn is_terminated(&self) -> bool {
         self.terminated
+    }
+}
+
+/// A non-blocking iterator over a [`Receiver`]; see [`Receiver::try_iter`].
+#[derive(Debug)]
+pub struct TryIter<'a, T> {
+    rx: &'a Receiver<T>,
+}
+
+impl<T> Iterator for TryIter<'_, T> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        self.rx.try_recv().ok()
     }
 }
 

@@ -7,12 +7,13 @@ use std::{
     pin::Pin,
     sync::Arc,
     task::{Context, Poll},
+    time::{Duration, Instant},
 };
 
 use super::{
     arm::{SendArm, Start},
     core::{Chan, SendFail, Sent},
-    error::{SendError, TrySendError},
+    error::{SendError, SendTimeoutError, TrySendError},
     waiter::{Selection, Status},
 };
 use crate::{
@@ -40,6 +41,11 @@ impl<T> std::panic::UnwindSafe for Sender<T> {}
 impl<T> std::panic::RefUnwindSafe for Sender<T> {}
 
 impl<T> Sender<T> {
+    /// A sender for `chan`, whose count the caller has already taken.
+    pub(crate) fn from_chan(chan: Arc<Chan<T>>) -> Sender<T> {
+        Sender { chan }
+    }
+
     /// Sends `v`, waiting while the buffer is full (unbuffered: until a
     /// receiver takes it). Fails with the value if the channel is closed,
     /// or closes while waiting, or every receiver is gone.
@@ -75,6 +81,55 @@ impl<T> Sender<T> {
     #[track_caller]
     pub fn send_blocking(&self, v: T) -> Result<(), SendError<T>> {
         wait::block_on(self.send(v))
+    }
+
+    /// [`send_blocking`](Sender::send_blocking) that gives up after
+    /// `timeout`, handing the value back (crossbeam's `send_timeout`). On
+    /// `Err(Timeout(v))` nothing was sent: a value handed to a receiver
+    /// that had not taken it yet is taken back.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use goro::chan::SendTimeoutError;
+    /// let (tx, rx) = goro::chan::<i32>(1);
+    /// assert_eq!(tx.send_timeout(1, Duration::from_secs(1)), Ok(()));
+    /// assert_eq!(
+    ///     tx.send_timeout(2, Duration::from_millis(1)),
+    ///     Err(SendTimeoutError::Timeout(2))
+    /// );
+    /// # drop(rx);
+    /// ```
+    #[track_caller]
+    pub fn send_timeout(&self, v: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
+        match Instant::now().checked_add(timeout) {
+            Some(deadline) => self.send_deadline(v, deadline),
+            None => self.send_blocking(v).map_err(Into::into),
+        }
+    }
+
+    /// [`send_timeout`](Sender::send_timeout) with a deadline.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// let (tx, _rx) = goro::chan::<i32>(0);
+    /// let r = tx.send_deadline(7, Instant::now() + Duration::from_millis(1));
+    /// assert_eq!(r.unwrap_err().into_inner(), 7);
+    /// ```
+    #[track_caller]
+    pub fn send_deadline(&self, v: T, deadline: Instant) -> Result<(), SendTimeoutError<T>> {
+        let mut fut = std::pin::pin!(self.send(v));
+        match wait::block_on_deadline(fut.as_mut(), Some(deadline)) {
+            Some(r) => r.map_err(Into::into),
+            None => match fut.cancel() {
+                // A receiver took it (or the channel closed) as we timed out.
+                Ok(r) => r.map_err(Into::into),
+                Err(v) => Err(SendTimeoutError::Timeout(v)),
+            },
+        }
     }
 
     /// Sends `v` only if that needs no waiting: a receiver is waiting or
@@ -178,6 +233,62 @@ impl<T> Sender<T> {
         self.chan.cap
     }
 
+    /// How many `Sender`s of this channel exist.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, _rx) = goro::chan::<i32>(0);
+    /// assert_eq!(tx.sender_count(), 1);
+    /// ```
+    pub fn sender_count(&self) -> usize {
+        self.chan.senders.load(Ordering::Acquire)
+    }
+
+    /// How many `Receiver`s of this channel exist.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = goro::chan::<i32>(0);
+    /// drop(rx);
+    /// assert_eq!(tx.receiver_count(), 0);
+    /// ```
+    pub fn receiver_count(&self) -> usize {
+        self.chan.receivers.load(Ordering::Acquire)
+    }
+
+    /// Whether the buffer is full (always true for an unbuffered channel).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, _rx) = goro::chan::<i32>(1);
+    /// tx.send_blocking(1).unwrap();
+    /// assert!(tx.is_full());
+    /// ```
+    pub fn is_full(&self) -> bool {
+        self.chan.len() >= self.chan.cap
+    }
+
+    /// A [`WeakSender`] that does not keep the channel open.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = goro::chan::<i32>(1);
+    /// let weak = tx.downgrade();
+    /// weak.upgrade().unwrap().send_blocking(1).unwrap();
+    /// drop(tx);
+    /// assert!(weak.upgrade().is_none());
+    /// assert_eq!(rx.recv_blocking(), Some(1));
+    /// ```
+    pub fn downgrade(&self) -> WeakSender<T> {
+        WeakSender {
+            chan: self.chan.clone(),
+        }
+    }
+
     /// Whether `self` and `other` send on the same channel.
     ///
     /// # Examples
@@ -194,9 +305,7 @@ impl<T> Sender<T> {
 impl<T> Clone for Sender<T> {
     fn clone(&self) -> Self {
         self.chan.senders.fetch_add(1, Ordering::Relaxed);
-        Sender {
-            chan: self.chan.clone(),
-        }
+        Sender::from_chan(self.chan.clone())
     }
 }
 
@@ -213,6 +322,71 @@ impl<T> fmt::Debug for Sender<T> {
         f.debug_struct("Sender")
             .field("cap", &self.chan.cap)
             .field("closed", &self.chan.is_closed())
+            .finish()
+    }
+}
+
+/// A sender that does not count as one: the channel closes when the last
+/// [`Sender`] is dropped, whatever weak ones remain. Get one with
+/// [`Sender::downgrade`]; [`upgrade`](WeakSender::upgrade) while the channel
+/// still has a sender.
+///
+/// # Examples
+///
+/// ```
+/// let (tx, rx) = goro::chan::<i32>(0);
+/// let weak = tx.downgrade();
+/// drop(tx);
+/// assert!(rx.is_closed());
+/// assert!(weak.upgrade().is_none());
+/// ```
+pub struct WeakSender<T> {
+    chan: Arc<Chan<T>>,
+}
+
+impl<T> WeakSender<T> {
+    /// A `Sender`, if some `Sender` of the channel still exists.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, _rx) = goro::chan::<i32>(0);
+    /// let weak = tx.downgrade();
+    /// assert!(weak.upgrade().unwrap().same_channel(&tx));
+    /// ```
+    pub fn upgrade(&self) -> Option<Sender<T>> {
+        let mut n = self.chan.senders.load(Ordering::Relaxed);
+        loop {
+            if n == 0 {
+                return None;
+            }
+            match self.chan.senders.compare_exchange_weak(
+                n,
+                n + 1,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => {
+                    return Some(Sender::from_chan(self.chan.clone()));
+                }
+                Err(m) => n = m,
+            }
+        }
+    }
+}
+
+impl<T> Clone for WeakSender<T> {
+    fn clone(&self) -> Self {
+        WeakSender {
+            chan: self.chan.clone(),
+        }
+    }
+}
+
+impl<T> fmt::Debug for WeakSender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WeakSender")
+            .field("senders", &self.chan.senders.load(Ordering::Relaxed))
             .finish()
     }
 }
@@ -240,6 +414,19 @@ pub struct Send<'a, T> {
 impl<T> fmt::Debug for Send<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Send").field("at", &self.at).finish()
+    }
+}
+
+impl<T> Send<'_, T> {
+    /// Gives up: unlinks (taking the value back from a receiver it is in
+    /// flight to) and returns the value, or `Ok(result)` if the send
+    /// completed first.
+    pub(crate) fn cancel(self: Pin<&mut Self>) -> Result<Result<(), SendError<T>>, T> {
+        // SAFETY: `arm` and `sel` are never moved out; they stay pinned.
+        let this = unsafe { self.get_unchecked_mut() };
+        // SAFETY: structural pinning of `arm`.
+        let arm = unsafe { Pin::new_unchecked(&mut this.arm) };
+        arm.cancel_single(&this.sel)
     }
 }
 
