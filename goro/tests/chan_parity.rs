@@ -149,3 +149,154 @@ fn fused_stream() {
         assert_eq!(rx.next().await, None);
     });
 }
+
+#[test]
+fn select_reused_many_times() {
+    use goro::chan::Select;
+    let (tx1, rx1) = goro::chan::<i32>(8);
+    let (tx2, rx2) = goro::chan::<i32>(8);
+    let (txo, rxo) = goro::chan::<i32>(1);
+    let mut sel = Select::new();
+    let a = sel.recv(&rx1);
+    let b = sel.recv(&rx2);
+    let s = sel.send(&txo, 99);
+    // The send arm fires once, then is spent.
+    let op = sel.select_blocking();
+    assert_eq!(op.index(), s);
+    assert_eq!(op.send(&txo), Ok(()));
+    assert_eq!(rxo.try_recv(), Ok(99));
+    let mut got = Vec::new();
+    for i in 0..10 {
+        if i % 2 == 0 {
+            tx1.send_blocking(i).unwrap();
+        } else {
+            tx2.send_blocking(i).unwrap();
+        }
+        let op = sel.select_blocking();
+        let v = if op.index() == a {
+            op.recv(&rx1)
+        } else {
+            assert_eq!(op.index(), b);
+            op.recv(&rx2)
+        };
+        got.push(v.unwrap());
+    }
+    assert_eq!(got, (0..10).collect::<Vec<_>>());
+    assert_eq!(rxo.try_recv(), Err(goro::chan::TryRecvError::Empty));
+    // A result left untaken goes back to its channel.
+    tx1.send_blocking(5).unwrap();
+    drop(sel.select_blocking());
+    assert_eq!(rx1.try_recv(), Ok(5));
+}
+
+#[test]
+fn select_timeout_deadline_and_remove() {
+    use goro::chan::{Select, SelectTimeoutError};
+    let (tx, rx) = goro::chan::<i32>(0);
+    let (tx2, rx2) = goro::chan::<i32>(1);
+    let mut sel = Select::new();
+    let a = sel.recv(&rx);
+    let b = sel.recv(&rx2);
+    let t0 = Instant::now();
+    assert_eq!(
+        sel.select_timeout(Duration::from_millis(20)).unwrap_err(),
+        SelectTimeoutError
+    );
+    assert!(t0.elapsed() >= Duration::from_millis(20));
+    let t = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(5));
+        tx.send_blocking(1).unwrap();
+        tx
+    });
+    let op = sel
+        .select_deadline(Instant::now() + Duration::from_secs(20))
+        .unwrap();
+    assert_eq!(op.index(), a);
+    assert_eq!(op.recv(&rx), Some(1));
+    let _tx = t.join().unwrap();
+    sel.remove(a);
+    tx2.send_blocking(2).unwrap();
+    let op = sel.select_timeout(Duration::from_secs(20)).unwrap();
+    assert_eq!(op.index(), b);
+    assert_eq!(op.recv(&rx2), Some(2));
+    assert!(sel.try_select().is_none());
+}
+
+#[test]
+#[should_panic(expected = "not an arm")]
+fn select_remove_twice_panics() {
+    let (_tx, rx) = goro::chan::<i32>(0);
+    let mut sel = goro::chan::Select::new();
+    let a = sel.recv(&rx);
+    sel.remove(a);
+    sel.remove(a);
+}
+
+/// A send arm timing out in a `select_timeout` did not deliver: every
+/// value is either reported sent or still with its owner.
+#[test]
+fn select_timeout_send_storm_exact() {
+    const N: usize = 2000;
+    let (tx, rx) = goro::chan::<usize>(0);
+    let r = thread::spawn(move || {
+        let mut got = Vec::new();
+        let mut n = 0u64;
+        loop {
+            n += 1;
+            match rx.recv_timeout(Duration::from_micros((n % 4) * 25)) {
+                Ok(v) => got.push(v),
+                Err(RecvTimeoutError::Closed) => return got,
+                Err(RecvTimeoutError::Timeout) => {}
+            }
+        }
+    });
+    let mut ok = HashSet::new();
+    for v in 0..N {
+        let mut sel = goro::chan::Select::new();
+        sel.send(&tx, v);
+        if let Ok(op) = sel.select_timeout(Duration::from_micros((v % 5) as u64 * 20)) {
+            op.send(&tx).unwrap();
+            ok.insert(v);
+        };
+    }
+    drop(tx);
+    let got = r.join().unwrap();
+    let got_set: HashSet<usize> = got.iter().copied().collect();
+    assert_eq!(got.len(), got_set.len());
+    assert_eq!(got_set, ok);
+}
+
+#[test]
+fn select_ready() {
+    use goro::chan::Select;
+    let (tx, rx) = goro::chan::<i32>(0);
+    let (tx1, rx1) = goro::chan::<i32>(1);
+    let mut sel = Select::new();
+    let r = sel.recv(&rx);
+    let s = sel.send(&tx1, 1);
+    assert_eq!(sel.try_ready(), Some(s));
+    tx1.send_blocking(0).unwrap();
+    assert_eq!(sel.try_ready(), None);
+    assert!(sel.ready_timeout(Duration::from_millis(10)).is_err());
+    // A value leaving the full buffer makes the send arm ready.
+    let t = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(5));
+        rx1.recv_blocking()
+    });
+    assert_eq!(sel.ready_timeout(Duration::from_secs(20)), Ok(s));
+    assert_eq!(t.join().unwrap(), Some(0));
+    // A waiting sender makes the receive arm ready; nothing is taken.
+    sel.remove(s);
+    let t = thread::spawn(move || tx.send_blocking(3));
+    assert_eq!(sel.ready(), r);
+    assert_eq!(rx.recv_blocking(), Some(3));
+    t.join().unwrap().unwrap();
+    // An unbuffered send is ready when a receiver waits.
+    let (tx0, rx0) = goro::chan::<i32>(0);
+    let mut sel = Select::new();
+    let s0 = sel.send(&tx0, 1);
+    let t = thread::spawn(move || rx0.recv_blocking());
+    assert_eq!(sel.ready(), s0);
+    tx0.send_blocking(8).unwrap();
+    assert_eq!(t.join().unwrap(), Some(8));
+}

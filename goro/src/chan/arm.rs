@@ -66,6 +66,42 @@ pub(crate) trait Arm {
     /// `false` if nothing happened after all (a receive whose sender took
     /// its value back): the select starts over.
     fn finish(self: Pin<&mut Self>) -> bool;
+    /// Whether the operation could complete now (`Select::ready`); a send
+    /// arm whose value is spent never is.
+    fn is_ready(&self) -> bool;
+    /// Registers (or refreshes) the readiness watcher `*id` on the arm's
+    /// channel (`Select::ready`); see `State::watchers`.
+    fn watch(&self, id: &mut u64, waker: &Waker);
+    /// Forgets the watcher `id`.
+    fn unwatch(&self, id: u64);
+    /// A reused `Select`: drops a result nobody took (a received value
+    /// goes back to its channel).
+    fn reset(self: Pin<&mut Self>);
+}
+
+/// A removed arm of a `Select` (never ready, nothing to clean up).
+#[derive(Debug)]
+pub(crate) struct NilArm;
+
+impl Arm for NilArm {
+    fn try_now(self: Pin<&mut Self>, _: Option<(&Selection, usize, &Waker)>) -> Now {
+        Now::NotReady
+    }
+    fn register(self: Pin<&mut Self>, _: &Selection, _: usize, _: &Waker) -> Reg {
+        Reg::Linked
+    }
+    fn refresh(self: Pin<&mut Self>, _: &Waker) {}
+    fn wait_claimed(&self) {}
+    fn unregister(self: Pin<&mut Self>) {}
+    fn finish(self: Pin<&mut Self>) -> bool {
+        unreachable!("goro: a removed arm cannot be chosen")
+    }
+    fn is_ready(&self) -> bool {
+        false
+    }
+    fn watch(&self, _: &mut u64, _: &Waker) {}
+    fn unwatch(&self, _: u64) {}
+    fn reset(self: Pin<&mut Self>) {}
 }
 
 /// A receive on one channel.
@@ -173,6 +209,12 @@ impl<'a, T> RecvArm<'a, T> {
                 // SAFETY: lock held; the waiter is pinned and unlinks itself
                 // on drop.
                 unsafe { this.link(&mut st.recvq, sel, 0, waker) };
+                // A waiting receiver makes an unbuffered send ready.
+                let watchers = st.take_watchers();
+                drop(st);
+                if let Some(w) = watchers {
+                    w.wake();
+                }
                 Start::Linked
             }
         }
@@ -325,6 +367,11 @@ impl<T> Arm for RecvArm<'_, T> {
         }
         // SAFETY: lock held; pinned.
         unsafe { this.link(&mut st.recvq, sel, arm, waker) };
+        let watchers = st.take_watchers();
+        drop(st);
+        if let Some(w) = watchers {
+            w.wake();
+        }
         Reg::Linked
     }
 
@@ -347,6 +394,28 @@ impl<T> Arm for RecvArm<'_, T> {
                 true
             }
             None => false,
+        }
+    }
+
+    fn is_ready(&self) -> bool {
+        let ch = self.ch();
+        !ch.nil && ch.recv_ready(&ch.lock(), ptr::null())
+    }
+
+    fn watch(&self, id: &mut u64, waker: &Waker) {
+        if !self.ch().nil {
+            self.ch().lock().watch(id, waker);
+        }
+    }
+
+    fn unwatch(&self, id: u64) {
+        self.ch().lock().unwatch(id);
+    }
+
+    fn reset(self: Pin<&mut Self>) {
+        let this = self.project();
+        if let Some(Some(v)) = this.out.take() {
+            this.ch().reinject(v);
         }
     }
 }
@@ -386,6 +455,14 @@ impl<'a, T> SendArm<'a, T> {
 
     pub(crate) fn has_out(&self) -> bool {
         self.out.is_some()
+    }
+
+    /// Whether the value is gone (sent, or handed back in a result): only
+    /// asked while the arm is not registered.
+    fn spent(&self) -> bool {
+        // SAFETY: not registered: the waiter is unlinked, not in flight,
+        // and out of every channel's reach.
+        !self.registered && unsafe { self.waiter.with(|n| n.slot.is_none()) }
     }
 
     /// Takes the value out of the (unlinked) waiter.
@@ -618,6 +695,10 @@ impl<T> Arm for SendArm<'_, T> {
 
     fn register(self: Pin<&mut Self>, sel: &Selection, arm: usize, waker: &Waker) -> Reg {
         let this = self.project();
+        if this.spent() {
+            // A reused `Select` whose send arm already sent: never ready.
+            return Reg::Linked;
+        }
         let mut st = this.ch().lock();
         if this.ch().send_ready(&st, sel) {
             return Reg::Ready;
@@ -648,5 +729,25 @@ impl<T> Arm for SendArm<'_, T> {
         let r = self.as_mut().take_done();
         self.project().out = Some(r);
         true
+    }
+
+    fn is_ready(&self) -> bool {
+        if self.spent() {
+            return false;
+        }
+        let ch = self.ch();
+        ch.send_ready(&ch.lock(), ptr::null())
+    }
+
+    fn watch(&self, id: &mut u64, waker: &Waker) {
+        self.ch().lock().watch(id, waker);
+    }
+
+    fn unwatch(&self, id: u64) {
+        self.ch().lock().unwatch(id);
+    }
+
+    fn reset(self: Pin<&mut Self>) {
+        self.project().out = None;
     }
 }

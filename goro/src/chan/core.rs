@@ -33,11 +33,13 @@ pub(crate) struct State<T> {
     pub(crate) closed: bool,
     pub(crate) recvq: Queue<T>,
     pub(crate) sendq: Queue<T>,
-    /// Receivers polled as a `Stream` that found nothing: woken (all of
-    /// them, and forgotten) when a receive may complete — a value is
-    /// buffered, a sender links into `sendq`, or the channel closes. A
-    /// watcher is never handed a value, so a stream that is no longer
-    /// polled strands nothing (see mod.rs, "Why watchers for streams?").
+    /// Receivers polled as a `Stream` that found nothing, and
+    /// `Select::ready` calls: woken (all of them, and forgotten) when an
+    /// operation may have become ready — a value is buffered, a sender or
+    /// receiver links into its queue, a value leaves a full buffer, or the
+    /// channel closes. A watcher is never handed a value, so a stream that
+    /// is no longer polled strands nothing (see mod.rs, "Why watchers for
+    /// streams?").
     pub(crate) watchers: Vec<(u64, Waker)>,
     /// The id the next watcher registration gets (never 0).
     pub(crate) next_watch: u64,
@@ -241,6 +243,9 @@ impl<T> Chan<T> {
                     // SAFETY: won under the lock; a waiting sender's slot
                     // holds its value.
                     waker = unsafe { complete(w, |n| buf.extend(n.slot.take())) };
+                } else {
+                    // Room appeared: a send is ready now.
+                    waker = st.take_watchers();
                 }
             }
             return Ok((v, waker));

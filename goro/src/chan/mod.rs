@@ -147,7 +147,7 @@ mod loom_tests;
 use std::sync::Arc;
 
 pub use self::{
-    dyn_select::{Select, SelectFut, Selected},
+    dyn_select::{Select, SelectFut, SelectTimeoutError, Selected},
     error::{RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError},
     receiver::{IntoIter, Iter, Receiver, Recv, TryIter},
     sender::{Send, Sender, WeakSender},

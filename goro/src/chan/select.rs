@@ -95,12 +95,13 @@ impl<'a, const N: usize> Arms for [ArmRef<'a>; N] {
     }
 }
 
-impl<'a> Arms for Vec<Pin<Box<dyn Arm + 'a>>> {
+/// A `Select`'s arms, lent to one run (`None` once handed to `Selected`).
+impl<'a> Arms for Option<&mut Vec<Pin<Box<dyn Arm + 'a>>>> {
     fn count(&self) -> usize {
-        self.len()
+        self.as_ref().map_or(0, |v| v.len())
     }
     fn arm(&mut self, i: usize) -> Pin<&mut dyn Arm> {
-        self[i].as_mut()
+        self.as_mut().expect("goro: select arms taken")[i].as_mut()
     }
 }
 
@@ -343,6 +344,49 @@ impl<A: Arms> Driver<A> {
                     return;
                 }
             }
+        }
+    }
+}
+
+impl<A: Arms> Driver<A> {
+    /// Gives up waiting (a timed select's deadline passed), unless an arm
+    /// completed first: then that arm's index, its result collected, as if
+    /// the last poll had returned it. So a timed-out select did nothing,
+    /// and a select that did something says which.
+    pub(crate) fn give_up(&mut self) -> Option<usize> {
+        match self.stage {
+            Stage::Waiting => {
+                self.stage = Stage::Finished;
+                let mut status = self.sel.abort();
+                loop {
+                    match status {
+                        Err(Status::Claimed(i)) => {
+                            self.arms.arm(i).wait_claimed();
+                            status = Err(self.sel.status());
+                        }
+                        Err(Status::Done(i)) => {
+                            self.unregister_all(Some(i));
+                            // `false`: a receive whose sender took its value
+                            // back; nothing happened.
+                            return self.arms.arm(i).finish().then_some(i);
+                        }
+                        _ => {
+                            self.unregister_all(None);
+                            return None;
+                        }
+                    }
+                }
+            }
+            Stage::InFlight(_) => {
+                self.stage = Stage::Finished;
+                // Takes the value back, unless the receiver took it first.
+                self.unregister_all(None);
+                match self.sel.status() {
+                    Status::Done(j) => self.arms.arm(j).finish().then_some(j),
+                    _ => None,
+                }
+            }
+            _ => None,
         }
     }
 }
