@@ -300,3 +300,148 @@ fn select_ready() {
     tx0.send_blocking(8).unwrap();
     assert_eq!(t.join().unwrap(), Some(8));
 }
+
+#[test]
+fn select_nil_arms_and_guards() {
+    let (tx, rx) = goro::chan::<i32>(1);
+    tx.send_blocking(1).unwrap();
+    let none: Option<&goro::chan::Receiver<i32>> = None;
+    // A None operand is never ready: the default runs.
+    let r = goro::select_blocking! {
+        recv(none) -> v => v,
+        default => Some(-1),
+    };
+    assert_eq!(r, Some(-1));
+    // A false guard disables a ready arm.
+    let r = goro::select_blocking! {
+        recv(rx), if false => 0,
+        default => 1,
+    };
+    assert_eq!(r, 1);
+    let r = goro::select_blocking! {
+        recv(Some(&rx)) -> v, if true => v.unwrap(),
+        recv(none) => -2,
+    };
+    assert_eq!(r, 1);
+    // Disabled send arms: the value is evaluated, not sent, and dropped.
+    let (tx0, rx0) = goro::chan::<String>(1);
+    let no_tx: Option<&goro::chan::Sender<String>> = None;
+    let r = goro::select_blocking! {
+        send(no_tx, "a".to_string()) => 0,
+        send(tx0, "b".to_string()), if false => 1,
+        default => 2,
+    };
+    assert_eq!(r, 2);
+    assert!(rx0.try_recv().is_err());
+    let r = goro::select_blocking! {
+        send(Some(&tx0), "c".to_string()) -> res => res.is_ok(),
+        default => false,
+    };
+    assert!(r);
+    assert_eq!(rx0.try_recv().as_deref(), Ok("c"));
+    // Owned Options work too.
+    let opt_rx: Option<goro::chan::Receiver<i32>> = None;
+    let r = goro::select_blocking! {
+        recv(opt_rx) => 0,
+        recv(&goro::chan::never::<i32>()) => 1,
+        default => 2,
+    };
+    assert_eq!(r, 2);
+}
+
+#[test]
+fn select_temporary_operand() {
+    let (tx, rx) = goro::chan::<i32>(1);
+    let maybe: Option<&goro::chan::Receiver<i32>> = None;
+    let r = goro::select_blocking! {
+        recv(maybe.unwrap_or(&goro::chan::never())) -> v => v,
+        default => None,
+    };
+    assert_eq!(r, None);
+    tx.send_blocking(3).unwrap();
+    let r = goro::select_blocking! {
+        recv(Some(&rx).unwrap_or(&goro::chan::never())) -> v => v,
+        default => None,
+    };
+    assert_eq!(r, Some(3));
+}
+
+#[test]
+fn select_blocking_default_timeout() {
+    let (tx, rx) = goro::chan::<i32>(0);
+    let t0 = Instant::now();
+    let r = goro::select_blocking! {
+        recv(rx) -> v => v,
+        default(Duration::from_millis(20)) => None,
+    };
+    assert_eq!(r, None);
+    assert!(t0.elapsed() >= Duration::from_millis(20));
+    let t = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(5));
+        tx.send_blocking(4).unwrap();
+    });
+    let r = goro::select_blocking! {
+        recv(rx) -> v => v,
+        default(Duration::from_secs(20)) => None,
+    };
+    assert_eq!(r, Some(4));
+    t.join().unwrap();
+}
+
+#[test]
+fn select_async_default_timeout_and_nil() {
+    goro::run(async {
+        let (tx, rx) = goro::chan::<i32>(0);
+        let r = goro::select! {
+            recv(rx) -> v => v,
+            default(Duration::from_millis(10)) => None,
+        };
+        assert_eq!(r, None);
+        let h = goro::go(async move {
+            goro::time::sleep(Duration::from_millis(5)).await;
+            tx.send(9).await.unwrap();
+        });
+        let none: Option<&goro::chan::Receiver<i32>> = None;
+        let r = goro::select! {
+            recv(rx) -> v => v,
+            recv(none) => Some(-1),
+            default(Duration::from_secs(20)) => None,
+        };
+        assert_eq!(r, Some(9));
+        h.await.unwrap();
+    });
+}
+
+/// A send arm that loses to `default(timeout)` did not deliver.
+#[test]
+fn select_default_timeout_send_storm_exact() {
+    const N: usize = 2000;
+    let (tx, rx) = goro::chan::<usize>(0);
+    let r = thread::spawn(move || {
+        let mut got = Vec::new();
+        let mut n = 0u64;
+        loop {
+            n += 1;
+            match rx.recv_timeout(Duration::from_micros((n % 4) * 25)) {
+                Ok(v) => got.push(v),
+                Err(RecvTimeoutError::Closed) => return got,
+                Err(RecvTimeoutError::Timeout) => {}
+            }
+        }
+    });
+    let mut ok = HashSet::new();
+    for v in 0..N {
+        goro::select_blocking! {
+            send(tx, v) -> res => {
+                res.unwrap();
+                ok.insert(v);
+            }
+            default(Duration::from_micros((v % 5) as u64 * 20)) => {}
+        }
+    }
+    drop(tx);
+    let got = r.join().unwrap();
+    let got_set: HashSet<usize> = got.iter().copied().collect();
+    assert_eq!(got.len(), got_set.len());
+    assert_eq!(got_set, ok);
+}

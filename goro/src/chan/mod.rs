@@ -199,6 +199,108 @@ pub mod __private {
         select::{ArmRef, SelectFuture},
     };
 
+    /// What a `recv(..)` operand may be: a `Receiver`, a reference to
+    /// one, or an `Option` of either (`None` is Go's nil channel).
+    pub trait AsRecv {
+        /// The channel's item type.
+        type Item;
+        /// The receiver, or `None` for a disabled arm.
+        fn as_recv(&self) -> Option<&Receiver<Self::Item>>;
+    }
+    impl<T> AsRecv for Receiver<T> {
+        type Item = T;
+        fn as_recv(&self) -> Option<&Receiver<T>> {
+            Some(self)
+        }
+    }
+    impl<T> AsRecv for Option<Receiver<T>> {
+        type Item = T;
+        fn as_recv(&self) -> Option<&Receiver<T>> {
+            self.as_ref()
+        }
+    }
+    impl<T> AsRecv for Option<&Receiver<T>> {
+        type Item = T;
+        fn as_recv(&self) -> Option<&Receiver<T>> {
+            *self
+        }
+    }
+    impl<X: AsRecv + ?Sized> AsRecv for &X {
+        type Item = X::Item;
+        fn as_recv(&self) -> Option<&Receiver<X::Item>> {
+            (**self).as_recv()
+        }
+    }
+    impl<X: AsRecv + ?Sized> AsRecv for &mut X {
+        type Item = X::Item;
+        fn as_recv(&self) -> Option<&Receiver<X::Item>> {
+            (**self).as_recv()
+        }
+    }
+
+    /// What a `send(..)` operand may be; see [`AsRecv`].
+    pub trait AsSend {
+        /// The channel's item type.
+        type Item;
+        /// The sender, or `None` for a disabled arm.
+        fn as_send(&self) -> Option<&Sender<Self::Item>>;
+    }
+    impl<T> AsSend for Sender<T> {
+        type Item = T;
+        fn as_send(&self) -> Option<&Sender<T>> {
+            Some(self)
+        }
+    }
+    impl<T> AsSend for Option<Sender<T>> {
+        type Item = T;
+        fn as_send(&self) -> Option<&Sender<T>> {
+            self.as_ref()
+        }
+    }
+    impl<T> AsSend for Option<&Sender<T>> {
+        type Item = T;
+        fn as_send(&self) -> Option<&Sender<T>> {
+            *self
+        }
+    }
+    impl<X: AsSend + ?Sized> AsSend for &X {
+        type Item = X::Item;
+        fn as_send(&self) -> Option<&Sender<X::Item>> {
+            (**self).as_send()
+        }
+    }
+    impl<X: AsSend + ?Sized> AsSend for &mut X {
+        type Item = X::Item;
+        fn as_send(&self) -> Option<&Sender<X::Item>> {
+            (**self).as_send()
+        }
+    }
+
+    /// The receiver of a `recv` arm: the operand's, or (operand `None`,
+    /// guard false) a never-ready one stored in `nil`.
+    pub fn recv_ref<'r, O: AsRecv + ?Sized>(
+        op: &'r O,
+        enabled: bool,
+        nil: &'r mut Option<Receiver<O::Item>>,
+    ) -> &'r Receiver<O::Item> {
+        match op.as_recv() {
+            Some(rx) if enabled => rx,
+            _ => nil.insert(super::never()),
+        }
+    }
+
+    /// The sender of a `send` arm; see [`recv_ref`].
+    pub fn send_ref<'r, O: AsSend + ?Sized>(
+        op: &'r O,
+        enabled: bool,
+        nil: &'r mut Option<Sender<O::Item>>,
+    ) -> &'r Sender<O::Item> {
+        match op.as_send() {
+            Some(tx) if enabled => tx,
+            _ => nil.insert(Sender::from_chan(Arc::new(super::core::Chan::new(0, true)))),
+        }
+    }
+
     /// A receive arm on `rx`.
     pub fn recv_arm<T>(rx: &Receiver<T>) -> RecvArm<'_, T> {
         // SAFETY: the arm borrows `rx` (lifetime elision), which keeps the

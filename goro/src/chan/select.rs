@@ -50,6 +50,7 @@ use std::{
     panic::Location,
     pin::Pin,
     task::{Context, Poll, Waker},
+    time::Duration,
 };
 
 use super::{
@@ -416,6 +417,10 @@ impl<A: Arms> Drop for Driver<A> {
 #[must_use = "futures do nothing unless polled"]
 pub struct SelectFuture<'a, const N: usize> {
     driver: Driver<[ArmRef<'a>; N]>,
+    /// `default(timeout)`: how long to wait before the default runs.
+    timeout: Option<Duration>,
+    /// The timer of `timeout` when awaited (armed on the first poll).
+    sleep: Option<crate::time::Sleep>,
 }
 
 impl<const N: usize> fmt::Debug for SelectFuture<'_, N> {
@@ -433,6 +438,39 @@ impl<'a, const N: usize> SelectFuture<'a, N> {
     pub fn new(arms: [ArmRef<'a>; N], nonblocking: bool) -> Self {
         SelectFuture {
             driver: Driver::new(arms, nonblocking, Location::caller()),
+            timeout: None,
+            sleep: None,
+        }
+    }
+
+    /// A select over `arms` with a `default(timeout)` arm: it waits up to
+    /// `timeout` for an arm, then resolves to `None` (the default runs).
+    #[track_caller]
+    pub fn with_timeout(arms: [ArmRef<'a>; N], timeout: Duration) -> Self {
+        SelectFuture {
+            driver: Driver::new(arms, false, Location::caller()),
+            timeout: Some(timeout),
+            sleep: None,
+        }
+    }
+
+    /// Drives the select on this thread (`select_blocking!`), up to its
+    /// timeout if it has one.
+    pub fn block(self) -> Option<usize> {
+        let mut this = std::pin::pin!(self);
+        let Some(t) = this.timeout else {
+            return crate::wait::block_on(this);
+        };
+        let deadline = std::time::Instant::now().checked_add(t);
+        // SAFETY: the driver is never moved out of the pinned future.
+        let d = unsafe { &mut this.as_mut().get_unchecked_mut().driver };
+        // SAFETY: pinned, see above.
+        let fut = std::future::poll_fn(|cx| unsafe { d.poll(cx) });
+        match crate::wait::block_on_deadline(std::pin::pin!(fut), deadline) {
+            Some(r) => r,
+            // Nothing by the deadline: unless an arm completed just now,
+            // the default runs.
+            None => d.give_up(),
         }
     }
 }
@@ -442,8 +480,22 @@ impl<const N: usize> Future for SelectFuture<'_, N> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<usize>> {
         // SAFETY: the driver is never moved out of the pinned future.
-        let d = unsafe { &mut self.get_unchecked_mut().driver };
+        let this = unsafe { self.get_unchecked_mut() };
+        if let Some(t) = this.timeout {
+            if this.sleep.is_none() {
+                this.sleep = Some(crate::time::sleep(t));
+            }
+        }
         // SAFETY: pinned, see above.
-        unsafe { d.poll(cx) }
+        if let Poll::Ready(r) = unsafe { this.driver.poll(cx) } {
+            return Poll::Ready(r);
+        }
+        match this.sleep.as_mut() {
+            Some(sleep) => match Pin::new(sleep).poll(cx) {
+                Poll::Ready(()) => Poll::Ready(this.driver.give_up()),
+                Poll::Pending => Poll::Pending,
+            },
+            None => Poll::Pending,
+        }
     }
 }
