@@ -19,6 +19,33 @@
 /// waits forever. The channels' item types must be `Send` (so that the
 /// select future is `Send` whenever its surroundings are).
 ///
+/// More forms (crossbeam's and tokio's):
+/// - **Operands**: a `Receiver`/`Sender`, a reference to one, or an
+///   `Option` of either; `None` is Go's nil channel (the arm never fires).
+///   Operands may be temporaries: `recv(r.unwrap_or(&never()))`.
+/// - **Guards**: `recv(rx) -> v, if cond => body` disables the arm when
+///   `cond` is false, as a nil channel would.
+/// - **A disabled send arm** (operand `None` or guard false) still
+///   evaluates its value expression, as Go does for a nil channel; the
+///   value is not sent and is dropped when the select finishes.
+/// - **`default(timeout) => body`** waits up to `timeout` (a `Duration`)
+///   for an arm, then runs `body`; an arm that loses to the timeout did
+///   nothing (a send arm's value was not delivered). In `select!` the
+///   timeout is a goro timer (it follows a paused clock).
+///
+/// ```
+/// use std::time::Duration;
+/// let (tx, rx) = goro::chan::<i32>(1);
+/// let maybe_rx: Option<&goro::chan::Receiver<i32>> = None;
+/// let got = goro::select_blocking! {
+///     recv(maybe_rx) -> v => v,
+///     send(tx, 1), if false => unreachable!(),
+///     default(Duration::from_millis(5)) => None,
+/// };
+/// assert_eq!(got, None);
+/// # drop(rx);
+/// ```
+///
 /// # Examples
 ///
 /// ```
