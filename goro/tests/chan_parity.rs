@@ -445,3 +445,43 @@ fn select_default_timeout_send_storm_exact() {
     assert_eq!(got.len(), got_set.len());
     assert_eq!(got_set, ok);
 }
+
+#[test]
+fn sender_is_a_sink() {
+    use futures::{SinkExt, StreamExt};
+    let (mut tx, rx) = goro::chan::<i32>(0);
+    let t = thread::spawn(move || rx.iter().collect::<Vec<_>>());
+    futures::executor::block_on(async {
+        for i in 0..50 {
+            tx.send(i).await.unwrap(); // SinkExt::send: ready, start, flush
+        }
+        tx.send_all(&mut futures::stream::iter(50..100).map(Ok))
+            .await
+            .unwrap();
+        SinkExt::close(&mut tx).await.unwrap();
+    });
+    assert_eq!(t.join().unwrap(), (0..100).collect::<Vec<_>>());
+    // A closed channel fails the send with the value.
+    let (mut tx, rx) = goro::chan::<i32>(1);
+    drop(rx);
+    let e = futures::executor::block_on(SinkExt::send(&mut tx, 5)).unwrap_err();
+    assert_eq!(e.0, 5);
+}
+
+#[test]
+fn sink_pending_send_dropped_with_sender() {
+    use futures::SinkExt;
+    use std::pin::Pin;
+    let (mut tx, rx) = goro::chan::<i32>(0);
+    let w = std::task::Waker::noop();
+    let mut cx = std::task::Context::from_waker(w);
+    let mut s = Pin::new(&mut tx);
+    assert!(futures::Sink::poll_ready(s.as_mut(), &mut cx).is_ready());
+    futures::Sink::start_send(s.as_mut(), 1).unwrap();
+    assert!(s.as_mut().poll_flush_unpin(&mut cx).is_pending());
+    let tx2 = tx.clone();
+    drop(tx);
+    assert_eq!(rx.try_recv(), Err(goro::chan::TryRecvError::Empty));
+    drop(tx2);
+    assert_eq!(rx.recv_blocking(), None);
+}
