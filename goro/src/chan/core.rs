@@ -320,7 +320,14 @@ impl<T> Chan<T> {
             (ws, std::mem::take(&mut st.buf))
         };
         wakers.into_iter().flatten().for_each(Waker::wake);
-        drop(buf);
+        // One by one: if a value's destructor panics, the values after it
+        // leak instead of being dropped during the unwind (a second panic
+        // there would abort the process), as crossbeam does.
+        let mut buf = std::mem::ManuallyDrop::new(buf);
+        while let Some(v) = buf.pop_front() {
+            drop(v);
+        }
+        drop(std::mem::ManuallyDrop::into_inner(buf));
     }
 
     /// Gives back a value that a cancelled receiver had been handed but
