@@ -351,8 +351,11 @@ fn select_nil_arms_and_guards() {
 
 #[test]
 fn select_temporary_operand() {
+    fn pick(r: &goro::chan::Receiver<i32>, on: bool) -> Option<&goro::chan::Receiver<i32>> {
+        on.then_some(r)
+    }
     let (tx, rx) = goro::chan::<i32>(1);
-    let maybe: Option<&goro::chan::Receiver<i32>> = None;
+    let maybe = pick(&rx, false);
     let r = goro::select_blocking! {
         recv(maybe.unwrap_or(&goro::chan::never())) -> v => v,
         default => None,
@@ -360,7 +363,7 @@ fn select_temporary_operand() {
     assert_eq!(r, None);
     tx.send_blocking(3).unwrap();
     let r = goro::select_blocking! {
-        recv(Some(&rx).unwrap_or(&goro::chan::never())) -> v => v,
+        recv(pick(&rx, true).unwrap_or(&goro::chan::never())) -> v => v,
         default => None,
     };
     assert_eq!(r, Some(3));

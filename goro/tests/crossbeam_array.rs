@@ -9,7 +9,6 @@
 //! either of the Apache License, Version 2.0 or the MIT license, at your
 //! option (crossbeam's LICENSE-APACHE and LICENSE-MIT).
 
-
 use std::{
     any::Any,
     rc::Rc,
@@ -19,9 +18,13 @@ use std::{
 };
 
 #[allow(unused_imports)]
-use goro::chan::{never, Receiver, RecvTimeoutError, SendError, SendTimeoutError, Sender, TryRecvError, TrySendError};
+use goro::chan::{
+    never, Receiver, RecvTimeoutError, SendError, SendTimeoutError, Sender, TryRecvError,
+    TrySendError,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(dead_code)]
 struct RecvError;
 
 #[allow(dead_code)]
@@ -37,12 +40,12 @@ fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
 /// A stand-in for the `fastrand` crate (xorshift).
 #[allow(dead_code)]
 mod fastrand {
-    pub struct Rng(u64);
+    pub(crate) struct Rng(u64);
     impl Rng {
-        pub fn new() -> Rng {
+        pub(crate) fn new() -> Rng {
             Rng(0x9E37_79B9_7F4A_7C15)
         }
-        pub fn usize(&mut self, r: std::ops::Range<usize>) -> usize {
+        pub(crate) fn usize(&mut self, r: std::ops::Range<usize>) -> usize {
             self.0 ^= self.0 << 13;
             self.0 ^= self.0 >> 7;
             self.0 ^= self.0 << 17;
@@ -168,10 +171,7 @@ fn recv_timeout() {
         scope.spawn(move |_| {
             assert_eq!(r.recv_timeout(ms(1000)), Err(RecvTimeoutError::Timeout));
             assert_eq!(r.recv_timeout(ms(1000)), Ok(7));
-            assert_eq!(
-                r.recv_timeout(ms(1000)),
-                Err(RecvTimeoutError::Closed)
-            );
+            assert_eq!(r.recv_timeout(ms(1000)), Err(RecvTimeoutError::Closed));
         });
         scope.spawn(move |_| {
             thread::sleep(ms(1500));
@@ -268,10 +268,7 @@ fn send_after_disconnect() {
 
     assert_eq!(s.send_blocking(4), Err(SendError(4)));
     assert_eq!(s.try_send(5), Err(TrySendError::Closed(5)));
-    assert_eq!(
-        s.send_timeout(6, ms(500)),
-        Err(SendTimeoutError::Closed(6))
-    );
+    assert_eq!(s.send_timeout(6, ms(500)), Err(SendTimeoutError::Closed(6)));
 }
 
 #[test]
@@ -684,7 +681,8 @@ fn channel_through_channel() {
 
             for _ in 0..COUNT {
                 r = r
-                    .recv_blocking().ok_or(RecvError)
+                    .recv_blocking()
+                    .ok_or(RecvError)
                     .unwrap()
                     .downcast_mut::<Option<Receiver<T>>>()
                     .unwrap()

@@ -9,16 +9,19 @@
 //! either of the Apache License, Version 2.0 or the MIT license, at your
 //! option (crossbeam's LICENSE-APACHE and LICENSE-MIT).
 
-
 use std::{
     thread,
     time::{Duration, Instant},
 };
 
 #[allow(unused_imports)]
-use goro::chan::{never, Receiver, RecvTimeoutError, SendError, SendTimeoutError, Sender, TryRecvError, TrySendError};
+use goro::chan::{
+    never, Receiver, RecvTimeoutError, SendError, SendTimeoutError, Sender, TryRecvError,
+    TrySendError,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(dead_code)]
 struct RecvError;
 
 #[allow(dead_code)]
@@ -34,12 +37,12 @@ fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
 /// A stand-in for the `fastrand` crate (xorshift).
 #[allow(dead_code)]
 mod fastrand {
-    pub struct Rng(u64);
+    pub(crate) struct Rng(u64);
     impl Rng {
-        pub fn new() -> Rng {
+        pub(crate) fn new() -> Rng {
             Rng(0x9E37_79B9_7F4A_7C15)
         }
-        pub fn usize(&mut self, r: std::ops::Range<usize>) -> usize {
+        pub(crate) fn usize(&mut self, r: std::ops::Range<usize>) -> usize {
             self.0 ^= self.0 << 13;
             self.0 ^= self.0 >> 7;
             self.0 ^= self.0 << 17;

@@ -347,7 +347,8 @@ impl<'a> Select<'a> {
     /// assert_eq!(rx.recv_blocking(), Some(1));
     /// ```
     pub fn ready(&mut self) -> usize {
-        self.ready_until(None).expect("goro: ready without a deadline")
+        self.ready_until(None)
+            .expect("goro: ready without a deadline")
     }
 
     /// [`ready`](Select::ready) that gives up after `timeout`.
