@@ -118,27 +118,30 @@ macro_rules! __select_parse {
     };
     // recv
     (@$mode:ident [$($arms:tt)*] [$($def:tt)*]
-        recv($rx:expr) -> $p:pat $(, if $c:expr)? => $($rest:tt)*) => {
+        recv($rx:expr $(,)?) -> $p:pat $(, if $c:expr)? => $($rest:tt)*) => {
         $crate::__select_body!(@$mode [$($arms)*] [$($def)*] (recv ($rx) () ($p) ($($c)?)) $($rest)*)
     };
     (@$mode:ident [$($arms:tt)*] [$($def:tt)*]
-        recv($rx:expr) $(, if $c:expr)? => $($rest:tt)*) => {
+        recv($rx:expr $(,)?) $(, if $c:expr)? => $($rest:tt)*) => {
         $crate::__select_body!(@$mode [$($arms)*] [$($def)*] (recv ($rx) () (_) ($($c)?)) $($rest)*)
     };
     // send
     (@$mode:ident [$($arms:tt)*] [$($def:tt)*]
-        send($tx:expr, $v:expr) -> $p:pat $(, if $c:expr)? => $($rest:tt)*) => {
+        send($tx:expr, $v:expr $(,)?) -> $p:pat $(, if $c:expr)? => $($rest:tt)*) => {
         $crate::__select_body!(@$mode [$($arms)*] [$($def)*] (send ($tx) ($v) ($p) ($($c)?)) $($rest)*)
     };
     (@$mode:ident [$($arms:tt)*] [$($def:tt)*]
-        send($tx:expr, $v:expr) $(, if $c:expr)? => $($rest:tt)*) => {
+        send($tx:expr, $v:expr $(,)?) $(, if $c:expr)? => $($rest:tt)*) => {
         $crate::__select_body!(@$mode [$($arms)*] [$($def)*] (send ($tx) ($v) (_) ($($c)?)) $($rest)*)
     };
     // default, default(timeout)
     (@$mode:ident [$($arms:tt)*] [$($def:tt)*] default => $($rest:tt)*) => {
         $crate::__select_body!(@$mode [$($arms)*] [$($def)*] (default ()) $($rest)*)
     };
-    (@$mode:ident [$($arms:tt)*] [$($def:tt)*] default($t:expr) => $($rest:tt)*) => {
+    (@$mode:ident [$($arms:tt)*] [$($def:tt)*] default() => $($rest:tt)*) => {
+        $crate::__select_body!(@$mode [$($arms)*] [$($def)*] (default ()) $($rest)*)
+    };
+    (@$mode:ident [$($arms:tt)*] [$($def:tt)*] default($t:expr $(,)?) => $($rest:tt)*) => {
         $crate::__select_body!(@$mode [$($arms)*] [$($def)*] (default ($t)) $($rest)*)
     };
     (@$mode:ident [$($arms:tt)*] [$($def:tt)*] $($rest:tt)+) => {
@@ -178,9 +181,11 @@ macro_rules! __select_build {
     (@$mode:ident [(recv ($rx:expr) () ($p:pat) ($($c:expr)?) ($body:expr)) $($arms:tt)*] [$($def:tt)*] [$($done:tt)*]) => {
         match $rx {
             ref __goro_op => {
+                #[allow(unused_imports)]
+                use $crate::chan::__private::AsRecv as _;
                 let mut __goro_nil = ::core::option::Option::None;
                 let __goro_rx = $crate::chan::__private::recv_ref(
-                    __goro_op,
+                    __goro_op.as_recv(),
                     $crate::__select_build!(@cond $($c)?),
                     &mut __goro_nil,
                 );
@@ -192,9 +197,11 @@ macro_rules! __select_build {
     (@$mode:ident [(send ($tx:expr) ($v:expr) ($p:pat) ($($c:expr)?) ($body:expr)) $($arms:tt)*] [$($def:tt)*] [$($done:tt)*]) => {
         match $tx {
             ref __goro_op => {
+                #[allow(unused_imports)]
+                use $crate::chan::__private::AsSend as _;
                 let mut __goro_nil = ::core::option::Option::None;
                 let __goro_tx = $crate::chan::__private::send_ref(
-                    __goro_op,
+                    __goro_op.as_send(),
                     $crate::__select_build!(@cond $($c)?),
                     &mut __goro_nil,
                 );

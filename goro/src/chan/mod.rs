@@ -276,26 +276,27 @@ pub mod __private {
         }
     }
 
-    /// The receiver of a `recv` arm: the operand's, or (operand `None`,
+    /// The receiver of a `recv` arm: the operand's (found by a method call,
+    /// so smart pointers to a `Receiver` work too), or (operand `None`,
     /// guard false) a never-ready one stored in `nil`.
-    pub fn recv_ref<'r, O: AsRecv + ?Sized>(
-        op: &'r O,
+    pub fn recv_ref<'r, T>(
+        op: Option<&'r Receiver<T>>,
         enabled: bool,
-        nil: &'r mut Option<Receiver<O::Item>>,
-    ) -> &'r Receiver<O::Item> {
-        match op.as_recv() {
+        nil: &'r mut Option<Receiver<T>>,
+    ) -> &'r Receiver<T> {
+        match op {
             Some(rx) if enabled => rx,
             _ => nil.insert(super::never()),
         }
     }
 
     /// The sender of a `send` arm; see [`recv_ref`].
-    pub fn send_ref<'r, O: AsSend + ?Sized>(
-        op: &'r O,
+    pub fn send_ref<'r, T>(
+        op: Option<&'r Sender<T>>,
         enabled: bool,
-        nil: &'r mut Option<Sender<O::Item>>,
-    ) -> &'r Sender<O::Item> {
-        match op.as_send() {
+        nil: &'r mut Option<Sender<T>>,
+    ) -> &'r Sender<T> {
+        match op {
             Some(tx) if enabled => tx,
             _ => nil.insert(Sender::from_chan(Arc::new(super::core::Chan::new(0, true)))),
         }
