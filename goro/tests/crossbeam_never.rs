@@ -9,6 +9,9 @@
 //! either of the Apache License, Version 2.0 or the MIT license, at your
 //! option (crossbeam's LICENSE-APACHE and LICENSE-MIT).
 
+// crossbeam's tests unwrap literal options on purpose (temporaries).
+#![allow(clippy::unnecessary_literal_unwrap)]
+
 use std::{
     thread,
     time::{Duration, Instant},

@@ -9,6 +9,10 @@
 //! either of the Apache License, Version 2.0 or the MIT license, at your
 //! option (crossbeam's LICENSE-APACHE and LICENSE-MIT).
 
+// `sel.send(&s, Default::default())` stands for crossbeam's value-less
+// send arm, often of `()`.
+#![allow(clippy::unit_arg)]
+
 use std::{
     any::Any,
     cell::Cell,
@@ -23,6 +27,7 @@ use goro::chan::{
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(dead_code)]
 struct RecvError;
 
 #[allow(dead_code)]
@@ -38,12 +43,12 @@ fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
 /// A stand-in for the `fastrand` crate (xorshift).
 #[allow(dead_code)]
 mod fastrand {
-    pub struct Rng(u64);
+    pub(crate) struct Rng(u64);
     impl Rng {
-        pub fn new() -> Rng {
+        pub(crate) fn new() -> Rng {
             Rng(0x9E37_79B9_7F4A_7C15)
         }
-        pub fn usize(&mut self, r: std::ops::Range<usize>) -> usize {
+        pub(crate) fn usize(&mut self, r: std::ops::Range<usize>) -> usize {
             self.0 ^= self.0 << 13;
             self.0 ^= self.0 >> 7;
             self.0 ^= self.0 << 17;
