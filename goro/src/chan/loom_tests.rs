@@ -165,7 +165,7 @@ fn dropped_pending_select_loses_nothing() {
                 let sent = t.join().unwrap();
                 assert_eq!(got, if sent { Some(1) } else { None });
                 return;
-            }
+            };
             // Dropped here, possibly after the sender handed it the value.
         }
         let sent = t.join().unwrap();
