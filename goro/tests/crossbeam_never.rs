@@ -135,10 +135,12 @@ fn recv_timeout() {
     assert!(r.recv_timeout(ms(100)).is_err());
     let now = Instant::now();
     assert!(now - start >= ms(100));
-    assert!(now - start <= ms(150));
+    // (crossbeam also bounds the time from above: dropped, no speed
+    // assertions on a loaded CI machine)
 
     assert!(r.recv_timeout(ms(100)).is_err());
     let now = Instant::now();
     assert!(now - start >= ms(200));
-    assert!(now - start <= ms(250));
+    // (crossbeam also bounds the time from above: dropped, no speed
+    // assertions on a loaded CI machine)
 }

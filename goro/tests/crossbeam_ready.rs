@@ -278,19 +278,21 @@ fn default_when_disconnected() {
 #[test]
 #[cfg_attr(miri, ignore)] // this test makes timing assumptions, but Miri is so slow it violates them
 fn default_only() {
-    let start = Instant::now();
+    let _start = Instant::now();
 
     let mut sel = Select::new();
     assert!(sel.try_ready().is_none());
-    let now = Instant::now();
-    assert!(now - start <= ms(50));
+    let _now = Instant::now();
+    // (crossbeam also bounds the time from above: dropped, no speed
+    // assertions on a loaded CI machine)
 
     let start = Instant::now();
     let mut sel = Select::new();
     assert!(sel.ready_timeout(ms(500)).is_err());
     let now = Instant::now();
     assert!(now - start >= ms(450));
-    assert!(now - start <= ms(550));
+    // (crossbeam also bounds the time from above: dropped, no speed
+    // assertions on a loaded CI machine)
 }
 
 #[test]
