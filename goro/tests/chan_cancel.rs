@@ -143,7 +143,7 @@ fn select_send_dropped_in_flight_takes_its_value_back() {
 #[test]
 fn storm_select_timer_arm_delivered_equals_ok() {
     const SENDERS: usize = 4;
-    const PER: usize = 400;
+    const PER: usize = 2500;
     let rt = goro::Runtime::builder().procs(2).build().unwrap();
     let (ok, got) = rt.block_on(async {
         let (tx, rx) = goro::chan::<usize>(0);
@@ -174,6 +174,10 @@ fn storm_select_timer_arm_delivered_equals_ok() {
                 let mut n = 0u64;
                 loop {
                     n += 1;
+                    // Slow receivers: many senders' timer arms fire first.
+                    if n % 2 == 0 {
+                        goro::time::sleep(Duration::from_micros(100)).await;
+                    }
                     let d = Duration::from_micros((n % 5) * 30 + k);
                     match goro::time::timeout(d, rx.recv()).await {
                         Ok(Some(v)) => got.push(v),
@@ -197,6 +201,7 @@ fn storm_select_timer_arm_delivered_equals_ok() {
     let got_set: HashSet<usize> = got.iter().copied().collect();
     assert_eq!(got_set.len(), got.len(), "a value was received twice");
     let ok_set: HashSet<usize> = ok.into_iter().collect();
+    eprintln!("select storm: {} of {} sent", ok_set.len(), SENDERS * PER);
     assert_eq!(got_set, ok_set, "delivered != returned Ok");
 }
 
@@ -206,7 +211,7 @@ fn storm_select_timer_arm_delivered_equals_ok() {
 /// Nothing is lost or duplicated; every `Ok` was delivered.
 #[test]
 fn storm_timeout_send_no_loss_no_dup() {
-    const PER: usize = 1000;
+    const PER: usize = 10_000;
     let rt = goro::Runtime::builder().procs(2).build().unwrap();
     let (ok, got) = rt.block_on(async {
         let (tx, rx) = goro::chan::<usize>(0);
@@ -239,7 +244,17 @@ fn storm_timeout_send_no_loss_no_dup() {
     let got_set: HashSet<usize> = got.iter().copied().collect();
     assert_eq!(got_set.len(), got.len(), "a value was received twice");
     let ok_set: HashSet<usize> = ok.iter().copied().collect();
+    eprintln!(
+        "timeout storm: {} of {PER} sent, {} received",
+        ok_set.len(),
+        got_set.len()
+    );
     assert!(ok_set.is_subset(&got_set), "an Ok send was not received");
+    // Delivered but reported as timed out: only the narrow window between
+    // a send's last poll and its drop (before the fix, most sends abandoned
+    // in flight were delivered: 6,067 of 10,241 in the run).
+    let extra = got_set.len() - ok_set.len();
+    assert!(extra <= PER / 20, "{extra} dropped sends delivered");
 }
 
 // ---- item 13: a blocked select is uniform over its arms ----
