@@ -136,10 +136,13 @@ mod core;
 mod dyn_select;
 mod error;
 mod macros;
+mod ready;
 mod receiver;
 mod select;
 mod sender;
+mod sink;
 mod waiter;
+mod weak;
 
 #[cfg(all(test, loom))]
 mod loom_tests;
@@ -150,7 +153,8 @@ pub use self::{
     dyn_select::{Select, SelectFut, SelectTimeoutError, Selected},
     error::{RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError},
     receiver::{IntoIter, Iter, Receiver, Recv, TryIter},
-    sender::{Send, Sender, WeakSender},
+    sender::{Send, Sender},
+    weak::WeakSender,
 };
 
 /// Makes a channel with a buffer of `cap` values (Go's `make(chan T,

@@ -35,14 +35,7 @@ use crate::{
 pub struct Sender<T> {
     pub(crate) chan: Arc<Chan<T>>,
     /// The send started by `Sink::start_send` and not yet flushed.
-    sink: Option<Pin<Box<SinkSend<T>>>>,
-}
-
-/// A send owned by a `Sender` for its `Sink` implementation.
-struct SinkSend<T> {
-    // Declared first: dropped (unlinked) before the channel it points at.
-    send: Send<'static, T>,
-    _chan: Arc<Chan<T>>,
+    pub(super) sink: Option<Pin<Box<super::sink::SinkSend<T>>>>,
 }
 
 // SAFETY: the only field that is not `Sync` for every `T: Send` is `sink`,
@@ -58,18 +51,6 @@ impl<T> Sender<T> {
     /// A sender for `chan`, whose count the caller has already taken.
     pub(crate) fn from_chan(chan: Arc<Chan<T>>) -> Sender<T> {
         Sender { chan, sink: None }
-    }
-
-    /// Polls the send started by `start_send`, if any.
-    fn poll_sink(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), SendError<T>>> {
-        let Some(s) = self.sink.as_mut() else {
-            return Poll::Ready(Ok(()));
-        };
-        // SAFETY: the `send` field of the pinned box is never moved out.
-        let send = unsafe { s.as_mut().map_unchecked_mut(|s| &mut s.send) };
-        let r = std::task::ready!(send.poll(cx));
-        self.sink = None;
-        Poll::Ready(r)
     }
 
     /// Sends `v`, waiting while the buffer is full (unbuffered: until a
@@ -309,10 +290,8 @@ impl<T> Sender<T> {
     /// assert!(weak.upgrade().is_none());
     /// assert_eq!(rx.recv_blocking(), Some(1));
     /// ```
-    pub fn downgrade(&self) -> WeakSender<T> {
-        WeakSender {
-            chan: self.chan.clone(),
-        }
+    pub fn downgrade(&self) -> super::WeakSender<T> {
+        super::WeakSender::new(self.chan.clone())
     }
 
     /// Whether `self` and `other` send on the same channel.
@@ -335,70 +314,6 @@ impl<T> Clone for Sender<T> {
     }
 }
 
-/// A `Sender` is a [`Sink`](futures_sink::Sink) of one pending send:
-/// `start_send` starts a send, and `poll_ready` / `poll_flush` complete it
-/// (on an unbuffered channel, when a receiver takes the value).
-/// `poll_close` flushes, then closes the channel (Go's `close(ch)`, for
-/// every sender). A send started but not flushed when the `Sender` is
-/// dropped is cancelled: its value is dropped, not delivered.
-///
-/// # Examples
-///
-/// ```
-/// use futures::{SinkExt, StreamExt};
-/// let (mut tx, rx) = goro::chan::<i32>(0);
-/// let t = std::thread::spawn(move || rx.iter().collect::<Vec<_>>());
-/// futures::executor::block_on(async {
-///     tx.send_all(&mut futures::stream::iter([1, 2, 3]).map(Ok)).await.unwrap();
-///     SinkExt::close(&mut tx).await.unwrap();
-/// });
-/// assert_eq!(t.join().unwrap(), [1, 2, 3]);
-/// ```
-impl<T> futures_sink::Sink<T> for Sender<T> {
-    type Error = SendError<T>;
-
-    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), SendError<T>>> {
-        self.get_mut().poll_sink(cx)
-    }
-
-    #[track_caller]
-    fn start_send(self: Pin<&mut Self>, item: T) -> Result<(), SendError<T>> {
-        let this = self.get_mut();
-        assert!(
-            this.sink.is_none(),
-            "goro: Sink::start_send without poll_ready returning Ready(Ok)"
-        );
-        if this.chan.is_closed() {
-            return Err(SendError(item));
-        }
-        let chan = this.chan.clone();
-        this.sink = Some(Box::pin(SinkSend {
-            send: Send {
-                // SAFETY: the channel is kept alive by the `Arc` stored
-                // beside the arm in the same box, dropped after it (field
-                // order).
-                arm: unsafe { SendArm::new(Arc::as_ptr(&chan), item) },
-                sel: Selection::new(),
-                started: false,
-                at: Location::caller(),
-            },
-            _chan: chan,
-        }));
-        Ok(())
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), SendError<T>>> {
-        self.get_mut().poll_sink(cx)
-    }
-
-    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), SendError<T>>> {
-        let this = self.get_mut();
-        let r = std::task::ready!(this.poll_sink(cx));
-        this.chan.close();
-        Poll::Ready(r)
-    }
-}
-
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
         // Cancel a pending sink send before the channel may close.
@@ -418,71 +333,6 @@ impl<T> fmt::Debug for Sender<T> {
     }
 }
 
-/// A sender that does not count as one: the channel closes when the last
-/// [`Sender`] is dropped, whatever weak ones remain. Get one with
-/// [`Sender::downgrade`]; [`upgrade`](WeakSender::upgrade) while the channel
-/// still has a sender.
-///
-/// # Examples
-///
-/// ```
-/// let (tx, rx) = goro::chan::<i32>(0);
-/// let weak = tx.downgrade();
-/// drop(tx);
-/// assert!(rx.is_closed());
-/// assert!(weak.upgrade().is_none());
-/// ```
-pub struct WeakSender<T> {
-    chan: Arc<Chan<T>>,
-}
-
-impl<T> WeakSender<T> {
-    /// A `Sender`, if some `Sender` of the channel still exists.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let (tx, _rx) = goro::chan::<i32>(0);
-    /// let weak = tx.downgrade();
-    /// assert!(weak.upgrade().unwrap().same_channel(&tx));
-    /// ```
-    pub fn upgrade(&self) -> Option<Sender<T>> {
-        let mut n = self.chan.senders.load(Ordering::Relaxed);
-        loop {
-            if n == 0 {
-                return None;
-            }
-            match self.chan.senders.compare_exchange_weak(
-                n,
-                n + 1,
-                Ordering::AcqRel,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => {
-                    return Some(Sender::from_chan(self.chan.clone()));
-                }
-                Err(m) => n = m,
-            }
-        }
-    }
-}
-
-impl<T> Clone for WeakSender<T> {
-    fn clone(&self) -> Self {
-        WeakSender {
-            chan: self.chan.clone(),
-        }
-    }
-}
-
-impl<T> fmt::Debug for WeakSender<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WeakSender")
-            .field("senders", &self.chan.senders.load(Ordering::Relaxed))
-            .finish()
-    }
-}
-
 /// The future of [`Sender::send`].
 ///
 /// On an unbuffered channel it completes only once a receiver has taken
@@ -497,10 +347,10 @@ impl<T> fmt::Debug for WeakSender<T> {
 #[must_use = "futures do nothing unless polled"]
 pub struct Send<'a, T> {
     // Declared before `sel`: dropped (unlinked) first.
-    arm: SendArm<'a, T>,
-    sel: Selection,
-    started: bool,
-    at: &'static Location<'static>,
+    pub(super) arm: SendArm<'a, T>,
+    pub(super) sel: Selection,
+    pub(super) started: bool,
+    pub(super) at: &'static Location<'static>,
 }
 
 impl<T> fmt::Debug for Send<'_, T> {
