@@ -267,7 +267,20 @@ thread_local! {
 /// Called inside a goroutine it blocks that goroutine's worker thread, as a
 /// blocking syscall does in Go.
 pub(crate) fn block_on<F: Future>(fut: F) -> F::Output {
-    let mut fut = pin!(fut);
+    match block_on_deadline(pin!(fut), None) {
+        Some(v) => v,
+        None => unreachable!("no deadline"),
+    }
+}
+
+/// [`block_on`] with a deadline (`None`: none), for the `_timeout` /
+/// `_deadline` twins: `None` if `fut` is still pending at `deadline` (it
+/// was polled once more then). `fut` stays with the caller, who cancels it
+/// and takes back what it holds (a send's value).
+pub(crate) fn block_on_deadline<F: Future + ?Sized>(
+    mut fut: std::pin::Pin<&mut F>,
+    deadline: Option<Instant>,
+) -> Option<F::Output> {
     // Nested calls on one thread share its parker (a wake-up meant for the
     // outer one is then a spurious wake for the inner, which re-polls and
     // sleeps again); while the thread-local is being destroyed, a fresh one.
@@ -276,7 +289,7 @@ pub(crate) fn block_on<F: Future>(fut: F) -> F::Output {
         .unwrap_or_else(|_| ThreadWaker::new_pair());
     let mut cx = Context::from_waker(&waker);
     if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
-        return v;
+        return Some(v);
     }
     THREADS_IN_BLOCKING_CALLS.fetch_add(1, Ordering::SeqCst);
     struct Leave;
@@ -299,9 +312,18 @@ pub(crate) fn block_on<F: Future>(fut: F) -> F::Output {
             drop(call);
             std::panic::resume_unwind(Box::new(ShutdownUnwind));
         }
-        parker.0.park();
+        match deadline {
+            None => parker.0.park(),
+            Some(deadline) => {
+                let now = Instant::now();
+                if now >= deadline {
+                    return None;
+                }
+                parker.0.park_timeout(deadline - now);
+            }
+        }
         if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
-            return v;
+            return Some(v);
         }
     }
 }

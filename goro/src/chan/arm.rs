@@ -12,8 +12,9 @@
 //! sender if that sender is still in flight on it (`cap == 0`), else to the
 //! channel ([`Chan::reinject`]), so no value is ever lost. A send arm whose
 //! value was taken by a receiver before the drop has sent it: the drop came
-//! after the commit. A send arm dropped while in flight detaches from its
-//! receiver (mod.rs, "Why a two-phase rendezvous?").
+//! after the commit. A send arm dropped while in flight takes its value
+//! back from the receiver, which is marked `retracted` and starts over
+//! (mod.rs, "Why a two-phase rendezvous?").
 
 use std::{marker::PhantomData, pin::Pin, ptr, task::Waker};
 
@@ -62,7 +63,45 @@ pub(crate) trait Arm {
     /// Unlinks the waiter if linked (no-op if not registered).
     fn unregister(self: Pin<&mut Self>);
     /// After the selection says `DONE` for this arm: collects the result.
-    fn finish(self: Pin<&mut Self>);
+    /// `false` if nothing happened after all (a receive whose sender took
+    /// its value back): the select starts over.
+    fn finish(self: Pin<&mut Self>) -> bool;
+    /// Whether the operation could complete now (`Select::ready`); a send
+    /// arm whose value is spent never is.
+    fn is_ready(&self) -> bool;
+    /// Registers (or refreshes) the readiness watcher `*id` on the arm's
+    /// channel (`Select::ready`); see `State::watchers`.
+    fn watch(&self, id: &mut u64, waker: &Waker);
+    /// Forgets the watcher `id`.
+    fn unwatch(&self, id: u64);
+    /// A reused `Select`: drops a result nobody took (a received value
+    /// goes back to its channel).
+    fn reset(self: Pin<&mut Self>);
+}
+
+/// A removed arm of a `Select` (never ready, nothing to clean up).
+#[derive(Debug)]
+pub(crate) struct NilArm;
+
+impl Arm for NilArm {
+    fn try_now(self: Pin<&mut Self>, _: Option<(&Selection, usize, &Waker)>) -> Now {
+        Now::NotReady
+    }
+    fn register(self: Pin<&mut Self>, _: &Selection, _: usize, _: &Waker) -> Reg {
+        Reg::Linked
+    }
+    fn refresh(self: Pin<&mut Self>, _: &Waker) {}
+    fn wait_claimed(&self) {}
+    fn unregister(self: Pin<&mut Self>) {}
+    fn finish(self: Pin<&mut Self>) -> bool {
+        unreachable!("goro: a removed arm cannot be chosen")
+    }
+    fn is_ready(&self) -> bool {
+        false
+    }
+    fn watch(&self, _: &mut u64, _: &Waker) {}
+    fn unwatch(&self, _: u64) {}
+    fn reset(self: Pin<&mut Self>) {}
 }
 
 /// A receive on one channel.
@@ -170,6 +209,12 @@ impl<'a, T> RecvArm<'a, T> {
                 // SAFETY: lock held; the waiter is pinned and unlinks itself
                 // on drop.
                 unsafe { this.link(&mut st.recvq, sel, 0, waker) };
+                // A waiting receiver makes an unbuffered send ready.
+                let watchers = st.take_watchers();
+                drop(st);
+                if let Some(w) = watchers {
+                    w.wake();
+                }
                 Start::Linked
             }
         }
@@ -194,6 +239,7 @@ impl<'a, T> RecvArm<'a, T> {
                 n.sel = sel;
                 n.arm = arm;
                 n.slot = None;
+                n.retracted = false;
                 set_waker(&mut n.waker, waker);
             });
             q.push_back(&self.waiter);
@@ -201,26 +247,32 @@ impl<'a, T> RecvArm<'a, T> {
         self.registered = true;
     }
 
-    /// After `DONE`: the value, or `None` for closed. On an unbuffered
-    /// channel, under the lock: taking the value completes its sender.
-    pub(crate) fn take_done(self: Pin<&mut Self>) -> Option<T> {
+    /// After `DONE`: `Some(value)`, or `Some(None)` for closed; `None` if
+    /// the sender of an in-flight value was dropped and took it back
+    /// (nothing was received: start over). On an unbuffered channel, under
+    /// the lock: taking the value completes its sender.
+    pub(crate) fn take_done(self: Pin<&mut Self>) -> Option<Option<T>> {
         let this = self.project();
         this.registered = false;
         if this.ch().cap != 0 {
             // SAFETY: the owner saw DONE for this waiter of a buffered
             // channel: a channel completed and unlinked it, nobody is in
             // flight on it, and no channel will touch it again.
-            return unsafe { this.waiter.with(|n| n.slot.take()) };
+            return Some(unsafe { this.waiter.with(|n| n.slot.take()) });
         }
         let (v, waker) = {
             let mut st = this.ch().lock();
+            // SAFETY: lock held; our own waiter, unlinked (DONE).
+            if unsafe { this.waiter.with(|n| std::mem::take(&mut n.retracted)) } {
+                return None;
+            }
             // SAFETY: lock held; our waiter, unlinked (DONE).
             unsafe { this.ch().take_handed(&mut st, &this.waiter) }
         };
         if let Some(w) = waker {
             w.wake();
         }
-        v
+        Some(v)
     }
 
     fn refresh_waker(&mut self, waker: &Waker) {
@@ -315,6 +367,11 @@ impl<T> Arm for RecvArm<'_, T> {
         }
         // SAFETY: lock held; pinned.
         unsafe { this.link(&mut st.recvq, sel, arm, waker) };
+        let watchers = st.take_watchers();
+        drop(st);
+        if let Some(w) = watchers {
+            w.wake();
+        }
         Reg::Linked
     }
 
@@ -330,9 +387,36 @@ impl<T> Arm for RecvArm<'_, T> {
         self.project().unlink();
     }
 
-    fn finish(mut self: Pin<&mut Self>) {
-        let v = self.as_mut().take_done();
-        self.project().out = Some(v);
+    fn finish(mut self: Pin<&mut Self>) -> bool {
+        match self.as_mut().take_done() {
+            Some(v) => {
+                self.project().out = Some(v);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn is_ready(&self) -> bool {
+        let ch = self.ch();
+        !ch.nil && ch.recv_ready(&ch.lock(), ptr::null())
+    }
+
+    fn watch(&self, id: &mut u64, waker: &Waker) {
+        if !self.ch().nil {
+            self.ch().lock().watch(id, waker);
+        }
+    }
+
+    fn unwatch(&self, id: u64) {
+        self.ch().lock().unwatch(id);
+    }
+
+    fn reset(self: Pin<&mut Self>) {
+        let this = self.project();
+        if let Some(Some(v)) = this.out.take() {
+            this.ch().reinject(v);
+        }
     }
 }
 
@@ -371,6 +455,14 @@ impl<'a, T> SendArm<'a, T> {
 
     pub(crate) fn has_out(&self) -> bool {
         self.out.is_some()
+    }
+
+    /// Whether the value is gone (sent, or handed back in a result): only
+    /// asked while the arm is not registered.
+    fn spent(&self) -> bool {
+        // SAFETY: not registered: the waiter is unlinked, not in flight,
+        // and out of every channel's reach.
+        !self.registered && unsafe { self.waiter.with(|n| n.slot.is_none()) }
     }
 
     /// Takes the value out of the (unlinked) waiter.
@@ -417,9 +509,11 @@ impl<'a, T> SendArm<'a, T> {
                 let waker = wait
                     .map(|(_, _, w, _)| w)
                     .expect("goro: in flight without a waker");
+                // Registered first: if cloning the waker panics, dropping
+                // the arm still takes the value back from the receiver.
+                self.registered = true;
                 // SAFETY: lock held; in flight, reached only under it.
                 unsafe { self.waiter.with(|n| set_waker(&mut n.waker, waker)) };
-                self.registered = true;
                 SendNow::InFlight(w)
             }
             Err(SendFail::Closed(v)) => SendNow::Done(Err(SendError(v)), None),
@@ -457,6 +551,11 @@ impl<'a, T> SendArm<'a, T> {
             SendNow::Full => {
                 // SAFETY: lock held; pinned.
                 unsafe { this.link(&mut st.sendq, sel, 0, waker) };
+                let watchers = st.take_watchers();
+                drop(st);
+                if let Some(w) = watchers {
+                    w.wake();
+                }
                 Start::Linked
             }
         }
@@ -483,6 +582,24 @@ impl<'a, T> SendArm<'a, T> {
             q.push_back(&self.waiter);
         }
         self.registered = true;
+    }
+
+    /// A plain send gives up (`send_timeout`): unlinks, taking its value
+    /// back if it is in flight, and returns it — or `Ok(result)` if a
+    /// channel completed the send first (the unlink waited for its lock,
+    /// so no completion is half done).
+    pub(crate) fn cancel_single(
+        mut self: Pin<&mut Self>,
+        sel: &Selection,
+    ) -> Result<Result<(), SendError<T>>, T> {
+        self.as_mut().project().unlink();
+        if let super::waiter::Status::Done(_) = sel.status() {
+            return Ok(self.take_done());
+        }
+        match self.project().take_value() {
+            Some(v) => Err(v),
+            None => unreachable!("goro: cancelled send without its value"),
+        }
     }
 
     /// After `DONE`: `Ok` if a receiver took the value, else the value back.
@@ -517,15 +634,21 @@ impl<'a, T> SendArm<'a, T> {
         self.registered = false;
         let mut st = self.ch().lock();
         // SAFETY: lock held; valid; if linked, in `sendq`. In flight, the
-        // pair is broken here: the value now belongs to the receiver (and
-        // goes to the channel if that receiver is cancelled too).
+        // pair is broken here and the value comes back: the receiver has
+        // not taken it (it would have unpaired us), so nothing was sent.
+        // The receiver is marked `retracted` and starts over.
         unsafe {
             st.sendq.remove(&self.waiter);
             let peer = self
                 .waiter
                 .with(|n| std::mem::replace(&mut n.peer, ptr::null()));
             if !peer.is_null() {
-                (*peer).with(|n| n.peer = ptr::null());
+                let v = (*peer).with(|n| {
+                    n.peer = ptr::null();
+                    n.retracted = true;
+                    n.slot.take()
+                });
+                self.waiter.with(|n| n.slot = v);
             }
         }
     }
@@ -572,12 +695,21 @@ impl<T> Arm for SendArm<'_, T> {
 
     fn register(self: Pin<&mut Self>, sel: &Selection, arm: usize, waker: &Waker) -> Reg {
         let this = self.project();
+        if this.spent() {
+            // A reused `Select` whose send arm already sent: never ready.
+            return Reg::Linked;
+        }
         let mut st = this.ch().lock();
         if this.ch().send_ready(&st, sel) {
             return Reg::Ready;
         }
         // SAFETY: lock held; pinned.
         unsafe { this.link(&mut st.sendq, sel, arm, waker) };
+        let watchers = st.take_watchers();
+        drop(st);
+        if let Some(w) = watchers {
+            w.wake();
+        }
         Reg::Linked
     }
 
@@ -593,8 +725,29 @@ impl<T> Arm for SendArm<'_, T> {
         self.project().unlink();
     }
 
-    fn finish(mut self: Pin<&mut Self>) {
+    fn finish(mut self: Pin<&mut Self>) -> bool {
         let r = self.as_mut().take_done();
         self.project().out = Some(r);
+        true
+    }
+
+    fn is_ready(&self) -> bool {
+        if self.spent() {
+            return false;
+        }
+        let ch = self.ch();
+        ch.send_ready(&ch.lock(), ptr::null())
+    }
+
+    fn watch(&self, id: &mut u64, waker: &Waker) {
+        self.ch().lock().watch(id, waker);
+    }
+
+    fn unwatch(&self, id: u64) {
+        self.ch().lock().unwatch(id);
+    }
+
+    fn reset(self: Pin<&mut Self>) {
+        self.project().out = None;
     }
 }

@@ -66,9 +66,20 @@
 //! if its sender is in flight, to that sender (see "Why a two-phase
 //! rendezvous?"); otherwise to the channel's front (see "Why give values
 //! back?"), so nothing is lost. A send whose value a receiver already took
-//! has happened. A send dropped while in flight unpairs (under the lock):
-//! its value now belongs to that receiver, as if it had been sent; if the
-//! receiver is cancelled too, the value goes to the channel's front.
+//! has happened. A send dropped while in flight unpairs (under the lock)
+//! and takes its value back: the receiver, whose word is already `DONE`,
+//! is marked `retracted` and starts over (a select restarts at pass 1). So
+//! a send future dropped before it returned did not deliver, except in one
+//! window: a receiver took the value after the send's last poll and before
+//! its drop (the send was woken to return `Ok` but never polled again).
+//! A send raced by a timer *inside one select* (`select! { send(..),
+//! recv(after(d)) }`) or `send_timeout` has no such window: exactly one
+//! arm happens, and the value comes back on timeout.
+//!
+//! **Streams.** A `Receiver` polled as a `Stream` has no future of its own
+//! to hold a waiter, so it registers only a *watcher* (a waker in
+//! `State::watchers`): woken when a receive may complete, never handed a
+//! value. See "Why watchers for streams?".
 //!
 //! **Non-blocking sends.** `try_send` and a select with a `default` cannot
 //! wait for the receiver to take the value: on an unbuffered channel they
@@ -98,11 +109,27 @@
 //! take it. A receiver-initiated take — the sender was waiting first — is
 //! complete at once, as before.
 //!
-//! Why may a sender cancelled in flight not take its value back? The
+//! How does a sender cancelled in flight take its value back? The
 //! receiver's word is already `DONE`: it may be a select whose other arms
-//! other channels have unlinked, so it cannot be put back to waiting. The
-//! value stays with the receiver; dropping it instead would lose a message
-//! that a receiver had committed to.
+//! other channels have unlinked, so it cannot be put back to waiting.
+//! Instead its waiter is marked `retracted` (under the lock, with the slot
+//! emptied); when it looks at its result it finds nothing received and
+//! starts over — a plain receive waits again, a select runs pass 1 again.
+//! Leaving the value to the receiver (the first design) made a dropped
+//! send deliver: a caller that retries after a timeout sent twice.
+//!
+//! # Why watchers for streams?
+//!
+//! A `Recv` future owns its waiter and unlinks it when dropped. A
+//! `Receiver` used as a `Stream` is polled through `poll_next` with no
+//! future in between: a waiter kept linked between polls would be handed
+//! values after its consumer stopped polling (a `next()` dropped by a
+//! timeout), stranding them in a receiver nobody reads. So the stream
+//! registers a waker only; senders wake every watcher (and forget them)
+//! when a value is buffered, a sender waits in `sendq`, or the channel
+//! closes, and the next poll receives like `try_recv`. On an unbuffered
+//! channel the sender waits in `sendq` meanwhile, where any receiver that
+//! is actually waiting can take its value.
 //!
 //! # Why give values back?
 //!
@@ -137,6 +164,65 @@ pub(crate) struct State<T> {
     pub(crate) closed: bool,
     pub(crate) recvq: Queue<T>,
     pub(crate) sendq: Queue<T>,
+    /// Receivers polled as a `Stream` that found nothing, and
+    /// `Select::ready` calls: woken (all of them, and forgotten) when an
+    /// operation may have become ready — a value is buffered, a sender or
+    /// receiver links into its queue, a value leaves a full buffer, or the
+    /// channel closes. A watcher is never handed a value, so a stream that
+    /// is no longer polled strands nothing (see above, "Why watchers for
+    /// streams?").
+    pub(crate) watchers: Vec<(u64, Waker)>,
+    /// The id the next watcher registration gets (never 0).
+    pub(crate) next_watch: u64,
+}
+
+impl<T> State<T> {
+    /// Takes every watcher's waker, as one waker to wake once the lock is
+    /// released.
+    pub(crate) fn take_watchers(&mut self) -> Option<Waker> {
+        match self.watchers.len() {
+            0 => None,
+            1 => self.watchers.pop().map(|(_, w)| w),
+            _ => {
+                let ws = self.watchers.drain(..).map(|(_, w)| w).collect();
+                Some(Waker::from(std::sync::Arc::new(WakeAll(ws))))
+            }
+        }
+    }
+
+    /// Registers (or refreshes) the watcher `*id` with `waker`.
+    pub(crate) fn watch(&mut self, id: &mut u64, waker: &Waker) {
+        if *id != 0 {
+            if let Some((_, w)) = self.watchers.iter_mut().find(|(i, _)| i == id) {
+                if !w.will_wake(waker) {
+                    *w = waker.clone();
+                }
+                return;
+            }
+        }
+        self.next_watch += 1;
+        *id = self.next_watch;
+        self.watchers.push((*id, waker.clone()));
+    }
+
+    /// Forgets the watcher `id` if it is registered.
+    pub(crate) fn unwatch(&mut self, id: u64) {
+        if id != 0 {
+            self.watchers.retain(|(i, _)| *i != id);
+        }
+    }
+}
+
+/// Several watchers' wakers behind one.
+struct WakeAll(Vec<Waker>);
+
+impl std::task::Wake for WakeAll {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.wake_by_ref();
+    }
+    fn wake_by_ref(self: &std::sync::Arc<Self>) {
+        self.0.iter().for_each(Waker::wake_by_ref);
+    }
 }
 
 /// The shared core behind every `Sender` and `Receiver` of one channel.
@@ -213,6 +299,8 @@ impl<T> Chan<T> {
                 closed: false,
                 recvq: Queue::new(),
                 sendq: Queue::new(),
+                watchers: Vec::new(),
+                next_watch: 0,
             })),
             cap,
             closed: AtomicBool::new(false),
@@ -242,13 +330,17 @@ impl<T> Chan<T> {
                 return;
             }
             // SAFETY: lock held.
-            let Some(w) = (unsafe { st.recvq.claim_first(ptr::null()) }) else {
-                return;
-            };
-            // Due under this lock (the `Due` contract): `Some`.
-            let v = t.take_due();
-            // SAFETY: won under the lock.
-            unsafe { complete(w, |n| n.slot = v) }
+            match unsafe { st.recvq.claim_first(ptr::null()) } {
+                Some(w) => {
+                    // Due under this lock (the `Due` contract): `Some`.
+                    let v = t.take_due();
+                    // SAFETY: won under the lock.
+                    unsafe { complete(w, |n| n.slot = v) }
+                }
+                // Nobody waits: a stream or `Select::ready` watching the
+                // channel is told a receive may now complete.
+                None => st.take_watchers(),
+            }
         };
         if let Some(w) = waker {
             w.wake();
@@ -318,7 +410,7 @@ impl<T> Chan<T> {
         }
         if st.buf.len() < self.cap {
             st.buf.push_back(v);
-            return Ok(Sent::Done(None));
+            return Ok(Sent::Done(st.take_watchers()));
         }
         Err(SendFail::Full(v))
     }
@@ -339,6 +431,9 @@ impl<T> Chan<T> {
                     // SAFETY: won under the lock; a waiting sender's slot
                     // holds its value.
                     waker = unsafe { complete(w, |n| buf.extend(n.slot.take())) };
+                } else {
+                    // Room appeared: a send is ready now.
+                    waker = st.take_watchers();
                 }
             }
             return Ok((v, waker));
@@ -391,6 +486,7 @@ impl<T> Chan<T> {
                 wakers.extend(unsafe { complete(w, |_| {}) });
             }
         }
+        wakers.extend(st.watchers.drain(..).map(|(_, w)| w));
         Some(wakers)
     }
 
@@ -418,7 +514,14 @@ impl<T> Chan<T> {
             (ws, std::mem::take(&mut st.buf))
         };
         wakers.into_iter().flatten().for_each(Waker::wake);
-        drop(buf);
+        // One by one: if a value's destructor panics, the values after it
+        // leak instead of being dropped during the unwind (a second panic
+        // there would abort the process), as crossbeam does.
+        let mut buf = std::mem::ManuallyDrop::new(buf);
+        while let Some(v) = buf.pop_front() {
+            drop(v);
+        }
+        drop(std::mem::ManuallyDrop::into_inner(buf));
     }
 
     /// Gives back a value that a cancelled receiver had been handed but
@@ -445,7 +548,7 @@ impl<T> Chan<T> {
             Some(w) => unsafe { complete(w, |n| n.slot = Some(v)) },
             None => {
                 st.buf.push_front(v);
-                None
+                st.take_watchers()
             }
         }
     }
@@ -546,7 +649,7 @@ impl<T> Chan<T> {
                 (*sel).give_back();
                 st.sendq.push_back(s);
             }
-            return None;
+            return st.take_watchers();
         }
         // SAFETY: lock held, `s` valid; its selection is alive.
         unsafe {

@@ -166,3 +166,101 @@ impl fmt::Display for TryRecvError {
 }
 
 impl std::error::Error for TryRecvError {}
+
+/// Why [`Sender::send_timeout`](super::Sender::send_timeout) or
+/// [`send_deadline`](super::Sender::send_deadline) failed; the value comes
+/// back.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use goro::chan::SendTimeoutError;
+/// let (tx, _rx) = goro::chan::<i32>(0);
+/// let r = tx.send_timeout(1, Duration::from_millis(1));
+/// assert_eq!(r, Err(SendTimeoutError::Timeout(1)));
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum SendTimeoutError<T> {
+    /// No room (or, unbuffered, no receiver took it) before the deadline.
+    Timeout(T),
+    /// The channel is closed (or every receiver is gone).
+    Closed(T),
+}
+
+impl<T> SendTimeoutError<T> {
+    /// The value that was not sent.
+    pub fn into_inner(self) -> T {
+        match self {
+            SendTimeoutError::Timeout(v) | SendTimeoutError::Closed(v) => v,
+        }
+    }
+
+    /// Whether the send timed out.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, SendTimeoutError::Timeout(_))
+    }
+
+    /// Whether the send failed because the channel was closed.
+    pub fn is_closed(&self) -> bool {
+        matches!(self, SendTimeoutError::Closed(_))
+    }
+}
+
+impl<T> fmt::Debug for SendTimeoutError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SendTimeoutError::Timeout(_) => f.write_str("Timeout(..)"),
+            SendTimeoutError::Closed(_) => f.write_str("Closed(..)"),
+        }
+    }
+}
+
+impl<T> fmt::Display for SendTimeoutError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SendTimeoutError::Timeout(_) => f.write_str("timed out waiting on send operation"),
+            SendTimeoutError::Closed(_) => f.write_str("send on closed channel"),
+        }
+    }
+}
+
+impl<T> std::error::Error for SendTimeoutError<T> {}
+
+impl<T> From<SendError<T>> for SendTimeoutError<T> {
+    fn from(e: SendError<T>) -> Self {
+        SendTimeoutError::Closed(e.0)
+    }
+}
+
+/// Why [`Receiver::recv_timeout`](super::Receiver::recv_timeout) or
+/// [`recv_deadline`](super::Receiver::recv_deadline) failed.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use goro::chan::RecvTimeoutError;
+/// let (tx, rx) = goro::chan::<i32>(1);
+/// assert_eq!(rx.recv_timeout(Duration::from_millis(1)), Err(RecvTimeoutError::Timeout));
+/// drop(tx);
+/// assert_eq!(rx.recv_timeout(Duration::from_millis(1)), Err(RecvTimeoutError::Closed));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecvTimeoutError {
+    /// Nothing arrived before the deadline.
+    Timeout,
+    /// The channel is closed and drained.
+    Closed,
+}
+
+impl fmt::Display for RecvTimeoutError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RecvTimeoutError::Timeout => f.write_str("timed out waiting on receive operation"),
+            RecvTimeoutError::Closed => f.write_str("receive on closed channel"),
+        }
+    }
+}
+
+impl std::error::Error for RecvTimeoutError {}

@@ -2,7 +2,7 @@
 //! and rendezvous channels, a select's commit against a concurrent close
 //! and a competing receiver, dropping pending operations, and the
 //! two-phase rendezvous (a hand-off in flight against the receiver's or the
-//! sender's drop).
+//! sender's drop, and a cancelled send taking its value back).
 //!
 //! Run: `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 cargo test -p goro
 //! --lib --release chan::`.
@@ -165,7 +165,7 @@ fn dropped_pending_select_loses_nothing() {
                 let sent = t.join().unwrap();
                 assert_eq!(got, if sent { Some(1) } else { None });
                 return;
-            }
+            };
             // Dropped here, possibly after the sender handed it the value.
         }
         let sent = t.join().unwrap();
@@ -316,4 +316,34 @@ fn rendezvous_select_in_flight_against_receiver_drop() {
             assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
         }
     });
+}
+
+/// Issue 11 #9: a send cancelled as `send_timeout` cancels it delivered
+/// exactly when it says so, against a receiver that may itself be
+/// cancelled; a dropped send in flight takes its value back.
+#[test]
+fn rendezvous_send_cancel_is_exact() {
+    for polls in [1, 2] {
+        loom::model(move || {
+            let (tx, rx) = chan::<i32>(0);
+            let rx2 = rx.clone();
+            let t = thread::spawn(move || recv_then_drop(&rx, polls));
+            let delivered = {
+                let mut s = pin!(tx.send(1));
+                match poll_once(s.as_mut()) {
+                    Poll::Ready(r) => r.is_ok(),
+                    Poll::Pending => match s.as_mut().cancel() {
+                        Ok(r) => r.is_ok(),
+                        Err(v) => {
+                            assert_eq!(v, 1);
+                            false
+                        }
+                    },
+                }
+            };
+            let got = t.join().unwrap();
+            assert_eq!(got.is_some(), delivered, "delivered iff reported");
+            assert_eq!(rx2.try_recv(), Err(TryRecvError::Empty));
+        });
+    }
 }

@@ -19,6 +19,33 @@
 /// waits forever. The channels' item types must be `Send` (so that the
 /// select future is `Send` whenever its surroundings are).
 ///
+/// More forms (crossbeam's and tokio's):
+/// - **Operands**: a `Receiver`/`Sender`, a reference to one, or an
+///   `Option` of either; `None` is Go's nil channel (the arm never fires).
+///   Operands may be temporaries: `recv(r.unwrap_or(&never()))`.
+/// - **Guards**: `recv(rx) -> v, if cond => body` disables the arm when
+///   `cond` is false, as a nil channel would.
+/// - **A disabled send arm** (operand `None` or guard false) still
+///   evaluates its value expression, as Go does for a nil channel; the
+///   value is not sent and is dropped when the select finishes.
+/// - **`default(timeout) => body`** waits up to `timeout` (a `Duration`)
+///   for an arm, then runs `body`; an arm that loses to the timeout did
+///   nothing (a send arm's value was not delivered). In `select!` the
+///   timeout is a goro timer (it follows a paused clock).
+///
+/// ```
+/// use std::time::Duration;
+/// let (tx, rx) = goro::chan::<i32>(1);
+/// let maybe_rx: Option<&goro::chan::Receiver<i32>> = None;
+/// let got = goro::select_blocking! {
+///     recv(maybe_rx) -> v => v,
+///     send(tx, 1), if false => unreachable!(),
+///     default(Duration::from_millis(5)) => None,
+/// };
+/// assert_eq!(got, None);
+/// # drop(rx);
+/// ```
+///
 /// # Examples
 ///
 /// ```
@@ -67,11 +94,11 @@ macro_rules! select_blocking {
     };
 }
 
-/// Parses `select!` arms into `(kind (channel) (value) (pattern) (body))`.
+/// Parses `select!` arms into `(kind (channel) (value) (pattern) (guard)
+/// (body))`; the default goes apart as `((timeout?) (body))`.
 ///
-/// A block body may or may not be followed by a comma; each block rule
-/// comes in two, comma first, because `$body:block $(,)? $($rest:tt)*`
-/// is ambiguous to `macro_rules` (the comma could start `$rest`).
+/// The head of an arm is parsed here, its body by `__select_body!`, which
+/// hands it back with `@arm`.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __select_parse {
@@ -79,127 +106,130 @@ macro_rules! __select_parse {
     (@$mode:ident [$($arms:tt)*] [$($def:tt)*]) => {
         $crate::__select_build!(@$mode [$($arms)*] [$($def)*] [])
     };
-    // recv
-    (@$mode:ident [$($arms:tt)*] [$($def:tt)*]
-        recv($rx:expr) -> $p:pat => $body:block , $($rest:tt)*) => {
-        $crate::__select_parse!(@$mode [$($arms)* (recv ($rx) () ($p) ($body))] [$($def)*] $($rest)*)
+    // An arm's body came back.
+    (@$mode:ident @arm (default $t:tt) ($body:expr) [$($arms:tt)*] [] $($rest:tt)*) => {
+        $crate::__select_parse!(@$mode [$($arms)*] [($t ($body))] $($rest)*)
     };
-    (@$mode:ident [$($arms:tt)*] [$($def:tt)*]) => {
-        $crate::__select_build!(@$mode [$($arms)*] [$($def)*] [])
-    };
-    // recv
-    (@$mode:ident [$($arms:tt)*] [$($def:tt)*]
-        recv($rx:expr) -> $p:pat => $body:block $($rest:tt)*) => {
-        $crate::__select_parse!(@$mode [$($arms)* (recv ($rx) () ($p) ($body))] [$($def)*] $($rest)*)
-    };
-    (@$mode:ident [$($arms:tt)*] [$($def:tt)*]
-        recv($rx:expr) -> $p:pat => $body:expr $(, $($rest:tt)*)?) => {
-        $crate::__select_parse!(@$mode [$($arms)* (recv ($rx) () ($p) ($body))] [$($def)*] $($($rest)*)?)
-    };
-    (@$mode:ident [$($arms:tt)*] [$($def:tt)*]
-        recv($rx:expr) => $body:block , $($rest:tt)*) => {
-        $crate::__select_parse!(@$mode [$($arms)* (recv ($rx) () (_) ($body))] [$($def)*] $($rest)*)
-    };
-    (@$mode:ident [$($arms:tt)*] [$($def:tt)*]
-        recv($rx:expr) -> $p:pat => $body:expr $(, $($rest:tt)*)?) => {
-        $crate::__select_parse!(@$mode [$($arms)* (recv ($rx) () ($p) ($body))] [$($def)*] $($($rest)*)?)
-    };
-    (@$mode:ident [$($arms:tt)*] [$($def:tt)*]
-        recv($rx:expr) => $body:block $($rest:tt)*) => {
-        $crate::__select_parse!(@$mode [$($arms)* (recv ($rx) () (_) ($body))] [$($def)*] $($rest)*)
-    };
-    (@$mode:ident [$($arms:tt)*] [$($def:tt)*]
-        recv($rx:expr) => $body:expr $(, $($rest:tt)*)?) => {
-        $crate::__select_parse!(@$mode [$($arms)* (recv ($rx) () (_) ($body))] [$($def)*] $($($rest)*)?)
-    };
-    // send
-    (@$mode:ident [$($arms:tt)*] [$($def:tt)*]
-        send($tx:expr, $v:expr) -> $p:pat => $body:block , $($rest:tt)*) => {
-        $crate::__select_parse!(@$mode [$($arms)* (send ($tx) ($v) ($p) ($body))] [$($def)*] $($rest)*)
-    };
-    (@$mode:ident [$($arms:tt)*] [$($def:tt)*]
-        recv($rx:expr) => $body:expr $(, $($rest:tt)*)?) => {
-        $crate::__select_parse!(@$mode [$($arms)* (recv ($rx) () (_) ($body))] [$($def)*] $($($rest)*)?)
-    };
-    // send
-    (@$mode:ident [$($arms:tt)*] [$($def:tt)*]
-        send($tx:expr, $v:expr) -> $p:pat => $body:block $($rest:tt)*) => {
-        $crate::__select_parse!(@$mode [$($arms)* (send ($tx) ($v) ($p) ($body))] [$($def)*] $($rest)*)
-    };
-    (@$mode:ident [$($arms:tt)*] [$($def:tt)*]
-        send($tx:expr, $v:expr) -> $p:pat => $body:expr $(, $($rest:tt)*)?) => {
-        $crate::__select_parse!(@$mode [$($arms)* (send ($tx) ($v) ($p) ($body))] [$($def)*] $($($rest)*)?)
-    };
-    (@$mode:ident [$($arms:tt)*] [$($def:tt)*]
-        send($tx:expr, $v:expr) => $body:block , $($rest:tt)*) => {
-        $crate::__select_parse!(@$mode [$($arms)* (send ($tx) ($v) (_) ($body))] [$($def)*] $($rest)*)
-    };
-    (@$mode:ident [$($arms:tt)*] [$($def:tt)*]
-        send($tx:expr, $v:expr) -> $p:pat => $body:expr $(, $($rest:tt)*)?) => {
-        $crate::__select_parse!(@$mode [$($arms)* (send ($tx) ($v) ($p) ($body))] [$($def)*] $($($rest)*)?)
-    };
-    (@$mode:ident [$($arms:tt)*] [$($def:tt)*]
-        send($tx:expr, $v:expr) => $body:block $($rest:tt)*) => {
-        $crate::__select_parse!(@$mode [$($arms)* (send ($tx) ($v) (_) ($body))] [$($def)*] $($rest)*)
-    };
-    (@$mode:ident [$($arms:tt)*] [$($def:tt)*]
-        send($tx:expr, $v:expr) => $body:expr $(, $($rest:tt)*)?) => {
-        $crate::__select_parse!(@$mode [$($arms)* (send ($tx) ($v) (_) ($body))] [$($def)*] $($($rest)*)?)
-    };
-    // default
-    (@$mode:ident [$($arms:tt)*] []
-        default => $body:block , $($rest:tt)*) => {
-        $crate::__select_parse!(@$mode [$($arms)*] [($body)] $($rest)*)
-    };
-    (@$mode:ident [$($arms:tt)*] [$($def:tt)*]
-        send($tx:expr, $v:expr) => $body:expr $(, $($rest:tt)*)?) => {
-        $crate::__select_parse!(@$mode [$($arms)* (send ($tx) ($v) (_) ($body))] [$($def)*] $($($rest)*)?)
-    };
-    // default
-    (@$mode:ident [$($arms:tt)*] []
-        default => $body:block $($rest:tt)*) => {
-        $crate::__select_parse!(@$mode [$($arms)*] [($body)] $($rest)*)
-    };
-    (@$mode:ident [$($arms:tt)*] []
-        default => $body:expr $(, $($rest:tt)*)?) => {
-        $crate::__select_parse!(@$mode [$($arms)*] [($body)] $($($rest)*)?)
-    };
-    (@$mode:ident [$($arms:tt)*] [$($def:tt)+] default $($rest:tt)*) => {
+    (@$mode:ident @arm (default $t:tt) ($body:expr) [$($arms:tt)*] [$($def:tt)+] $($rest:tt)*) => {
         ::core::compile_error!("select!: more than one `default` arm")
+    };
+    (@$mode:ident @arm ($($head:tt)*) ($body:expr) [$($arms:tt)*] [$($def:tt)*] $($rest:tt)*) => {
+        $crate::__select_parse!(@$mode [$($arms)* ($($head)* ($body))] [$($def)*] $($rest)*)
+    };
+    // recv
+    (@$mode:ident [$($arms:tt)*] [$($def:tt)*]
+        recv($rx:expr $(,)?) -> $p:pat $(, if $c:expr)? => $($rest:tt)*) => {
+        $crate::__select_body!(@$mode [$($arms)*] [$($def)*] (recv ($rx) () ($p) ($($c)?)) $($rest)*)
+    };
+    (@$mode:ident [$($arms:tt)*] [$($def:tt)*]
+        recv($rx:expr $(,)?) $(, if $c:expr)? => $($rest:tt)*) => {
+        $crate::__select_body!(@$mode [$($arms)*] [$($def)*] (recv ($rx) () (_) ($($c)?)) $($rest)*)
+    };
+    // send
+    (@$mode:ident [$($arms:tt)*] [$($def:tt)*]
+        send($tx:expr, $v:expr $(,)?) -> $p:pat $(, if $c:expr)? => $($rest:tt)*) => {
+        $crate::__select_body!(@$mode [$($arms)*] [$($def)*] (send ($tx) ($v) ($p) ($($c)?)) $($rest)*)
+    };
+    (@$mode:ident [$($arms:tt)*] [$($def:tt)*]
+        send($tx:expr, $v:expr $(,)?) $(, if $c:expr)? => $($rest:tt)*) => {
+        $crate::__select_body!(@$mode [$($arms)*] [$($def)*] (send ($tx) ($v) (_) ($($c)?)) $($rest)*)
+    };
+    // default, default(timeout)
+    (@$mode:ident [$($arms:tt)*] [$($def:tt)*] default => $($rest:tt)*) => {
+        $crate::__select_body!(@$mode [$($arms)*] [$($def)*] (default ()) $($rest)*)
+    };
+    (@$mode:ident [$($arms:tt)*] [$($def:tt)*] default() => $($rest:tt)*) => {
+        $crate::__select_body!(@$mode [$($arms)*] [$($def)*] (default ()) $($rest)*)
+    };
+    (@$mode:ident [$($arms:tt)*] [$($def:tt)*] default($t:expr $(,)?) => $($rest:tt)*) => {
+        $crate::__select_body!(@$mode [$($arms)*] [$($def)*] (default ($t)) $($rest)*)
     };
     (@$mode:ident [$($arms:tt)*] [$($def:tt)*] $($rest:tt)+) => {
         ::core::compile_error!(
-            "select!: expected `recv(rx) -> v => body`, `send(tx, value) -> res => body` or `default => body`"
+            "select!: expected `recv(rx) -> v => body`, `send(tx, value) -> res => body`, `default => body` or `default(timeout) => body` (arms may add `, if cond` before `=>`)"
         )
+    };
+}
+
+/// Parses one arm's body: a block with or without a trailing comma, or an
+/// expression. Block rules come first, comma first, because
+/// `$body:block $(,)? $($rest:tt)*` is ambiguous to `macro_rules` (the
+/// comma could start `$rest`).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __select_body {
+    (@$mode:ident [$($arms:tt)*] [$($def:tt)*] $head:tt $body:block , $($rest:tt)*) => {
+        $crate::__select_parse!(@$mode @arm $head ($body) [$($arms)*] [$($def)*] $($rest)*)
+    };
+    (@$mode:ident [$($arms:tt)*] [$($def:tt)*] $head:tt $body:block $($rest:tt)*) => {
+        $crate::__select_parse!(@$mode @arm $head ($body) [$($arms)*] [$($def)*] $($rest)*)
+    };
+    (@$mode:ident [$($arms:tt)*] [$($def:tt)*] $head:tt $body:expr $(, $($rest:tt)*)?) => {
+        $crate::__select_parse!(@$mode @arm $head ($body) [$($arms)*] [$($def)*] $($($rest)*)?)
     };
 }
 
 /// Pins one arm per case (in nested scopes, so each gets its own hygienic
 /// name), then runs the select and dispatches to the chosen body.
+///
+/// Each operand is bound by a `match`, so that temporaries in it (as in
+/// `recv(r.unwrap_or(&never()))`) live until the select is over. A disabled
+/// arm (operand `None`, or guard false) gets a never-ready channel.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __select_build {
-    (@$mode:ident [(recv ($rx:expr) () ($p:pat) ($body:expr)) $($arms:tt)*] [$($def:tt)*] [$($done:tt)*]) => {{
-        let __goro_rx: &$crate::chan::Receiver<_> = &$rx;
-        let mut __goro_arm = ::core::pin::pin!($crate::chan::__private::recv_arm(__goro_rx));
-        $crate::__select_build!(@$mode [$($arms)*] [$($def)*] [$($done)* (__goro_arm ($p) ($body))])
-    }};
-    (@$mode:ident [(send ($tx:expr) ($v:expr) ($p:pat) ($body:expr)) $($arms:tt)*] [$($def:tt)*] [$($done:tt)*]) => {{
-        let __goro_tx: &$crate::chan::Sender<_> = &$tx;
-        let mut __goro_arm = ::core::pin::pin!($crate::chan::__private::send_arm(__goro_tx, $v));
-        $crate::__select_build!(@$mode [$($arms)*] [$($def)*] [$($done)* (__goro_arm ($p) ($body))])
-    }};
+    (@$mode:ident [(recv ($rx:expr) () ($p:pat) ($($c:expr)?) ($body:expr)) $($arms:tt)*] [$($def:tt)*] [$($done:tt)*]) => {
+        match $rx {
+            ref __goro_op => {
+                #[allow(unused_imports)]
+                use $crate::chan::__private::AsRecv as _;
+                let mut __goro_nil = ::core::option::Option::None;
+                let __goro_rx = $crate::chan::__private::recv_ref(
+                    __goro_op.as_recv(),
+                    $crate::__select_build!(@cond $($c)?),
+                    &mut __goro_nil,
+                );
+                let mut __goro_arm = ::core::pin::pin!($crate::chan::__private::recv_arm(__goro_rx));
+                $crate::__select_build!(@$mode [$($arms)*] [$($def)*] [$($done)* (__goro_arm ($p) ($body))])
+            }
+        }
+    };
+    (@$mode:ident [(send ($tx:expr) ($v:expr) ($p:pat) ($($c:expr)?) ($body:expr)) $($arms:tt)*] [$($def:tt)*] [$($done:tt)*]) => {
+        match $tx {
+            ref __goro_op => {
+                #[allow(unused_imports)]
+                use $crate::chan::__private::AsSend as _;
+                let mut __goro_nil = ::core::option::Option::None;
+                let __goro_tx = $crate::chan::__private::send_ref(
+                    __goro_op.as_send(),
+                    $crate::__select_build!(@cond $($c)?),
+                    &mut __goro_nil,
+                );
+                let mut __goro_arm = ::core::pin::pin!($crate::chan::__private::send_arm(__goro_tx, $v));
+                $crate::__select_build!(@$mode [$($arms)*] [$($def)*] [$($done)* (__goro_arm ($p) ($body))])
+            }
+        }
+    };
     (@$mode:ident [] [$($def:tt)*] [$(($a:ident ($p:pat) ($body:expr)))*]) => {{
         let __goro_fired = $crate::__select_run!(@$mode
-            $crate::chan::__private::SelectFuture::new(
-                [$($crate::chan::__private::MacroArm::erase($a.as_mut())),*],
-                $crate::__select_build!(@has_default $($def)*),
+            $crate::__select_build!(@future
+                ([$($crate::chan::__private::MacroArm::erase($a.as_mut())),*])
+                [$($def)*]
             )
         );
         $crate::__select_build!(@dispatch __goro_fired [$($def)*] $(($a ($p) ($body)))*)
     }};
-    (@has_default) => { false };
-    (@has_default ($d:expr)) => { true };
+    (@cond) => { true };
+    (@cond $c:expr) => { $c };
+    (@future ($arms:expr) []) => {
+        $crate::chan::__private::SelectFuture::new($arms, false)
+    };
+    (@future ($arms:expr) [(() ($d:expr))]) => {
+        $crate::chan::__private::SelectFuture::new($arms, true)
+    };
+    (@future ($arms:expr) [(($t:expr) ($d:expr))]) => {
+        $crate::chan::__private::SelectFuture::with_timeout($arms, $t)
+    };
     (@dispatch $fired:ident [] $(($a:ident ($p:pat) ($body:expr)))*) => {{
         let _ = $fired;
         $(
@@ -211,7 +241,7 @@ macro_rules! __select_build {
             ::core::unreachable!("goro: select woke without a chosen arm")
         }
     }};
-    (@dispatch $fired:ident [($d:expr)] $(($a:ident ($p:pat) ($body:expr)))*) => {{
+    (@dispatch $fired:ident [($t:tt ($d:expr))] $(($a:ident ($p:pat) ($body:expr)))*) => {{
         if $fired.is_none() {
             $d
         } else $(
@@ -233,6 +263,6 @@ macro_rules! __select_run {
         $fut.await
     };
     (@thread $fut:expr) => {
-        $crate::chan::__private::block_on($fut)
+        $fut.block()
     };
 }

@@ -56,7 +56,15 @@
 //! a timeout) never loses a value: a value handed to a receiver that is
 //! then dropped goes back to the front of the channel, and an unbuffered
 //! send reports success only once a receiver has really taken its value.
-//! A `select!` completes exactly one arm.
+//! A `select!` completes exactly one arm. A dropped `send` future did not
+//! deliver (a value in flight to a receiver is taken back), with one
+//! window: a receiver took the value after the future's last poll (it was
+//! woken to return `Ok`) and the future was dropped without being polled
+//! again — so `time::timeout(d, tx.send(v))` may time out having
+//! delivered. A `select!` with a timer arm, `default(d)` and
+//! [`Sender::send_timeout`] have no such window. A `Receiver` polled as a
+//! `Stream` holds no value between polls: a dropped `next()` strands
+//! nothing.
 //!
 //! # Compared with crossbeam-channel and tokio
 //!
@@ -76,10 +84,13 @@ mod core;
 mod dyn_select;
 mod error;
 mod macros;
+mod ready;
 mod receiver;
 mod select;
 mod sender;
+mod sink;
 mod waiter;
+mod weak;
 
 #[cfg(all(test, loom))]
 mod loom_tests;
@@ -88,10 +99,11 @@ use std::sync::Arc;
 
 pub(crate) use self::core::{Chan, Due};
 pub use self::{
-    dyn_select::{Select, SelectFut, Selected},
-    error::{SendError, TryRecvError, TrySendError},
-    receiver::{IntoIter, Iter, Receiver, Recv},
+    dyn_select::{Select, SelectFut, SelectTimeoutError, Selected},
+    error::{RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError},
+    receiver::{IntoIter, Iter, Receiver, Recv, TryIter},
     sender::{Send, Sender},
+    weak::WeakSender,
 };
 
 /// Makes a channel with a buffer of `cap` values (Go's `make(chan T,
@@ -112,7 +124,7 @@ pub use self::{
 /// ```
 pub fn chan<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
     let chan = Arc::new(self::core::Chan::new(cap, false));
-    (Sender { chan: chan.clone() }, Receiver::new(chan))
+    (Sender::from_chan(chan.clone()), Receiver::new(chan))
 }
 
 /// A receiver that is never ready and never closed (Go's nil channel):
@@ -150,6 +162,109 @@ pub mod __private {
         arm::{RecvArm, SendArm},
         select::{ArmRef, SelectFuture},
     };
+
+    /// What a `recv(..)` operand may be: a `Receiver`, a reference to
+    /// one, or an `Option` of either (`None` is Go's nil channel).
+    pub trait AsRecv {
+        /// The channel's item type.
+        type Item;
+        /// The receiver, or `None` for a disabled arm.
+        fn as_recv(&self) -> Option<&Receiver<Self::Item>>;
+    }
+    impl<T> AsRecv for Receiver<T> {
+        type Item = T;
+        fn as_recv(&self) -> Option<&Receiver<T>> {
+            Some(self)
+        }
+    }
+    impl<T> AsRecv for Option<Receiver<T>> {
+        type Item = T;
+        fn as_recv(&self) -> Option<&Receiver<T>> {
+            self.as_ref()
+        }
+    }
+    impl<T> AsRecv for Option<&Receiver<T>> {
+        type Item = T;
+        fn as_recv(&self) -> Option<&Receiver<T>> {
+            *self
+        }
+    }
+    impl<X: AsRecv + ?Sized> AsRecv for &X {
+        type Item = X::Item;
+        fn as_recv(&self) -> Option<&Receiver<X::Item>> {
+            (**self).as_recv()
+        }
+    }
+    impl<X: AsRecv + ?Sized> AsRecv for &mut X {
+        type Item = X::Item;
+        fn as_recv(&self) -> Option<&Receiver<X::Item>> {
+            (**self).as_recv()
+        }
+    }
+
+    /// What a `send(..)` operand may be; see [`AsRecv`].
+    pub trait AsSend {
+        /// The channel's item type.
+        type Item;
+        /// The sender, or `None` for a disabled arm.
+        fn as_send(&self) -> Option<&Sender<Self::Item>>;
+    }
+    impl<T> AsSend for Sender<T> {
+        type Item = T;
+        fn as_send(&self) -> Option<&Sender<T>> {
+            Some(self)
+        }
+    }
+    impl<T> AsSend for Option<Sender<T>> {
+        type Item = T;
+        fn as_send(&self) -> Option<&Sender<T>> {
+            self.as_ref()
+        }
+    }
+    impl<T> AsSend for Option<&Sender<T>> {
+        type Item = T;
+        fn as_send(&self) -> Option<&Sender<T>> {
+            *self
+        }
+    }
+    impl<X: AsSend + ?Sized> AsSend for &X {
+        type Item = X::Item;
+        fn as_send(&self) -> Option<&Sender<X::Item>> {
+            (**self).as_send()
+        }
+    }
+    impl<X: AsSend + ?Sized> AsSend for &mut X {
+        type Item = X::Item;
+        fn as_send(&self) -> Option<&Sender<X::Item>> {
+            (**self).as_send()
+        }
+    }
+
+    /// The receiver of a `recv` arm: the operand's (found by a method call,
+    /// so smart pointers to a `Receiver` work too), or (operand `None`,
+    /// guard false) a never-ready one stored in `nil`.
+    pub fn recv_ref<'r, T>(
+        op: Option<&'r Receiver<T>>,
+        enabled: bool,
+        nil: &'r mut Option<Receiver<T>>,
+    ) -> &'r Receiver<T> {
+        match op {
+            Some(rx) if enabled => rx,
+            _ => nil.insert(super::never()),
+        }
+    }
+
+    /// The sender of a `send` arm; see [`recv_ref`].
+    pub fn send_ref<'r, T>(
+        op: Option<&'r Sender<T>>,
+        enabled: bool,
+        nil: &'r mut Option<Sender<T>>,
+    ) -> &'r Sender<T> {
+        match op {
+            Some(tx) if enabled => tx,
+            _ => nil.insert(Sender::from_chan(Arc::new(super::core::Chan::new(0, true)))),
+        }
+    }
 
     /// A receive arm on `rx`.
     pub fn recv_arm<T>(rx: &Receiver<T>) -> RecvArm<'_, T> {

@@ -8,12 +8,13 @@ use std::{
     pin::Pin,
     sync::Arc,
     task::{Context, Poll},
+    time::{Duration, Instant},
 };
 
 use super::{
     arm::{Arm, RecvArm, Start},
     core::{Chan, RecvFail},
-    error::TryRecvError,
+    error::{RecvTimeoutError, TryRecvError},
     waiter::{Selection, Status},
 };
 use crate::{
@@ -37,22 +38,24 @@ use crate::{
 /// ```
 pub struct Receiver<T> {
     pub(crate) chan: Arc<Chan<T>>,
-    /// The receive in flight for `Stream::poll_next`, allocated on first use.
-    stream: Option<Pin<Box<StreamRecv<T>>>>,
+    /// This receiver's watcher id for `Stream::poll_next` (0: none yet).
+    watch: u64,
+    /// `poll_next` returned `None` (closed and drained): `FusedStream`.
+    terminated: bool,
 }
 
-/// A receive owned by a `Receiver` for its `Stream` implementation.
-struct StreamRecv<T> {
-    // Declared first: dropped (unlinked) before the channel it borrows.
-    arm: RecvArm<'static, T>,
-    sel: Selection,
-    started: bool,
-    _chan: Arc<Chan<T>>,
-}
+// A panic cannot leave a channel half-updated for another user: every
+// update happens under its lock and completes before user code runs.
+impl<T> std::panic::UnwindSafe for Receiver<T> {}
+impl<T> std::panic::RefUnwindSafe for Receiver<T> {}
 
 impl<T> Receiver<T> {
     pub(crate) fn new(chan: Arc<Chan<T>>) -> Receiver<T> {
-        Receiver { chan, stream: None }
+        Receiver {
+            chan,
+            watch: 0,
+            terminated: false,
+        }
     }
 
     /// Receives a value, waiting while there is none. `None` means the
@@ -90,6 +93,107 @@ impl<T> Receiver<T> {
     #[track_caller]
     pub fn recv_blocking(&self) -> Option<T> {
         wait::block_on(self.recv())
+    }
+
+    /// [`recv_blocking`](Receiver::recv_blocking) that gives up after
+    /// `timeout` (crossbeam's `recv_timeout`). A value handed to this
+    /// receive as it times out is given back, not lost.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use goro::chan::RecvTimeoutError;
+    /// let (tx, rx) = goro::chan::<i32>(1);
+    /// assert_eq!(rx.recv_timeout(Duration::from_millis(1)), Err(RecvTimeoutError::Timeout));
+    /// tx.send_blocking(2).unwrap();
+    /// assert_eq!(rx.recv_timeout(Duration::from_secs(1)), Ok(2));
+    /// ```
+    #[track_caller]
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
+        match Instant::now().checked_add(timeout) {
+            Some(deadline) => self.recv_deadline(deadline),
+            None => self.recv_blocking().ok_or(RecvTimeoutError::Closed),
+        }
+    }
+
+    /// [`recv_blocking`](Receiver::recv_blocking) that gives up at
+    /// `deadline`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use goro::chan::RecvTimeoutError;
+    /// let (_tx, rx) = goro::chan::<i32>(0);
+    /// let deadline = Instant::now() + Duration::from_millis(1);
+    /// assert_eq!(rx.recv_deadline(deadline), Err(RecvTimeoutError::Timeout));
+    /// ```
+    #[track_caller]
+    pub fn recv_deadline(&self, deadline: Instant) -> Result<T, RecvTimeoutError> {
+        let fut = std::pin::pin!(self.recv());
+        match wait::block_on_deadline(fut, Some(deadline)) {
+            Some(Some(v)) => Ok(v),
+            Some(None) => Err(RecvTimeoutError::Closed),
+            // Dropping the receive gives back anything handed to it.
+            None => Err(RecvTimeoutError::Timeout),
+        }
+    }
+
+    /// An iterator over the values that can be received without waiting
+    /// (crossbeam's `try_iter`); it ends at the first `try_recv` failure.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = goro::chan::<i32>(3);
+    /// tx.send_blocking(1).unwrap();
+    /// tx.send_blocking(2).unwrap();
+    /// assert_eq!(rx.try_iter().collect::<Vec<_>>(), [1, 2]);
+    /// ```
+    pub fn try_iter(&self) -> TryIter<'_, T> {
+        TryIter { rx: self }
+    }
+
+    /// How many `Sender`s of this channel exist.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = goro::chan::<i32>(0);
+    /// let _tx2 = tx.clone();
+    /// assert_eq!(rx.sender_count(), 2);
+    /// ```
+    pub fn sender_count(&self) -> usize {
+        self.chan.senders.load(Ordering::Acquire)
+    }
+
+    /// How many `Receiver`s of this channel exist.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (_tx, rx) = goro::chan::<i32>(0);
+    /// let _rx2 = rx.clone();
+    /// assert_eq!(rx.receiver_count(), 2);
+    /// ```
+    pub fn receiver_count(&self) -> usize {
+        self.chan.receivers.load(Ordering::Acquire)
+    }
+
+    /// Whether the buffer is full (`len() == capacity()`; always true for
+    /// an unbuffered channel, as crossbeam's zero-capacity channel says).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = goro::chan::<i32>(1);
+    /// assert!(!rx.is_full());
+    /// tx.send_blocking(1).unwrap();
+    /// assert!(rx.is_full());
+    /// ```
+    pub fn is_full(&self) -> bool {
+        self.chan.len() >= self.chan.cap
     }
 
     /// Receives a value only if that needs no waiting.
@@ -204,23 +308,21 @@ impl<T> Receiver<T> {
         self.chan.cap
     }
 
-    /// Whether `self` and `other` receive from the same channel.
+    /// Whether `self` and `other` receive from the same channel. Every
+    /// [`never()`](super::never) receiver is the same channel, as Go's nil
+    /// channels compare equal.
     ///
     /// # Examples
     ///
     /// ```
     /// let (_tx, rx) = goro::chan::<i32>(0);
     /// assert!(rx.same_channel(&rx.clone()));
+    /// assert!(goro::chan::never::<i32>().same_channel(&goro::chan::never()));
     /// ```
     pub fn same_channel(&self, other: &Receiver<T>) -> bool {
-        Arc::ptr_eq(&self.chan, &other.chan)
+        Arc::ptr_eq(&self.chan, &other.chan) || (self.chan.nil && other.chan.nil)
     }
 }
-
-// SAFETY: the only field that is not `Sync` for every `T: Send` is
-// `stream`, and it is touched only through `&mut Receiver` (`poll_next`,
-// `drop`), never through a shared reference.
-unsafe impl<T: std::marker::Send> Sync for Receiver<T> {}
 
 impl<T> Clone for Receiver<T> {
     fn clone(&self) -> Self {
@@ -231,8 +333,9 @@ impl<T> Clone for Receiver<T> {
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        // Unlink the stream's waiter before the channel may be torn down.
-        self.stream = None;
+        if self.watch != 0 {
+            self.chan.lock().unwatch(self.watch);
+        }
         if self.chan.receivers.fetch_sub(1, Ordering::AcqRel) == 1 && !self.chan.nil {
             self.chan.disconnect_receivers();
         }
@@ -264,25 +367,30 @@ fn poll_recv<T>(
     } else {
         WaitReason::ChanReceive
     };
-    if !*started {
-        *started = true;
-        sel.reset();
-        match arm.as_mut().start_single(sel, cx.waker()) {
-            Start::Done(v) => {
-                *started = false;
-                return Poll::Ready(v);
-            }
-            Start::Linked | Start::Never => {
-                wait::record(reason, at);
-                return Poll::Pending;
+    loop {
+        if !*started {
+            *started = true;
+            sel.reset();
+            match arm.as_mut().start_single(sel, cx.waker()) {
+                Start::Done(v) => {
+                    *started = false;
+                    return Poll::Ready(v);
+                }
+                Start::Linked | Start::Never => {
+                    wait::record(reason, at);
+                    return Poll::Pending;
+                }
             }
         }
-    }
-    loop {
         match sel.status() {
             Status::Done(_) => {
                 *started = false;
-                return Poll::Ready(arm.take_done());
+                match arm.as_mut().take_done() {
+                    Some(v) => return Poll::Ready(v),
+                    // The in-flight sender was dropped and took its value
+                    // back: nothing was received; wait again.
+                    None => continue,
+                }
             }
             Status::Claimed(_) => arm.wait_claimed(),
             Status::Waiting => {
@@ -343,28 +451,67 @@ impl<T> Future for Recv<'_, T> {
     }
 }
 
+/// A `Receiver` polled as a `Stream` registers only a *watcher* while it
+/// finds nothing: senders wake it but never hand it a value, so a stream
+/// that stops being polled (its `next()` dropped by a timeout) strands
+/// nothing; the next poll receives as `try_recv` does.
 impl<T> futures_core::Stream for Receiver<T> {
     type Item = T;
 
+    #[track_caller]
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let this = self.get_mut();
-        let chan = &this.chan;
-        let s = this.stream.get_or_insert_with(|| {
-            Box::pin(StreamRecv {
-                // SAFETY: the channel is kept alive by the `Arc` stored
-                // beside the arm in the same box, dropped after it (field
-                // order).
-                arm: unsafe { RecvArm::new(Arc::as_ptr(chan)) },
-                sel: Selection::new(),
-                started: false,
-                _chan: chan.clone(),
-            })
-        });
-        // SAFETY: fields of the pinned box are never moved out.
-        let s = unsafe { s.as_mut().get_unchecked_mut() };
-        // SAFETY: structural pinning of `arm`.
-        let arm = unsafe { Pin::new_unchecked(&mut s.arm) };
-        poll_recv(arm, &s.sel, &mut s.started, cx, Location::caller())
+        if this.terminated {
+            return Poll::Ready(None);
+        }
+        std::task::ready!(crate::runtime::coop::poll_proceed(cx));
+        if this.chan.nil {
+            wait::record(WaitReason::ChanReceiveNilChan, Location::caller());
+            return Poll::Pending;
+        }
+        let (r, waker) = {
+            let mut st = this.chan.lock();
+            match this.chan.try_recv_locked(&mut st, std::ptr::null()) {
+                Ok((v, w)) => {
+                    st.unwatch(std::mem::take(&mut this.watch));
+                    (Poll::Ready(Some(v)), w)
+                }
+                Err(RecvFail::Closed) => (Poll::Ready(None), None),
+                Err(RecvFail::Empty) => {
+                    st.watch(&mut this.watch, cx.waker());
+                    (Poll::Pending, None)
+                }
+            }
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+        match r {
+            Poll::Pending => wait::record(WaitReason::ChanReceive, Location::caller()),
+            Poll::Ready(None) => this.terminated = true,
+            Poll::Ready(Some(_)) => {}
+        }
+        r
+    }
+}
+
+impl<T> futures_core::FusedStream for Receiver<T> {
+    fn is_terminated(&self) -> bool {
+        self.terminated
+    }
+}
+
+/// A non-blocking iterator over a [`Receiver`]; see [`Receiver::try_iter`].
+#[derive(Debug)]
+pub struct TryIter<'a, T> {
+    rx: &'a Receiver<T>,
+}
+
+impl<T> Iterator for TryIter<'_, T> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        self.rx.try_recv().ok()
     }
 }
 

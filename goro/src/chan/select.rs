@@ -31,11 +31,18 @@
 //! several; the chosen word gives the same single winner with one lock at a
 //! time.
 //!
+//! Pass 2 registers the arms in a fresh random order (Go enqueues in its
+//! shuffled lock order): a peer completes the first waiter of a queue, so
+//! a fixed order would favour the first arm on a channel once the select
+//! blocks.
+//!
 //! Dropping a select mid-way: CAS `WAITING → ABORTED` and unlink; if a
 //! channel won first, the operation happened — a received value is given
 //! back (to its sender if in flight, else to its channel's front), a sent
-//! one stays sent. Dropped in flight, the send arm detaches from its
-//! receiver (the value is the receiver's).
+//! one stays sent. Dropped in flight, the send arm takes its value back
+//! from the receiver (nothing was sent). If a waker clone panics during
+//! pass 1 or 2, the same cancellation runs before the panic leaves the
+//! poll, so no arm stays linked to the select's word.
 
 use std::{
     fmt,
@@ -43,6 +50,7 @@ use std::{
     panic::Location,
     pin::Pin,
     task::{Context, Poll, Waker},
+    time::Duration,
 };
 
 use super::{
@@ -88,12 +96,13 @@ impl<'a, const N: usize> Arms for [ArmRef<'a>; N] {
     }
 }
 
-impl<'a> Arms for Vec<Pin<Box<dyn Arm + 'a>>> {
+/// A `Select`'s arms, lent to one run (`None` once handed to `Selected`).
+impl<'a> Arms for Option<&mut Vec<Pin<Box<dyn Arm + 'a>>>> {
     fn count(&self) -> usize {
-        self.len()
+        self.as_ref().map_or(0, |v| v.len())
     }
     fn arm(&mut self, i: usize) -> Pin<&mut dyn Arm> {
-        self[i].as_mut()
+        self.as_mut().expect("goro: select arms taken")[i].as_mut()
     }
 }
 
@@ -202,19 +211,20 @@ impl<A: Arms> Driver<A> {
                 self.stage = Stage::Finished;
                 return Some(Poll::Ready(None));
             }
-            // Pass 2.
+            // Pass 2, in a fresh random order: the first waiter in a
+            // queue is the first a peer completes, so a fixed order would
+            // favour the first arm once the select blocks (Go locks and
+            // enqueues in its shuffled order too).
             self.sel.reset();
+            let (arms, sel, waker) = (&mut self.arms, &self.sel, cx.waker());
+            let ready = shuffled(n, |i| arms.arm(i).register(sel, i, waker) == Reg::Ready);
             let mut restart = false;
-            for i in 0..n {
-                if self.arms.arm(i).register(&self.sel, i, cx.waker()) == Reg::Ready {
-                    if self.sel.abort().is_ok() {
-                        self.unregister_all(None);
-                        restart = true;
-                    }
-                    // Else a channel chose an arm: pass 3 finds it.
-                    break;
-                }
+            if ready.is_some() && self.sel.abort().is_ok() {
+                self.unregister_all(None);
+                restart = true;
             }
+            // Else, if an arm was ready, a channel chose one of ours first:
+            // pass 3 finds it.
             if restart {
                 continue;
             }
@@ -236,7 +246,13 @@ impl<A: Arms> Driver<A> {
         loop {
             match self.stage {
                 Stage::Start => {
-                    if let Some(r) = self.start(cx) {
+                    // If a waker clone panics half way, nothing of this
+                    // select may stay linked (or in flight): the guard
+                    // cancels what was registered and leaves `Start`.
+                    let guard = Unwind(self);
+                    let r = guard.0.start(cx);
+                    std::mem::forget(guard);
+                    if let Some(r) = r {
                         return r;
                     }
                 }
@@ -261,7 +277,12 @@ impl<A: Arms> Driver<A> {
                     Status::Claimed(i) => self.arms.arm(i).wait_claimed(),
                     Status::Done(i) => {
                         self.unregister_all(Some(i));
-                        self.arms.arm(i).finish();
+                        if !self.arms.arm(i).finish() {
+                            // A receive whose sender took its value back:
+                            // nothing happened, start over.
+                            self.stage = Stage::Start;
+                            continue;
+                        }
                         self.stage = Stage::Finished;
                         return Poll::Ready(Some(i));
                     }
@@ -284,7 +305,8 @@ impl<A: Arms> Driver<A> {
                         return Poll::Pending;
                     }
                     Status::Done(j) => {
-                        self.arms.arm(j).finish();
+                        let sent = self.arms.arm(j).finish();
+                        debug_assert!(sent, "goro: a send arm always finishes");
                         self.stage = Stage::Finished;
                         return Poll::Ready(Some(j));
                     }
@@ -304,40 +326,88 @@ impl<A: Arms> Driver<A> {
     }
 }
 
-impl<A: Arms> Drop for Driver<A> {
-    fn drop(&mut self) {
-        if let Stage::InFlight(_) = self.stage {
-            // Only the in-flight arm is registered; under its channel lock
-            // it detaches from the receiver (or finds its value back, or
-            // the send done).
-            self.stage = Stage::Finished;
-            self.unregister_all(None);
-            return;
-        }
-        if self.stage != Stage::Waiting {
-            return;
-        }
-        self.stage = Stage::Finished;
+impl<A: Arms> Driver<A> {
+    /// Gives up: CAS `WAITING → ABORTED` and unlinks every arm. If a
+    /// channel won first, the operation happened and is undone where it
+    /// can be: a received value goes back (to its sender if in flight, else
+    /// to its channel's front); a send arm in flight takes its value back;
+    /// a sent value that a receiver took stays sent.
+    fn cancel(&mut self) {
         let mut status = self.sel.abort();
         loop {
             match status {
-                Ok(()) | Err(Status::Waiting) | Err(Status::Aborted) => {
-                    self.unregister_all(None);
-                    return;
-                }
                 Err(Status::Claimed(i)) => {
                     self.arms.arm(i).wait_claimed();
                     status = Err(self.sel.status());
                 }
-                Err(Status::Done(_)) => {
-                    // Not taken by the caller: unlinking the chosen arm too
-                    // gives a received value back (to its sender if in
-                    // flight, else to its channel); a sent one stays sent.
+                _ => {
                     self.unregister_all(None);
                     return;
                 }
-                Err(Status::InFlight(_)) => unreachable!("goro: select in flight while waiting"),
             }
+        }
+    }
+}
+
+impl<A: Arms> Driver<A> {
+    /// Gives up waiting (a timed select's deadline passed), unless an arm
+    /// completed first: then that arm's index, its result collected, as if
+    /// the last poll had returned it. So a timed-out select did nothing,
+    /// and a select that did something says which.
+    pub(crate) fn give_up(&mut self) -> Option<usize> {
+        match self.stage {
+            Stage::Waiting => {
+                self.stage = Stage::Finished;
+                let mut status = self.sel.abort();
+                loop {
+                    match status {
+                        Err(Status::Claimed(i)) => {
+                            self.arms.arm(i).wait_claimed();
+                            status = Err(self.sel.status());
+                        }
+                        Err(Status::Done(i)) => {
+                            self.unregister_all(Some(i));
+                            // `false`: a receive whose sender took its value
+                            // back; nothing happened.
+                            return self.arms.arm(i).finish().then_some(i);
+                        }
+                        _ => {
+                            self.unregister_all(None);
+                            return None;
+                        }
+                    }
+                }
+            }
+            Stage::InFlight(_) => {
+                self.stage = Stage::Finished;
+                // Takes the value back, unless the receiver took it first.
+                self.unregister_all(None);
+                match self.sel.status() {
+                    Status::Done(j) => self.arms.arm(j).finish().then_some(j),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Cancels a select whose pass 1 or 2 unwinds (a panicking waker clone),
+/// so that no arm stays linked to it; it stays at `Start`.
+struct Unwind<'d, A: Arms>(&'d mut Driver<A>);
+
+impl<A: Arms> Drop for Unwind<'_, A> {
+    fn drop(&mut self) {
+        self.0.cancel();
+        self.0.stage = Stage::Start;
+    }
+}
+
+impl<A: Arms> Drop for Driver<A> {
+    fn drop(&mut self) {
+        if let Stage::Waiting | Stage::InFlight(_) = self.stage {
+            self.stage = Stage::Finished;
+            self.cancel();
         }
     }
 }
@@ -347,6 +417,10 @@ impl<A: Arms> Drop for Driver<A> {
 #[must_use = "futures do nothing unless polled"]
 pub struct SelectFuture<'a, const N: usize> {
     driver: Driver<[ArmRef<'a>; N]>,
+    /// `default(timeout)`: how long to wait before the default runs.
+    timeout: Option<Duration>,
+    /// The timer of `timeout` when awaited (armed on the first poll).
+    sleep: Option<crate::time::Sleep>,
 }
 
 impl<const N: usize> fmt::Debug for SelectFuture<'_, N> {
@@ -364,6 +438,39 @@ impl<'a, const N: usize> SelectFuture<'a, N> {
     pub fn new(arms: [ArmRef<'a>; N], nonblocking: bool) -> Self {
         SelectFuture {
             driver: Driver::new(arms, nonblocking, Location::caller()),
+            timeout: None,
+            sleep: None,
+        }
+    }
+
+    /// A select over `arms` with a `default(timeout)` arm: it waits up to
+    /// `timeout` for an arm, then resolves to `None` (the default runs).
+    #[track_caller]
+    pub fn with_timeout(arms: [ArmRef<'a>; N], timeout: Duration) -> Self {
+        SelectFuture {
+            driver: Driver::new(arms, false, Location::caller()),
+            timeout: Some(timeout),
+            sleep: None,
+        }
+    }
+
+    /// Drives the select on this thread (`select_blocking!`), up to its
+    /// timeout if it has one.
+    pub fn block(self) -> Option<usize> {
+        let mut this = std::pin::pin!(self);
+        let Some(t) = this.timeout else {
+            return crate::wait::block_on(this);
+        };
+        let deadline = std::time::Instant::now().checked_add(t);
+        // SAFETY: the driver is never moved out of the pinned future.
+        let d = unsafe { &mut this.as_mut().get_unchecked_mut().driver };
+        // SAFETY: pinned, see above.
+        let fut = std::future::poll_fn(|cx| unsafe { d.poll(cx) });
+        match crate::wait::block_on_deadline(std::pin::pin!(fut), deadline) {
+            Some(r) => r,
+            // Nothing by the deadline: unless an arm completed just now,
+            // the default runs.
+            None => d.give_up(),
         }
     }
 }
@@ -373,8 +480,22 @@ impl<const N: usize> Future for SelectFuture<'_, N> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<usize>> {
         // SAFETY: the driver is never moved out of the pinned future.
-        let d = unsafe { &mut self.get_unchecked_mut().driver };
+        let this = unsafe { self.get_unchecked_mut() };
+        if let Some(t) = this.timeout {
+            if this.sleep.is_none() {
+                this.sleep = Some(crate::time::sleep(t));
+            }
+        }
         // SAFETY: pinned, see above.
-        unsafe { d.poll(cx) }
+        if let Poll::Ready(r) = unsafe { this.driver.poll(cx) } {
+            return Poll::Ready(r);
+        }
+        match this.sleep.as_mut() {
+            Some(sleep) => match Pin::new(sleep).poll(cx) {
+                Poll::Ready(()) => Poll::Ready(this.driver.give_up()),
+                Poll::Pending => Poll::Pending,
+            },
+            None => Poll::Pending,
+        }
     }
 }

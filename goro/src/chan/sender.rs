@@ -7,12 +7,13 @@ use std::{
     pin::Pin,
     sync::Arc,
     task::{Context, Poll},
+    time::{Duration, Instant},
 };
 
 use super::{
     arm::{SendArm, Start},
     core::{Chan, SendFail, Sent},
-    error::{SendError, TrySendError},
+    error::{SendError, SendTimeoutError, TrySendError},
     waiter::{Selection, Status},
 };
 use crate::{
@@ -33,9 +34,25 @@ use crate::{
 /// ```
 pub struct Sender<T> {
     pub(crate) chan: Arc<Chan<T>>,
+    /// The send started by `Sink::start_send` and not yet flushed.
+    pub(super) sink: Option<Pin<Box<super::sink::SinkSend<T>>>>,
 }
 
+// SAFETY: the only field that is not `Sync` for every `T: Send` is `sink`,
+// and it is touched only through `&mut Sender` (the `Sink` methods,
+// `drop`), never through a shared reference.
+unsafe impl<T: std::marker::Send> Sync for Sender<T> {}
+
+// As for `Receiver`: a panic leaves no channel half-updated.
+impl<T> std::panic::UnwindSafe for Sender<T> {}
+impl<T> std::panic::RefUnwindSafe for Sender<T> {}
+
 impl<T> Sender<T> {
+    /// A sender for `chan`, whose count the caller has already taken.
+    pub(crate) fn from_chan(chan: Arc<Chan<T>>) -> Sender<T> {
+        Sender { chan, sink: None }
+    }
+
     /// Sends `v`, waiting while the buffer is full (unbuffered: until a
     /// receiver takes it). Fails with the value if the channel is closed,
     /// or closes while waiting, or every receiver is gone.
@@ -71,6 +88,55 @@ impl<T> Sender<T> {
     #[track_caller]
     pub fn send_blocking(&self, v: T) -> Result<(), SendError<T>> {
         wait::block_on(self.send(v))
+    }
+
+    /// [`send_blocking`](Sender::send_blocking) that gives up after
+    /// `timeout`, handing the value back (crossbeam's `send_timeout`). On
+    /// `Err(Timeout(v))` nothing was sent: a value handed to a receiver
+    /// that had not taken it yet is taken back.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use goro::chan::SendTimeoutError;
+    /// let (tx, rx) = goro::chan::<i32>(1);
+    /// assert_eq!(tx.send_timeout(1, Duration::from_secs(1)), Ok(()));
+    /// assert_eq!(
+    ///     tx.send_timeout(2, Duration::from_millis(1)),
+    ///     Err(SendTimeoutError::Timeout(2))
+    /// );
+    /// # drop(rx);
+    /// ```
+    #[track_caller]
+    pub fn send_timeout(&self, v: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
+        match Instant::now().checked_add(timeout) {
+            Some(deadline) => self.send_deadline(v, deadline),
+            None => self.send_blocking(v).map_err(Into::into),
+        }
+    }
+
+    /// [`send_timeout`](Sender::send_timeout) with a deadline.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// let (tx, _rx) = goro::chan::<i32>(0);
+    /// let r = tx.send_deadline(7, Instant::now() + Duration::from_millis(1));
+    /// assert_eq!(r.unwrap_err().into_inner(), 7);
+    /// ```
+    #[track_caller]
+    pub fn send_deadline(&self, v: T, deadline: Instant) -> Result<(), SendTimeoutError<T>> {
+        let mut fut = std::pin::pin!(self.send(v));
+        match wait::block_on_deadline(fut.as_mut(), Some(deadline)) {
+            Some(r) => r.map_err(Into::into),
+            None => match fut.cancel() {
+                // A receiver took it (or the channel closed) as we timed out.
+                Ok(r) => r.map_err(Into::into),
+                Err(v) => Err(SendTimeoutError::Timeout(v)),
+            },
+        }
     }
 
     /// Sends `v` only if that needs no waiting: a receiver is waiting or
@@ -174,6 +240,60 @@ impl<T> Sender<T> {
         self.chan.cap
     }
 
+    /// How many `Sender`s of this channel exist.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, _rx) = goro::chan::<i32>(0);
+    /// assert_eq!(tx.sender_count(), 1);
+    /// ```
+    pub fn sender_count(&self) -> usize {
+        self.chan.senders.load(Ordering::Acquire)
+    }
+
+    /// How many `Receiver`s of this channel exist.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = goro::chan::<i32>(0);
+    /// drop(rx);
+    /// assert_eq!(tx.receiver_count(), 0);
+    /// ```
+    pub fn receiver_count(&self) -> usize {
+        self.chan.receivers.load(Ordering::Acquire)
+    }
+
+    /// Whether the buffer is full (always true for an unbuffered channel).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, _rx) = goro::chan::<i32>(1);
+    /// tx.send_blocking(1).unwrap();
+    /// assert!(tx.is_full());
+    /// ```
+    pub fn is_full(&self) -> bool {
+        self.chan.len() >= self.chan.cap
+    }
+
+    /// A [`WeakSender`] that does not keep the channel open.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = goro::chan::<i32>(1);
+    /// let weak = tx.downgrade();
+    /// weak.upgrade().unwrap().send_blocking(1).unwrap();
+    /// drop(tx);
+    /// assert!(weak.upgrade().is_none());
+    /// assert_eq!(rx.recv_blocking(), Some(1));
+    /// ```
+    pub fn downgrade(&self) -> super::WeakSender<T> {
+        super::WeakSender::new(self.chan.clone())
+    }
+
     /// Whether `self` and `other` send on the same channel.
     ///
     /// # Examples
@@ -190,14 +310,14 @@ impl<T> Sender<T> {
 impl<T> Clone for Sender<T> {
     fn clone(&self) -> Self {
         self.chan.senders.fetch_add(1, Ordering::Relaxed);
-        Sender {
-            chan: self.chan.clone(),
-        }
+        Sender::from_chan(self.chan.clone())
     }
 }
 
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
+        // Cancel a pending sink send before the channel may close.
+        self.sink = None;
         if self.chan.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.chan.close();
         }
@@ -216,9 +336,14 @@ impl<T> fmt::Debug for Sender<T> {
 /// The future of [`Sender::send`].
 ///
 /// On an unbuffered channel it completes only once a receiver has taken
-/// the value. Dropping it before it completes sends nothing — unless a
-/// receiver had already been handed the value: then the value is that
-/// receiver's (and goes back to the channel if it is cancelled too).
+/// the value. Dropping it before it returned sends nothing: a value handed
+/// to a receiver that has not taken it yet is taken back. The one window:
+/// a receiver took the value after this future's last poll (the future
+/// was woken to return `Ok`) and the future is dropped without being
+/// polled again — then the value was delivered. `time::timeout(d,
+/// tx.send(v))` has that window; a `select!` with a timer arm
+/// (`select! { send(tx, v) => .., recv(after(d)) => .. }`) and
+/// [`Sender::send_timeout`] have none.
 ///
 /// # Examples
 ///
@@ -234,15 +359,28 @@ impl<T> fmt::Debug for Sender<T> {
 #[must_use = "futures do nothing unless polled"]
 pub struct Send<'a, T> {
     // Declared before `sel`: dropped (unlinked) first.
-    arm: SendArm<'a, T>,
-    sel: Selection,
-    started: bool,
-    at: &'static Location<'static>,
+    pub(super) arm: SendArm<'a, T>,
+    pub(super) sel: Selection,
+    pub(super) started: bool,
+    pub(super) at: &'static Location<'static>,
 }
 
 impl<T> fmt::Debug for Send<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Send").field("at", &self.at).finish()
+    }
+}
+
+impl<T> Send<'_, T> {
+    /// Gives up: unlinks (taking the value back from a receiver it is in
+    /// flight to) and returns the value, or `Ok(result)` if the send
+    /// completed first.
+    pub(crate) fn cancel(self: Pin<&mut Self>) -> Result<Result<(), SendError<T>>, T> {
+        // SAFETY: `arm` and `sel` are never moved out; they stay pinned.
+        let this = unsafe { self.get_unchecked_mut() };
+        // SAFETY: structural pinning of `arm`.
+        let arm = unsafe { Pin::new_unchecked(&mut this.arm) };
+        arm.cancel_single(&this.sel)
     }
 }
 

@@ -184,6 +184,9 @@ pub(crate) struct Node<T> {
     /// (senders) A plain `send`, not a select arm: given back its value, it
     /// is linked into `sendq` again instead of being woken to start over.
     pub(crate) single: bool,
+    /// (receivers, `cap == 0`) Completed with a value whose sender was then
+    /// dropped and took it back: nothing was received, start over.
+    pub(crate) retracted: bool,
 }
 
 /// A waiter: one arm of a blocked operation, linkable into one channel queue.
@@ -206,6 +209,7 @@ impl<T> Waiter<T> {
                 slot: None,
                 peer: ptr::null(),
                 single: false,
+                retracted: false,
             }),
             _pin: PhantomPinned,
         }
