@@ -32,6 +32,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
+use goro::signal::{notify, Signal};
 use goro_examples::shop::load::{self, LoadConfig, LoadReport};
 use goro_examples::shop::{Config, Server, Stats};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -93,14 +94,9 @@ pub(crate) fn main() -> ExitCode {
         }
     };
 
-    // Ctrl-C arrives on a plain OS thread (the ctrlc crate's); goro's
-    // channels work from any thread, so it just sends. Go:
-    // `signal.Notify(sigint, os.Interrupt)`.
-    let (sigint_tx, sigint) = goro::chan::<()>(1);
-    ctrlc::set_handler(move || {
-        let _ = sigint_tx.try_send(());
-    })
-    .expect("installing the Ctrl-C handler");
+    // Go: `signal.Notify(sigint, os.Interrupt, syscall.SIGTERM)`. Ctrl-C or
+    // a plain `kill` stops accepting, drains the queue and prints the summary.
+    let sigint = notify(&[Signal::INTERRUPT, Signal::SIGTERM]);
 
     // Go's `func main()`: the runtime starts, main's body is the first goroutine.
     goro::run(async move {
@@ -113,7 +109,7 @@ pub(crate) fn main() -> ExitCode {
 }
 
 /// `--serve`: serve until Ctrl-C, then shut down gracefully.
-async fn serve(addr: &str, cfg: Config, sigint: goro::chan::Receiver<()>) -> ExitCode {
+async fn serve(addr: &str, cfg: Config, sigint: goro::chan::Receiver<Signal>) -> ExitCode {
     let server = match Server::bind(addr, cfg.clone()).await {
         Ok(s) => s,
         Err(e) => {
@@ -137,7 +133,7 @@ async fn serve(addr: &str, cfg: Config, sigint: goro::chan::Receiver<()>) -> Exi
 }
 
 /// The default: serve on a free port and be our own customers.
-async fn demo(cfg: Config, load_cfg: LoadConfig, sigint: goro::chan::Receiver<()>) -> ExitCode {
+async fn demo(cfg: Config, load_cfg: LoadConfig, sigint: goro::chan::Receiver<Signal>) -> ExitCode {
     let server = match Server::bind("127.0.0.1:0", cfg.clone()).await {
         Ok(s) => s,
         Err(e) => {
