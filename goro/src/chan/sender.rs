@@ -278,7 +278,7 @@ impl<T> Sender<T> {
         self.chan.len() >= self.chan.cap
     }
 
-    /// A [`WeakSender`] that does not keep the channel open.
+    /// A [`WeakSender`](crate::chan::WeakSender) that does not keep the channel open.
     ///
     /// # Examples
     ///

@@ -126,7 +126,7 @@ impl Handle {
 
     /// Runs `fut` to completion on the calling thread, as a main goroutine
     /// of this runtime (see [`Runtime::block_on`]); goroutines it spawns
-    /// with [`crate::go`] run on the runtime's workers. Several threads may
+    /// with [`crate::go()`] run on the runtime's workers. Several threads may
     /// do this at once.
     ///
     /// # Panics
