@@ -190,6 +190,16 @@ pub enum SendTimeoutError<T> {
 
 impl<T> SendTimeoutError<T> {
     /// The value that was not sent.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let (tx, _rx) = goro::chan::<u8>(0); // nobody receives
+    /// let err = tx.send_timeout(7, Duration::from_millis(1)).unwrap_err();
+    /// assert!(err.is_timeout() && !err.is_closed());
+    /// assert_eq!(err.into_inner(), 7); // the value comes back
+    /// ```
     pub fn into_inner(self) -> T {
         match self {
             SendTimeoutError::Timeout(v) | SendTimeoutError::Closed(v) => v,
@@ -197,11 +207,31 @@ impl<T> SendTimeoutError<T> {
     }
 
     /// Whether the send timed out.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let (tx, _rx) = goro::chan::<u8>(0); // nobody receives
+    /// let err = tx.send_timeout(7, Duration::from_millis(1)).unwrap_err();
+    /// assert!(err.is_timeout() && !err.is_closed());
+    /// assert_eq!(err.into_inner(), 7); // the value comes back
+    /// ```
     pub fn is_timeout(&self) -> bool {
         matches!(self, SendTimeoutError::Timeout(_))
     }
 
     /// Whether the send failed because the channel was closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let (tx, rx) = goro::chan::<u8>(1);
+    /// drop(rx); // every receiver gone
+    /// let err = tx.send_timeout(7, Duration::from_secs(1)).unwrap_err();
+    /// assert!(err.is_closed());
+    /// ```
     pub fn is_closed(&self) -> bool {
         matches!(self, SendTimeoutError::Closed(_))
     }

@@ -502,6 +502,16 @@ impl<T> futures_core::FusedStream for Receiver<T> {
 }
 
 /// A non-blocking iterator over a [`Receiver`]; see [`Receiver::try_iter`].
+///
+/// # Examples
+///
+/// ```
+/// let (tx, rx) = goro::chan::<u8>(4);
+/// tx.try_send(1).unwrap();
+/// tx.try_send(2).unwrap();
+/// let got: Vec<u8> = rx.try_iter().collect(); // stops when empty
+/// assert_eq!(got, [1, 2]);
+/// ```
 #[derive(Debug)]
 pub struct TryIter<'a, T> {
     rx: &'a Receiver<T>,

@@ -179,6 +179,16 @@ impl<T> OwnedMutexGuard<T> {
     }
 
     /// The mutex this guard locks.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use goro::sync::{Mutex, OwnedMutexGuard};
+    /// let mu = Arc::new(Mutex::new(1));
+    /// let g = mu.clone().lock_owned_blocking();
+    /// assert!(Arc::ptr_eq(OwnedMutexGuard::mutex(&g), &mu));
+    /// ```
     pub fn mutex(this: &Self) -> &Arc<Mutex<T>> {
         &this.mutex
     }
@@ -445,6 +455,16 @@ pub struct OwnedRwMutexReadGuard<T> {
 
 impl<T> OwnedRwMutexReadGuard<T> {
     /// The lock this guard holds.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use goro::sync::{OwnedRwMutexReadGuard, RwMutex};
+    /// let rw = Arc::new(RwMutex::new(1));
+    /// let g = rw.clone().read_owned_blocking();
+    /// assert!(Arc::ptr_eq(OwnedRwMutexReadGuard::rwmutex(&g), &rw));
+    /// ```
     pub fn rwmutex(this: &Self) -> &Arc<RwMutex<T>> {
         &this.lock
     }
@@ -491,6 +511,16 @@ pub struct OwnedRwMutexWriteGuard<T> {
 
 impl<T> OwnedRwMutexWriteGuard<T> {
     /// The lock this guard holds.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use goro::sync::{OwnedRwMutexWriteGuard, RwMutex};
+    /// let rw = Arc::new(RwMutex::new(1));
+    /// let g = rw.clone().write_owned_blocking();
+    /// assert!(Arc::ptr_eq(OwnedRwMutexWriteGuard::rwmutex(&g), &rw));
+    /// ```
     pub fn rwmutex(this: &Self) -> &Arc<RwMutex<T>> {
         &this.lock
     }
