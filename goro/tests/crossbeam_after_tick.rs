@@ -37,10 +37,12 @@
 //! (crossbeam: capacity 1, len 1 once fired); `tick(0)` is Go's nil channel
 //! (never ready), so the zero-period cases use 1 ns.
 //!
-//! Left out until goro has the APIs (helper "chan" adds them): `recv_timeout`
-//! (after.rs and tick.rs `recv_timeout`), `Select::ready` (`ready`), and
-//! `is_empty`/`is_full` in `len_empty_full`. The blocked-select halves of
-//! `fairness_duplicates` wait for issue 11 item 13 (shuffled registration);
+//! `is_empty` is therefore always true and `is_full` always true too
+//! (goro's rule for an unbuffered channel, as crossbeam's zero-capacity
+//! channel: `len() >= capacity()`). The `recv_timeout` upper bounds
+//! (crossbeam: within 50 ms) are left out: no wall-clock speed assertions
+//! on a loaded machine.
+//!
 //! after.rs `fairness` with `dur = 1` is a deliberate difference (see there).
 
 use std::{
@@ -50,7 +52,7 @@ use std::{
 };
 
 use goro::{
-    chan::{Select, TryRecvError},
+    chan::{RecvTimeoutError, Select, TryRecvError},
     select_blocking as select,
     time::{after, tick},
 };
@@ -107,11 +109,22 @@ mod after_rs {
     #[test]
     fn len_empty_full() {
         let r = after(ms(50));
+
         assert_eq!(r.len(), 0);
+        assert!(r.is_empty());
+        assert!(r.is_full()); // crossbeam: false (capacity 1)
+
         thread::sleep(ms(100));
+
         assert_eq!(r.len(), 0); // crossbeam: 1 (goro makes the value on receive)
+        assert!(r.is_empty()); // crossbeam: false
+        assert!(r.is_full());
+
         r.try_recv().unwrap();
+
         assert_eq!(r.len(), 0);
+        assert!(r.is_empty());
+        assert!(r.is_full()); // crossbeam: false
     }
 
     #[test]
@@ -141,6 +154,25 @@ mod after_rs {
 
         let now = Instant::now();
         assert!(fired < now);
+
+        assert_eq!(r.try_recv(), Err(TryRecvError::Empty));
+    }
+
+    #[test]
+    fn recv_timeout() {
+        let start = Instant::now();
+        let r = after(ms(200));
+
+        assert_eq!(r.recv_timeout(ms(100)), Err(RecvTimeoutError::Timeout));
+        let now = Instant::now();
+        assert!(now - start >= ms(100));
+
+        let fired = r.recv_timeout(ms(200)).unwrap();
+        assert!(fired - start >= ms(200));
+
+        assert_eq!(r.recv_timeout(ms(200)), Err(RecvTimeoutError::Timeout));
+        let now = Instant::now();
+        assert!(now - start >= ms(400));
 
         assert_eq!(r.try_recv(), Err(TryRecvError::Empty));
     }
@@ -242,6 +274,48 @@ mod after_rs {
     }
 
     #[test]
+    fn ready() {
+        const THREADS: usize = 4;
+        const COUNT: usize = 1000;
+        const TIMEOUT_MS: u64 = 100;
+
+        let v = (0..COUNT)
+            .map(|i| after(ms(i as u64 / TIMEOUT_MS / 2)))
+            .collect::<Vec<_>>();
+        let hits = AtomicUsize::new(0);
+
+        thread::scope(|scope| {
+            for _ in 0..THREADS {
+                scope.spawn(|| {
+                    let v: Vec<&_> = v.iter().collect();
+
+                    loop {
+                        let timeout = after(ms(TIMEOUT_MS));
+                        let mut sel = Select::new();
+                        for r in &v {
+                            sel.recv(*r);
+                        }
+                        let oper_timeout = sel.recv(&timeout);
+
+                        loop {
+                            let i = sel.ready();
+                            if i == oper_timeout {
+                                timeout.try_recv().unwrap();
+                                return;
+                            } else if v[i].try_recv().is_ok() {
+                                hits.fetch_add(1, Ordering::SeqCst);
+                                break;
+                            }
+                        }
+                    }
+                });
+            }
+        });
+
+        assert_eq!(hits.load(Ordering::SeqCst), COUNT);
+    }
+
+    #[test]
     fn stress_clone() {
         const RUNS: usize = 200; // crossbeam: 1000
         const THREADS: usize = 10;
@@ -294,10 +368,9 @@ mod after_rs {
     fn fairness_duplicates() {
         const COUNT: usize = 1000;
 
-        // `dur = 1` (five arms on one channel, the select blocked before the
-        // timer fires) is left out until arms register in shuffled order
-        // (issue 11 item 13, helper "chan").
-        for &dur in &[0] {
+        // `dur = 1`: five arms on one channel, the select blocked before the
+        // timer fires; arms register in shuffled order, so any may win.
+        for &dur in &[0, 1] {
             let mut hits = [0usize; 5];
 
             for _ in 0..COUNT {
@@ -383,11 +456,22 @@ mod tick_rs {
     #[test]
     fn len_empty_full() {
         let r = tick(ms(50));
+
         assert_eq!(r.len(), 0);
+        assert!(r.is_empty());
+        assert!(r.is_full()); // crossbeam: false (capacity 1)
+
         thread::sleep(ms(100));
+
         assert_eq!(r.len(), 0); // crossbeam: 1
+        assert!(r.is_empty()); // crossbeam: false
+        assert!(r.is_full());
+
         r.try_recv().unwrap();
+
         assert_eq!(r.len(), 0);
+        assert!(r.is_empty());
+        assert!(r.is_full()); // crossbeam: false
     }
 
     #[test]
@@ -420,6 +504,26 @@ mod tick_rs {
         assert!(fired < now);
 
         assert_eq!(r.try_recv(), Err(TryRecvError::Empty));
+    }
+
+    #[test]
+    fn recv_timeout() {
+        let start = Instant::now();
+        let r = tick(ms(200));
+
+        assert_eq!(r.recv_timeout(ms(100)), Err(RecvTimeoutError::Timeout));
+        let now = Instant::now();
+        assert!(now - start >= ms(100));
+
+        let fired = r.recv_timeout(ms(200)).unwrap();
+        assert!(fired - start >= ms(200));
+
+        assert_eq!(r.recv_timeout(ms(100)), Err(RecvTimeoutError::Timeout));
+        let now = Instant::now();
+        assert!(now - start >= ms(300));
+
+        let fired = r.recv_timeout(ms(200)).unwrap();
+        assert!(fired - start >= ms(400));
     }
 
     #[test]
@@ -525,6 +629,53 @@ mod tick_rs {
     }
 
     #[test]
+    fn ready() {
+        const THREADS: usize = 4;
+
+        let hits = AtomicUsize::new(0);
+        let r1 = tick(ms(200));
+        let r2 = tick(ms(300));
+
+        thread::scope(|scope| {
+            for _ in 0..THREADS {
+                scope.spawn(|| {
+                    let timeout = after(ms(1100));
+                    'outer: loop {
+                        let mut sel = Select::new();
+                        sel.recv(&r1);
+                        sel.recv(&r2);
+                        sel.recv(&timeout);
+                        loop {
+                            match sel.ready() {
+                                0 => {
+                                    if r1.try_recv().is_ok() {
+                                        hits.fetch_add(1, Ordering::SeqCst);
+                                        break;
+                                    }
+                                }
+                                1 => {
+                                    if r2.try_recv().is_ok() {
+                                        hits.fetch_add(1, Ordering::SeqCst);
+                                        break;
+                                    }
+                                }
+                                2 => {
+                                    if timeout.try_recv().is_ok() {
+                                        break 'outer;
+                                    }
+                                }
+                                _ => unreachable!(),
+                            }
+                        }
+                    }
+                });
+            }
+        });
+
+        assert_eq!(hits.load(Ordering::SeqCst), 8);
+    }
+
+    #[test]
     fn fairness() {
         const COUNT: usize = 30;
 
@@ -551,9 +702,7 @@ mod tick_rs {
     fn fairness_duplicates() {
         const COUNT: usize = 30;
 
-        // `1 ms` is left out until select arms register in shuffled order
-        // (issue 11 item 13, helper "chan"): see after.rs above.
-        for dur in [TINY] {
+        for dur in [TINY, ms(1)] {
             let mut hits = [0usize; 5];
 
             for _ in 0..COUNT {

@@ -773,7 +773,6 @@ fn channel_through_channel() {
 }
 
 #[test]
-#[ignore = "needs issue 11 #12: an expired after() is ready at once (helper time's branch); un-ignore after the merge"]
 fn fairness1() {
     const COUNT: usize = 100;
 

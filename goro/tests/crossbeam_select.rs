@@ -1182,7 +1182,6 @@ fn linearizable_timeout() {
 }
 
 #[test]
-#[ignore = "needs issue 11 #12: an expired after() is ready at once (helper time's branch); un-ignore after the merge"]
 fn fairness1() {
     const COUNT: usize = 50;
 
