@@ -13,7 +13,6 @@ use std::{
     any::Any,
     sync::atomic::{AtomicUsize, Ordering},
     thread,
-    time::Duration,
 };
 
 #[allow(unused_imports)]
@@ -22,41 +21,10 @@ use goro::chan::{
     TrySendError,
 };
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[allow(dead_code)]
-struct RecvError;
-
-#[allow(dead_code)]
-fn bounded<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
-    goro::chan(cap)
-}
-
-#[allow(dead_code)]
-fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
-    goro::chan(1 << 40)
-}
-
-/// A stand-in for the `fastrand` crate (xorshift).
-#[allow(dead_code)]
-mod fastrand {
-    pub(crate) struct Rng(u64);
-    impl Rng {
-        pub(crate) fn new() -> Rng {
-            Rng(0x9E37_79B9_7F4A_7C15)
-        }
-        pub(crate) fn usize(&mut self, r: std::ops::Range<usize>) -> usize {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            r.start + (self.0 % (r.end - r.start) as u64) as usize
-        }
-    }
-}
+mod crossbeam_common;
+#[allow(unused_imports)]
+use crossbeam_common::*;
 use crossbeam_utils::thread::scope;
-
-fn ms(ms: u64) -> Duration {
-    Duration::from_millis(ms)
-}
 
 #[test]
 fn smoke() {
