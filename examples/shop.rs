@@ -57,6 +57,10 @@ struct Cli {
     /// shop started with the same URL (stock and totals in its key-value store)
     #[arg(long, value_name = "N|nats://HOST:PORT", default_value = "1024", value_parser = parse_queue)]
     queue: Queue,
+    /// With --queue nats://...: the most orders the broker's stream holds
+    /// (shared by every shop); beyond, 503 [default: 1024]
+    #[arg(long = "queue-len", value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    queue_len: Option<u64>,
     /// With --queue nats://...: an order not acknowledged this long after
     /// its delivery is delivered again (to any shop process)
     #[arg(long = "ack-wait-ms", value_name = "MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(100..))]
@@ -428,7 +432,10 @@ fn thousands(n: u64) -> String {
 fn options(cli: Cli) -> Result<Opts, String> {
     let (queue, nats) = match cli.queue {
         Queue::Len(n) => (n as usize, None),
-        Queue::Nats(url) => (Config::default().queue, Some(url)),
+        Queue::Nats(url) => (
+            cli.queue_len.unwrap_or(Config::default().queue as u64) as usize,
+            Some(url),
+        ),
     };
     let db = if cli.memory || nats.is_some() || (cli.target.is_some() && cli.serve.is_none()) {
         None

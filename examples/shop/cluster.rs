@@ -123,7 +123,10 @@ impl Cluster {
         };
         // The first process seeds the ledger; the others find it.
         let _ = kv
-            .create(LEDGER, serde_json::to_vec(&seed).expect("plain data").into())
+            .create(
+                LEDGER,
+                serde_json::to_vec(&seed).expect("plain data").into(),
+            )
             .await;
         kv.entry(LEDGER)
             .await
@@ -214,7 +217,10 @@ impl Cluster {
         drop(recorded);
         let record = serde_json::json!({ "fulfilled": fulfilled });
         self.kv
-            .put(key.as_str(), serde_json::to_vec(&record).expect("json").into())
+            .put(
+                key.as_str(),
+                serde_json::to_vec(&record).expect("json").into(),
+            )
             .await
             .map_err(|e| format!("writing {key}: {e}"))?;
         self.ledger_lock.lock().await.push(order.id);

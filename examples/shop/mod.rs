@@ -83,7 +83,8 @@ pub use server::Server;
 pub struct Config {
     /// Worker goroutines processing orders (`--workers`).
     pub workers: usize,
-    /// Capacity of the order queue, a buffered `goro::chan` (`--queue`).
+    /// Capacity of the order queue, a buffered `goro::chan` (`--queue`);
+    /// with `nats`, of the broker's stream (shared by every process).
     pub queue: usize,
     /// Simulated downstream call per order (payment, warehouse), slept with
     /// `goro::time::sleep` (`--delay-us`). Zero skips the sleep.

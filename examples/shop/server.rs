@@ -80,7 +80,7 @@ impl Server {
     pub async fn bind(addr: &str, cfg: Config) -> io::Result<Server> {
         let cluster = match &cfg.nats {
             Some(url) => {
-                let broker = queue::nats::connect(url, cfg.publish_timeout)
+                let broker = queue::nats::connect(url, cfg.publish_timeout, cfg.queue)
                     .await
                     .map_err(io::Error::other)?;
                 let cluster = Cluster::open(broker, &cfg.catalog, cfg.publish_timeout)

@@ -54,7 +54,14 @@ impl Broker {
     fn restart(&mut self) {
         assert!(self.child.is_none());
         let child = Command::new("nats-server")
-            .args(["-js", "-a", "127.0.0.1", "-p", &self.port.to_string(), "-sd"])
+            .args([
+                "-js",
+                "-a",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-sd",
+            ])
             .arg(&self.store)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -238,10 +245,7 @@ impl Book {
     fn check(&self, s: &Stats) {
         let n = self.accepted.len() as u64;
         let units: u64 = self.accepted.values().sum();
-        let id_sum = self
-            .accepted
-            .keys()
-            .fold(0u64, |a, &id| a.wrapping_add(id));
+        let id_sum = self.accepted.keys().fold(0u64, |a, &id| a.wrapping_add(id));
         assert_eq!(s.processed, n, "processed ≠ orders answered 202");
         assert_eq!(s.fulfilled, n, "plenty of stock: every order fulfilled");
         assert_eq!(s.units, units, "units ≠ the 202 orders' units");
@@ -423,7 +427,10 @@ fn broker_lost_mid_run_answers_503_then_reconnects_losing_nothing() {
         if book.order(shop.addr, c).map(|r| r.status) == Some(202) {
             after += 1;
         }
-        assert!(Instant::now() < deadline, "no 202 after the broker came back");
+        assert!(
+            Instant::now() < deadline,
+            "no 202 after the broker came back"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
     assert_eq!(book.unknown, 0);

@@ -36,8 +36,14 @@ pub(crate) struct Broker {
 
 /// Connects to `url` (fails at once if nobody answers there), and creates
 /// the work-queue stream if it does not exist yet. Every JetStream request
-/// (a publish's acknowledgement included) gives up after `timeout`.
-pub(crate) async fn connect(url: &str, timeout: Duration) -> Result<Broker, String> {
+/// (a publish's acknowledgement included) gives up after `timeout`. The
+/// stream holds at most `capacity` orders: a publish beyond is refused (the
+/// shop answers `503`, as with a full in-process queue).
+pub(crate) async fn connect(
+    url: &str,
+    timeout: Duration,
+    capacity: usize,
+) -> Result<Broker, String> {
     let client = async_nats::ConnectOptions::new()
         .connection_timeout(Duration::from_secs(2))
         // Reconnect quickly when the broker comes back (the default backs
@@ -58,6 +64,8 @@ pub(crate) async fn connect(url: &str, timeout: Duration) -> Result<Broker, Stri
         // Publishes with the same message id within this window are stored
         // once (the broker's de-duplication).
         duplicate_window: Duration::from_secs(120),
+        max_messages: capacity as i64,
+        discard: stream::DiscardPolicy::New,
         ..Default::default()
     })
     .await
