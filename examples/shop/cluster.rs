@@ -75,9 +75,10 @@ pub(crate) struct WireOrder {
 pub(crate) struct Cluster {
     pub(crate) broker: Broker,
     kv: kv::Store,
-    /// Serialises this process's ledger writes: its own workers never
-    /// conflict with each other, only with other processes.
-    ledger_lock: goro::sync::Mutex<Vec<u64>>,
+    /// To this process's applier, the one goroutine that writes the
+    /// ledger: its own workers never conflict with each other, only with
+    /// other processes.
+    jobs: goro::chan::Sender<Job>,
     pub(crate) publish_timeout: Duration,
     /// Messages dropped because they were stored after their handler gave up.
     pub(crate) dropped_late: AtomicU64,
@@ -132,10 +133,13 @@ impl Cluster {
             .await
             .map_err(|e| format!("NATS broker at {url}: reading the ledger: {e}"))?
             .ok_or_else(|| format!("NATS broker at {url}: no ledger in {BUCKET}"))?;
+        let (jobs, queued) = goro::chan(BATCH);
+        let prices = catalog.products.iter().map(|p| p.price_cents).collect();
+        goro::go(applier(kv.clone(), prices, queued));
         Ok(Cluster {
             broker,
             kv,
-            ledger_lock: goro::sync::Mutex::new(Vec::new()),
+            jobs,
             publish_timeout,
             dropped_late: AtomicU64::new(0),
         })
@@ -152,80 +156,167 @@ impl Cluster {
         serde_json::from_slice(&e.value).map_err(|e| format!("ledger: {e}"))
     }
 
-    /// Applies `order` at most once (see the module docs); `Ok(true)` if
-    /// this call applied it, `Ok(false)` if it was applied before.
-    pub(crate) async fn apply(
-        &self,
-        order: &Order,
-        catalog: &Catalog,
-        redelivery: bool,
-    ) -> Result<bool, String> {
-        let key = format!("order.{}", order.id);
-        let mut recorded = self.ledger_lock.lock().await;
-        let (applied, fulfilled) = loop {
-            let entry = self
-                .kv
-                .entry(LEDGER)
-                .await
-                .map_err(|e| format!("reading the ledger: {e}"))?
-                .ok_or("no ledger")?;
-            let mut l: Ledger =
-                serde_json::from_slice(&entry.value).map_err(|e| format!("ledger: {e}"))?;
-            if l.limbo.contains(&order.id) {
-                break (false, None);
+    /// Applies `order` at most once (see the module docs): hands it to
+    /// this process's applier, which writes the ledger once for all the
+    /// orders waiting (group commit). `Ok(true)` if it was applied now,
+    /// `Ok(false)` if it had been before.
+    pub(crate) async fn apply(&self, order: &Order, redelivery: bool) -> Result<bool, String> {
+        let (reply, answer) = goro::chan(1);
+        let job = Job {
+            order: order.clone(),
+            redelivery,
+            reply,
+        };
+        if self.jobs.send(job).await.is_err() {
+            return Err("the applier stopped".into());
+        }
+        answer
+            .recv()
+            .await
+            .unwrap_or_else(|| Err("the applier stopped".into()))
+    }
+}
+
+/// An order for the applier, and where to answer.
+struct Job {
+    order: Order,
+    redelivery: bool,
+    reply: goro::chan::Sender<Result<bool, String>>,
+}
+
+/// The most orders one ledger write takes.
+const BATCH: usize = 256;
+
+fn record_key(id: u64) -> String {
+    format!("order.{id}")
+}
+
+/// This process's one writer of the ledger: takes every order waiting (up
+/// to [`BATCH`]), applies them with one compare-and-set, writes their
+/// records, answers each — the SQLite writer's group commit, on the broker.
+async fn applier(kv: kv::Store, prices: Vec<u64>, jobs: goro::chan::Receiver<Job>) {
+    // Ids whose record is written: they leave `limbo` in the next write.
+    let mut recorded: Vec<u64> = Vec::new();
+    while let Some(first) = jobs.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < BATCH {
+            match jobs.try_recv() {
+                Ok(j) => batch.push(j),
+                Err(_) => break,
             }
-            // Checked after reading the ledger: an id leaves `limbo` only
-            // after its record is written, so an order applied at or
-            // before this revision shows up in one of the two; one applied
-            // later makes the compare-and-set below fail.
-            if self
-                .kv
-                .get(key.as_str())
-                .await
-                .map_err(|e| format!("reading {key}: {e}"))?
-                .is_some()
-            {
-                return Ok(false);
+        }
+        match apply_batch(&kv, &prices, &mut recorded, &batch).await {
+            Ok(applied) => {
+                for (job, a) in batch.iter().zip(applied) {
+                    let _ = job.reply.try_send(Ok(a));
+                }
             }
-            l.limbo.retain(|id| !recorded.contains(id));
-            l.limbo.push(order.id);
-            let qty = u64::from(order.qty);
-            let ok = l.stock.get(order.product).is_some_and(|&s| s >= qty);
+            Err(e) => {
+                for job in &batch {
+                    let _ = job.reply.try_send(Err(e.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// Whether the record of each order exists, read concurrently (one
+/// goroutine per lookup: the client pipelines them on its connection).
+async fn records_exist(kv: &kv::Store, batch: &[Job]) -> Result<Vec<bool>, String> {
+    let lookups: Vec<_> = batch
+        .iter()
+        .map(|j| {
+            let (kv, key) = (kv.clone(), record_key(j.order.id));
+            goro::go(async move { kv.get(key).await.map(|v| v.is_some()) })
+        })
+        .collect();
+    let mut exists = Vec::with_capacity(lookups.len());
+    for h in lookups {
+        let found = h
+            .await
+            .map_err(|e| format!("reading an order record: {e:?}"))?
+            .map_err(|e| format!("reading an order record: {e}"))?;
+        exists.push(found);
+    }
+    Ok(exists)
+}
+
+/// One group commit (see the module docs for why it is at most once).
+async fn apply_batch(
+    kv: &kv::Store,
+    prices: &[u64],
+    recorded: &mut Vec<u64>,
+    batch: &[Job],
+) -> Result<Vec<bool>, String> {
+    let (applied, to_record) = loop {
+        let entry = kv
+            .entry(LEDGER)
+            .await
+            .map_err(|e| format!("reading the ledger: {e}"))?
+            .ok_or("no ledger")?;
+        let mut l: Ledger =
+            serde_json::from_slice(&entry.value).map_err(|e| format!("ledger: {e}"))?;
+        // Read after the ledger: an id leaves `limbo` only after its record
+        // is written, so an order applied at or before this revision shows
+        // up in one of the two; one applied later makes the
+        // compare-and-set below fail.
+        let exists = records_exist(kv, batch).await?;
+        let mut applied = vec![false; batch.len()];
+        let mut to_record = Vec::new();
+        for (i, job) in batch.iter().enumerate() {
+            let o = &job.order;
+            if exists[i] || to_record.contains(&o.id) {
+                continue;
+            }
+            to_record.push(o.id);
+            if l.limbo.contains(&o.id) {
+                continue; // applied before, record missing
+            }
+            applied[i] = true;
+            l.limbo.push(o.id);
+            let qty = u64::from(o.qty);
             l.processed += 1;
-            l.id_sum = l.id_sum.wrapping_add(order.id);
-            if redelivery {
+            l.id_sum = l.id_sum.wrapping_add(o.id);
+            if job.redelivery {
                 l.redelivered += 1;
             }
-            if ok {
-                l.stock[order.product] -= qty;
+            if l.stock.get(o.product).is_some_and(|&s| s >= qty) {
+                l.stock[o.product] -= qty;
                 l.fulfilled += 1;
                 l.units += qty;
-                l.revenue_cents += catalog.products[order.product].price_cents * qty;
+                l.revenue_cents += prices[o.product] * qty;
             } else {
                 l.backordered += 1;
             }
-            let value = serde_json::to_vec(&l).expect("plain data");
-            match self.kv.update(LEDGER, value.into(), entry.revision).await {
-                Ok(_) => {
-                    recorded.clear();
-                    break (true, Some(ok));
-                }
-                Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => continue,
-                Err(e) => return Err(format!("writing the ledger: {e}")),
+        }
+        if !applied.contains(&true) {
+            break (applied, to_record); // nothing to write
+        }
+        l.limbo.retain(|id| !recorded.contains(id));
+        let value = serde_json::to_vec(&l).expect("plain data");
+        match kv.update(LEDGER, value.into(), entry.revision).await {
+            Ok(_) => {
+                recorded.clear();
+                break (applied, to_record);
             }
-        };
-        drop(recorded);
-        let record = serde_json::json!({ "fulfilled": fulfilled });
-        self.kv
-            .put(
-                key.as_str(),
-                serde_json::to_vec(&record).expect("json").into(),
-            )
-            .await
-            .map_err(|e| format!("writing {key}: {e}"))?;
-        self.ledger_lock.lock().await.push(order.id);
-        Ok(applied)
+            Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => continue,
+            Err(e) => return Err(format!("writing the ledger: {e}")),
+        }
+    };
+    let puts: Vec<_> = to_record
+        .iter()
+        .map(|&id| {
+            let kv = kv.clone();
+            goro::go(async move { kv.put(record_key(id), "applied".into()).await })
+        })
+        .collect();
+    for h in puts {
+        h.await
+            .map_err(|e| format!("writing an order record: {e:?}"))?
+            .map_err(|e| format!("writing an order record: {e}"))?;
     }
+    recorded.extend(to_record);
+    Ok(applied)
 }
 
 /// One worker of the pool, fed by the broker: the same loop as the
@@ -233,7 +324,6 @@ impl Cluster {
 pub(crate) async fn worker(
     id: usize,
     cluster: Arc<Cluster>,
-    catalog: Arc<Catalog>,
     cfg: Arc<super::Config>,
     per_worker: Arc<Vec<AtomicU64>>,
     deliveries: goro::chan::Receiver<Delivery>,
@@ -266,7 +356,7 @@ pub(crate) async fn worker(
         if !cfg.delay.is_zero() {
             goro::time::sleep(cfg.delay).await;
         }
-        match cluster.apply(&order, &catalog, d.delivered() > 1).await {
+        match cluster.apply(&order, d.delivered() > 1).await {
             Ok(_) => {
                 per_worker[id].fetch_add(1, Relaxed);
                 // A lost ack only means one more delivery, found applied.

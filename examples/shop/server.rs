@@ -102,13 +102,11 @@ impl Server {
             )
             .await
             .map_err(io::Error::other)?;
-            let catalog = Arc::new(cfg.catalog.clone());
             let cfg = Arc::new(cfg);
             for id in 0..cfg.workers {
                 server.workers.go(cluster::worker(
                     id,
                     cluster.clone(),
-                    catalog.clone(),
                     cfg.clone(),
                     server.state.per_worker.clone(),
                     deliveries.clone(),
