@@ -53,9 +53,19 @@ struct Cli {
     /// Worker goroutines processing orders
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..))]
     workers: u64,
-    /// Capacity of the order queue; a full queue answers 503
-    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
-    queue: u64,
+    /// The order queue: a capacity N (an in-process channel; full answers
+    /// 503), or nats://HOST:PORT, a NATS JetStream broker shared by every
+    /// shop started with the same URL (stock and totals in its key-value store)
+    #[arg(long, value_name = "N|nats://HOST:PORT", default_value = "1024", value_parser = parse_queue)]
+    queue: Queue,
+    /// With --queue nats://...: the most orders the broker's stream holds
+    /// (shared by every shop); beyond, 503 [default: 1024]
+    #[arg(long = "queue-len", value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    queue_len: Option<u64>,
+    /// With --queue nats://...: an order not acknowledged this long after
+    /// its delivery is delivered again (to any shop process)
+    #[arg(long = "ack-wait-ms", value_name = "MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(100..))]
+    ack_wait_ms: u64,
     /// Simulated downstream call per order, in microseconds (0: none)
     #[arg(long = "delay-us", value_name = "US", default_value_t = 200)]
     delay_us: u64,
@@ -76,6 +86,25 @@ struct Cli {
     /// Most writes the database writer commits in one transaction (group commit)
     #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u64).range(1..))]
     batch: u64,
+}
+
+/// `--queue`: a capacity or a broker.
+#[derive(Clone, Debug)]
+enum Queue {
+    Len(u64),
+    Nats(String),
+}
+
+fn parse_queue(s: &str) -> Result<Queue, String> {
+    if s.starts_with("nats://") {
+        return Ok(Queue::Nats(s.to_string()));
+    }
+    match s.parse::<u64>() {
+        Ok(n) if n >= 1 => Ok(Queue::Len(n)),
+        _ => Err(format!(
+            "expected a capacity (1 or more) or nats://HOST:PORT, got {s:?}"
+        )),
+    }
 }
 
 struct Opts {
@@ -236,13 +265,18 @@ async fn drive(target: std::net::SocketAddr, load_cfg: LoadConfig) -> ExitCode {
 }
 
 fn describe(cfg: &Config) -> String {
+    let queue = match &cfg.nats {
+        Some(url) => format!("queue on the NATS broker {url}"),
+        None => format!("queue of {}", cfg.queue),
+    };
     format!(
-        "{} workers, queue of {}, {} µs downstream delay, {} threads, {}",
+        "{} workers, {queue}, {} µs downstream delay, {} threads, {}",
         cfg.workers,
-        cfg.queue,
         cfg.delay.as_micros(),
         goro::procs(),
-        if cfg.db.is_some() {
+        if cfg.nats.is_some() {
+            "stock and totals in JetStream key-value, shared"
+        } else if cfg.db.is_some() {
             "orders in SQLite"
         } else {
             "orders in memory"
@@ -252,7 +286,14 @@ fn describe(cfg: &Config) -> String {
 
 /// Where the orders go.
 fn print_data(s: &Stats) {
-    if s.storage == "memory" {
+    if s.storage.ends_with("(JetStream)") {
+        println!(
+            "data        {}: {} orders processed so far by all shops, {} queued",
+            s.storage,
+            thousands(s.processed),
+            thousands(s.queued)
+        );
+    } else if s.storage == "memory" {
         println!("data        in memory only (--memory): gone when the shop stops");
     } else {
         println!(
@@ -317,7 +358,13 @@ fn print_summary(s: &Stats) {
             .collect::<Vec<_>>()
             .join(" ")
     );
-    if s.storage == "memory" {
+    if s.storage.ends_with("(JetStream)") {
+        println!(
+            "data        {}: {} redelivered orders (all shops)",
+            s.storage,
+            thousands(s.redelivered)
+        );
+    } else if s.storage == "memory" {
         println!("data        in memory only (--memory): gone now");
     } else {
         let mean = s.committed_writes as f64 / s.commits.max(1) as f64;
@@ -337,6 +384,17 @@ fn print_summary(s: &Stats) {
 
 /// The promise of the shop: every order answered `202` was processed.
 fn check(s: &Stats) -> ExitCode {
+    if s.storage.ends_with("(JetStream)") {
+        // Shared with other processes: the broker redelivers what this one
+        // left unacknowledged; its totals are every shop's.
+        println!(
+            "check       this shop accepted {}; all shops processed {}, {} queued on the broker",
+            thousands(s.accepted),
+            thousands(s.processed),
+            thousands(s.queued)
+        );
+        return ExitCode::SUCCESS;
+    }
     if s.accepted == s.processed && s.queued == 0 {
         println!(
             "check       accepted {} = processed {} ✓",
@@ -368,7 +426,14 @@ fn thousands(n: u64) -> String {
 
 /// The checked command line as the shop's and the customers' configs.
 fn options(cli: Cli) -> Result<Opts, String> {
-    let db = if cli.memory || (cli.target.is_some() && cli.serve.is_none()) {
+    let (queue, nats) = match cli.queue {
+        Queue::Len(n) => (n as usize, None),
+        Queue::Nats(url) => (
+            cli.queue_len.unwrap_or(Config::default().queue as u64) as usize,
+            Some(url),
+        ),
+    };
+    let db = if cli.memory || nats.is_some() || (cli.target.is_some() && cli.serve.is_none()) {
         None
     } else if let Some(path) = cli.db {
         Some(path)
@@ -386,9 +451,11 @@ fn options(cli: Cli) -> Result<Opts, String> {
         target: cli.target,
         shop: Config {
             workers: cli.workers as usize,
-            queue: cli.queue as usize,
+            queue,
             delay: Duration::from_micros(cli.delay_us),
             db,
+            nats,
+            ack_wait: Duration::from_millis(cli.ack_wait_ms),
             batch: cli.batch as usize,
             ..Config::default()
         },

@@ -49,11 +49,13 @@
 //! ```
 
 mod catalog;
+mod cluster;
 mod db;
 mod http;
 pub mod load;
 mod net;
 mod order;
+mod queue;
 mod server;
 mod state;
 
@@ -81,7 +83,8 @@ pub use server::Server;
 pub struct Config {
     /// Worker goroutines processing orders (`--workers`).
     pub workers: usize,
-    /// Capacity of the order queue, a buffered `goro::chan` (`--queue`).
+    /// Capacity of the order queue, a buffered `goro::chan` (`--queue`);
+    /// with `nats`, of the broker's stream (shared by every process).
     pub queue: usize,
     /// Simulated downstream call per order (payment, warehouse), slept with
     /// `goro::time::sleep` (`--delay-us`). Zero skips the sleep.
@@ -101,6 +104,16 @@ pub struct Config {
     pub db_max_pages: Option<u64>,
     /// The catalog the shop opens with.
     pub catalog: Catalog,
+    /// `--queue nats://HOST:PORT`: the orders go through this NATS
+    /// JetStream broker, and stock and totals live in its key-value store,
+    /// shared by every shop process using it. Needs [`Server::bind`].
+    pub nats: Option<String>,
+    /// With `nats`: an order a worker has not acknowledged after this long
+    /// is delivered again (to any process) (`--ack-wait-ms`).
+    pub ack_wait: Duration,
+    /// With `nats`: how long a handler waits for the broker to store an
+    /// order before it answers `503`.
+    pub publish_timeout: Duration,
 }
 
 impl Default for Config {
@@ -115,6 +128,9 @@ impl Default for Config {
             batch: 512,
             db_max_pages: None,
             catalog: Catalog::demo(),
+            nats: None,
+            ack_wait: Duration::from_secs(2),
+            publish_timeout: Duration::from_secs(1),
         }
     }
 }
@@ -167,4 +183,12 @@ pub struct Stats {
     /// Durable mode: the most writes one transaction held (group commit).
     #[serde(default)]
     pub largest_commit: u64,
+    /// `--queue nats://...`: orders applied on a second or later delivery
+    /// (their first worker died or did not acknowledge in time), all processes.
+    #[serde(default)]
+    pub redelivered: u64,
+    /// `--queue nats://...`: wrapping sum of the ids of every applied order,
+    /// all processes (tests compare it with the ids answered `202`).
+    #[serde(default)]
+    pub applied_id_sum: u64,
 }

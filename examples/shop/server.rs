@@ -28,7 +28,9 @@ use goro::JoinHandle;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 
+use super::cluster::{self, Cluster};
 use super::http::handle;
+use super::queue;
 use super::state::{worker, State};
 use super::{Config, Stats};
 use crate::shop::net::Timer;
@@ -76,21 +78,71 @@ impl Server {
     /// workers and the accept loop, and returns at once. Call it inside a
     /// goro runtime: the goroutines it starts run there.
     pub async fn bind(addr: &str, cfg: Config) -> io::Result<Server> {
+        let cluster = match &cfg.nats {
+            Some(url) => {
+                let broker = queue::nats::connect(url, cfg.publish_timeout, cfg.queue)
+                    .await
+                    .map_err(io::Error::other)?;
+                let cluster = Cluster::open(broker, &cfg.catalog, cfg.publish_timeout)
+                    .await
+                    .map_err(io::Error::other)?;
+                Some(Arc::new(cluster))
+            }
+            None => None,
+        };
         let listener = TcpListener::bind(addr)?;
-        Server::start(listener, cfg)
+        let server = Server::start_with(listener, cfg.clone(), cluster.clone())?;
+        if let Some(cluster) = cluster {
+            // Every process's pool pulls from the one shared durable consumer.
+            let deliveries = queue::nats::subscribe(
+                &cluster.broker,
+                cfg.ack_wait,
+                cfg.workers,
+                server._ctx.done(),
+            )
+            .await
+            .map_err(io::Error::other)?;
+            let cfg = Arc::new(cfg);
+            for id in 0..cfg.workers {
+                server.workers.go(cluster::worker(
+                    id,
+                    cluster.clone(),
+                    cfg.clone(),
+                    server.state.per_worker.clone(),
+                    deliveries.clone(),
+                ));
+            }
+        }
+        Ok(server)
     }
 
     /// Serves on a listener you bound yourself (inside a goro runtime).
     /// Fails when the database cannot be opened (the error says which and why).
+    /// Not with [`Config::nats`] (connecting is async: use [`Server::bind`]).
     pub fn start(listener: TcpListener, cfg: Config) -> io::Result<Server> {
+        if cfg.nats.is_some() {
+            return Err(io::Error::other(
+                "a shop on a NATS broker starts with Server::bind",
+            ));
+        }
+        Server::start_with(listener, cfg, None)
+    }
+
+    fn start_with(
+        listener: TcpListener,
+        cfg: Config,
+        cluster: Option<Arc<Cluster>>,
+    ) -> io::Result<Server> {
         let addr = listener
             .local_addr()
             .expect("a bound listener has an address");
-        let (state, orders) = State::new(cfg).map_err(io::Error::other)?;
+        let on_broker = cluster.is_some();
+        let (state, orders) = State::new(cfg, cluster).map_err(io::Error::other)?;
 
         // The worker pool: Go's `for i := 0; i < n; i++ { wg.Add(1); go worker(i) }`.
+        // On a broker, `bind` starts it on the broker's deliveries instead.
         let workers = WaitGroup::new();
-        for id in 0..state.cfg.workers {
+        for id in 0..if on_broker { 0 } else { state.cfg.workers } {
             workers.go(worker(id, state.clone(), orders.clone()));
         }
         drop(orders); // the workers hold the receiving ends now

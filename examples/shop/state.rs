@@ -74,13 +74,23 @@ pub(crate) struct State {
     recording_slots: goro::sync::Semaphore,
     /// Durable mode: set when shutdown closes the queue; new orders get `503`.
     closing: std::sync::atomic::AtomicBool,
+    /// `--queue nats://...`: the broker and the shared state (issue 18).
+    pub(crate) cluster: Option<Arc<super::cluster::Cluster>>,
+    /// `--queue nats://...`: orders processed by each of this process's workers.
+    pub(crate) per_worker: Arc<Vec<AtomicU64>>,
+    /// `--queue nats://...`: this process's order ids are `node << 32 | n`,
+    /// unique among processes sharing a broker.
+    node: u64,
 }
 
 impl State {
     /// The state and the receiving end of its queue, for the workers. With
     /// a database, the orders it holds accepted but unprocessed are queued
     /// again first.
-    pub(crate) fn new(cfg: Config) -> Result<(Arc<State>, Receiver<Order>), String> {
+    pub(crate) fn new(
+        cfg: Config,
+        cluster: Option<Arc<super::cluster::Cluster>>,
+    ) -> Result<(Arc<State>, Receiver<Order>), String> {
         let (db, pending) = match &cfg.db {
             Some(path) => {
                 let (db, pending) = db::open(path, &cfg.catalog, cfg.batch, cfg.db_max_pages)?;
@@ -107,6 +117,9 @@ impl State {
                 ..Totals::default()
             }),
             queue,
+            per_worker: Arc::new((0..cfg.workers).map(|_| AtomicU64::new(0)).collect()),
+            node: node_id(),
+            cluster,
             next_id: AtomicU64::new(1),
             accepted: AtomicU64::new(0),
             rejected: AtomicU64::new(0),
@@ -141,6 +154,9 @@ impl State {
         let Some(product) = product else {
             return Err(self.bad(format!("unknown product {:?}", req.product)));
         };
+        if let Some(cluster) = &self.cluster {
+            return self.place_on_broker(cluster, product, &req).await;
+        }
         if self.db.is_some() {
             // In a goroutine of its own: if the client hangs up (hyper then
             // drops this handler), an order already sent to the database is
@@ -213,6 +229,53 @@ impl State {
         Ok(id)
     }
 
+    /// `--queue nats://...`: publish to the broker, `Ok` once it stored it.
+    async fn place_on_broker(
+        &self,
+        cluster: &super::cluster::Cluster,
+        product: usize,
+        req: &OrderRequest,
+    ) -> Result<u64, Refusal> {
+        if self.closing.load(std::sync::atomic::Ordering::SeqCst) {
+            self.rejected.fetch_add(1, Relaxed);
+            return Err(Refusal::Closing);
+        }
+        let id = self.node << 32 | self.next_id.fetch_add(1, Relaxed);
+        let sent_unix_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        let wire = super::cluster::WireOrder {
+            id,
+            product,
+            qty: req.qty as u32, // 1 ..= MAX_QTY, checked by parse
+            customer: req.customer,
+            sent_unix_ms,
+        };
+        let payload = serde_json::to_vec(&wire).expect("plain data");
+        let published = goro::time::timeout(
+            cluster.publish_timeout,
+            cluster.broker.publish(&id.to_string(), payload),
+        )
+        .await;
+        match published {
+            Ok(Ok(())) => {
+                self.accepted.fetch_add(1, Relaxed);
+                Ok(id)
+            }
+            Ok(Err(msg)) => {
+                self.rejected.fetch_add(1, Relaxed);
+                Err(Refusal::Storage(msg))
+            }
+            Err(_) => {
+                self.rejected.fetch_add(1, Relaxed);
+                Err(Refusal::Storage(format!(
+                    "NATS broker at {} did not acknowledge in time",
+                    cluster.broker.url
+                )))
+            }
+        }
+    }
+
     /// Counts a bad request and wraps its message.
     pub(crate) fn bad(&self, msg: String) -> Refusal {
         self.bad.fetch_add(1, Relaxed);
@@ -232,6 +295,34 @@ impl State {
     /// A snapshot for `GET /stats`; with a database, its orders, stock and
     /// totals are read from it (all runs on this database).
     pub(crate) async fn stats(&self) -> Stats {
+        if let Some(cluster) = &self.cluster {
+            let l = cluster.ledger().await.unwrap_or_else(|e| {
+                eprintln!("shop: {e}");
+                super::cluster::Ledger::default()
+            });
+            let names = self.catalog.read().await.products.clone();
+            return Stats {
+                accepted: self.accepted.load(Relaxed),
+                processed: l.processed,
+                queued: cluster.broker.queued().await.unwrap_or(0),
+                rejected: self.rejected.load(Relaxed),
+                bad_requests: self.bad.load(Relaxed),
+                fulfilled: l.fulfilled,
+                backordered: l.backordered,
+                units: l.units,
+                revenue_cents: l.revenue_cents,
+                per_worker: self.per_worker.iter().map(|n| n.load(Relaxed)).collect(),
+                stock: names
+                    .iter()
+                    .zip(&l.stock)
+                    .map(|(p, &s)| (p.name.clone(), s))
+                    .collect(),
+                storage: format!("{} (JetStream)", cluster.broker.url),
+                redelivered: l.redelivered,
+                applied_id_sum: l.id_sum,
+                ..Stats::default()
+            };
+        }
         if let Some(db) = &self.db {
             let d = db.stats().await.unwrap_or_else(|e| {
                 eprintln!("shop: reading stats: {e}");
@@ -254,6 +345,7 @@ impl State {
                 commits: c.commits.load(Relaxed),
                 committed_writes: c.jobs.load(Relaxed),
                 largest_commit: c.largest.load(Relaxed),
+                ..Stats::default()
             };
         }
         let stock = self
@@ -355,7 +447,7 @@ async fn record_durably(db: &Db, worker: usize, order: &Order) {
 }
 
 /// `rounds` rounds of FNV-1a over the order: a few microseconds of CPU.
-fn checksum(order: &Order, rounds: u32) -> u64 {
+pub(crate) fn checksum(order: &Order, rounds: u32) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for r in 0..rounds {
         for v in [
@@ -370,4 +462,17 @@ fn checksum(order: &Order, rounds: u32) -> u64 {
         }
     }
     std::hint::black_box(h)
+}
+
+/// A random 31-bit number for this process (order ids `node << 32 | n`).
+fn node_id() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(std::process::id());
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    (h.finish() >> 33).max(1)
 }

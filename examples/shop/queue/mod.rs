@@ -1,0 +1,3 @@
+//! Where the worker pool's orders travel when they leave the process.
+
+pub(crate) mod nats;
