@@ -301,7 +301,7 @@ pub(crate) fn block_on_deadline<F: Future + ?Sized>(
     let _leave = Leave;
     // A goroutine's thread waiting here blocks its goroutines: tell sysmon;
     // and let shutdown release it.
-    let call = crate::runtime::context::BlockingCall::enter(&parker);
+    let call = crate::runtime::BlockingCall::enter(&parker);
     loop {
         // (Never while unwinding already: that would abort the process.)
         if call.released() && !std::thread::panicking() {

@@ -197,18 +197,28 @@ pub(crate) struct Goroutine;
 #[inline]
 fn schedule_here(shared: &Shared, task: Notified, next: bool) {
     context::with(|ctx| {
-        if let Some(ctx) = ctx.filter(|c| std::ptr::eq(c.shared, shared)) {
-            if let Kind::Worker(core) = &ctx.kind {
-                if let Ok(mut core) = core.try_borrow_mut() {
-                    if let Some(w) = core.as_mut() {
-                        w.schedule(shared, task, next);
-                        return;
-                    }
-                }
+        schedule_on(
+            shared,
+            ctx.filter(|c| std::ptr::eq(c.shared, shared)),
+            task,
+            next,
+        )
+    })
+}
+
+/// `schedule_here` with this thread's context already looked up: `ctx`
+/// is `Some` only when this thread serves `shared`.
+#[inline]
+fn schedule_on(shared: &Shared, ctx: Option<&ThreadCtx>, task: Notified, next: bool) {
+    if let Some(Kind::Worker(core)) = ctx.map(|c| &c.kind) {
+        if let Ok(mut core) = core.try_borrow_mut() {
+            if let Some(w) = core.as_mut() {
+                w.schedule(shared, task, next);
+                return;
             }
         }
-        shared.push_remote(task);
-    })
+    }
+    shared.push_remote(task);
 }
 
 impl Schedule for Goroutine {
@@ -225,10 +235,11 @@ impl Schedule for Goroutine {
     }
 }
 
-/// Spawns goroutine `task` from this thread: onto this worker's queue, or
-/// the injector.
-pub(crate) fn schedule_spawned(shared: &Shared, task: Notified) {
-    schedule_here(shared, task, false)
+/// Spawns goroutine `task` from this thread, whose context `ctx` (`Some`
+/// only when it serves `shared`) the caller looked up: onto this worker's
+/// queue, or the injector.
+pub(crate) fn schedule_spawned(shared: &Shared, ctx: Option<&ThreadCtx>, task: Notified) {
+    schedule_on(shared, ctx, task, false)
 }
 
 /// The body of a worker thread.
