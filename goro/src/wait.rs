@@ -13,6 +13,7 @@
 //! recording anything is waiting on a foreign future: the deadlock detector
 //! counts it as possibly runnable.
 
+// loom-exempt: statics: the wait-tracking switch, the coarse clock, the blocking-call count.
 use std::{
     future::Future,
     panic::Location,

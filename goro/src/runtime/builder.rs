@@ -1,6 +1,8 @@
 //! [`Builder`]: a runtime's configuration, and starting its threads.
 
-use std::{sync::atomic::Ordering::SeqCst, time::Duration};
+use std::time::Duration;
+
+use crate::loom::atomic::Ordering::SeqCst;
 
 use super::{blocking, deadlock, dump, signal, sysmon, worker, Runtime, Shared};
 

@@ -157,9 +157,7 @@ impl Shared {
     /// the driver sees this notification, or this sees the role and wakes
     /// the poller.
     pub(crate) fn unpark_worker(&self, w: usize) {
-        self.remotes[w].parker.unpark();
-        if self.timer_driver.load(SeqCst) == w {
-            self.io.wake();
-        }
+        self.timer_driver
+            .unpark(w, &self.remotes[w].parker, || self.io.wake());
     }
 }

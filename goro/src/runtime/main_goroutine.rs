@@ -7,7 +7,7 @@ use std::{
     future::Future,
     panic::Location,
     pin::pin,
-    sync::{Arc, Mutex},
+    sync::Arc,
     task::{Context, Poll, Waker},
 };
 
@@ -15,8 +15,11 @@ use super::{
     context::{self, Kind, ThreadCtx},
     deadlock, lock, next_goroutine_id, Runtime, Shared,
 };
+use crate::loom::{
+    atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering::*},
+    Mutex,
+};
 use crate::wait::{ThreadWaker, WaitReason};
-use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering::*};
 
 /// The goroutine `block_on` runs on the caller's thread.
 pub(crate) struct MainGoroutine {

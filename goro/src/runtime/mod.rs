@@ -79,7 +79,7 @@ use std::{
     fmt,
     future::Future,
     panic::Location,
-    sync::{atomic::Ordering::*, Arc},
+    sync::Arc,
     task::{Context, Poll},
 };
 
@@ -92,11 +92,13 @@ pub use handle::{Handle, TryCurrentError};
 pub use spawn::{go, spawn_blocking};
 pub use stats::{stats, Stats, WorkerStats};
 
+pub(crate) use crate::loom::lock;
 pub(crate) use builder::default_procs;
 pub(crate) use main_goroutine::MainGoroutine;
-pub(crate) use shared::{lock, BlockingCall, Shared};
+pub(crate) use shared::{lock_static, BlockingCall, Shared};
 pub(crate) use spawn::{go_at, next_goroutine_id};
 
+use crate::loom::atomic::Ordering::*;
 use crate::task::{JoinHandle, Notified};
 
 /// A goro runtime: `procs` worker threads, a blocking pool and timers.

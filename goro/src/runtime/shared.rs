@@ -38,10 +38,8 @@
 
 use std::{
     ptr,
-    sync::{
-        atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering::*},
-        Arc, Mutex,
-    },
+    sync::Arc,
+    time::{Duration, Instant},
 };
 
 use crossbeam_utils::CachePadded;
@@ -50,10 +48,82 @@ use super::{
     blocking, context, deadlock, idle, inject, io, owned, park::Parker, queue, sysmon, worker,
     MainGoroutine,
 };
-use crate::{task::Notified, time::driver::TimerDriver, wait::ThreadWaker};
+use crate::{
+    loom::{
+        atomic::{fence, AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering::*},
+        lock, Mutex,
+    },
+    task::Notified,
+    time::driver::TimerDriver,
+    wait::ThreadWaker,
+};
 
-/// `timer_driver` when no worker holds the role.
-pub(super) const NO_DRIVER: usize = usize::MAX;
+/// `TimerRole`'s word when no worker holds the role.
+const NO_DRIVER: usize = usize::MAX;
+
+/// The timer-driver role: which parked worker, if any, sleeps in the
+/// netpoller with the earliest timer's deadline (see the module docs).
+/// Every access is `SeqCst`: the role pairs with the parker
+/// (`TimerRole::unpark`) and with the timer heap's earliest-deadline
+/// mirror (`TimerDriver::insert` / `next_deadline`). Both pairs are
+/// store-then-load on two locations (Dekker): a `SeqCst` fence sits
+/// between the store and the load on each side, which is what the loom
+/// models check (loom models `SeqCst` exactly only for fences; on x86 the
+/// role's compare-exchange and the parker's swap are full barriers
+/// already).
+pub(crate) struct TimerRole(AtomicUsize);
+
+impl TimerRole {
+    pub(crate) fn new() -> TimerRole {
+        TimerRole(AtomicUsize::new(NO_DRIVER))
+    }
+
+    /// A worker about to park volunteers to drive timers; true when it got
+    /// the role.
+    pub(crate) fn take(&self, worker: usize) -> bool {
+        let took = self
+            .0
+            .compare_exchange(NO_DRIVER, worker, SeqCst, SeqCst)
+            .is_ok();
+        // Before the driver reads its parker and the earliest deadline.
+        fence(SeqCst);
+        took
+    }
+
+    /// The driver woke: nobody holds the role.
+    pub(crate) fn release(&self) {
+        self.0.store(NO_DRIVER, SeqCst);
+    }
+
+    /// The worker to kick after a timer became the earliest (its deadline
+    /// is published): the holder, read after a fence.
+    pub(crate) fn holder_after_insert(&self) -> Option<usize> {
+        fence(SeqCst);
+        self.holder()
+    }
+
+    /// The worker holding the role, if any.
+    pub(crate) fn holder(&self) -> Option<usize> {
+        match self.0.load(SeqCst) {
+            NO_DRIVER => None,
+            w => Some(w),
+        }
+    }
+
+    /// Wakes worker `w` parked on `parker`, and the poller
+    /// (`wake_poller`) if `w` sleeps there as the driver. Pairs with the
+    /// driver storing the role, then `Parker::try_take` before it polls:
+    /// either the driver sees this notification, or this sees the role
+    /// and wakes the poller.
+    #[inline]
+    pub(crate) fn unpark(&self, w: usize, parker: &Parker, wake_poller: impl FnOnce()) {
+        parker.unpark();
+        fence(SeqCst);
+        if self.holder() == Some(w) {
+            wake_poller();
+        }
+    }
+}
 
 /// The part of a worker that other threads touch.
 pub(crate) struct Remote {
@@ -65,9 +135,28 @@ pub(crate) struct Remote {
     pub(crate) steals: AtomicU64,
 }
 
-/// Locks a plain `std` mutex (one outside the loom models; see
-/// `crate::loom::lock` for the others), ignoring poisoning.
-pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+/// How long the worker that just took the timer-driver role may sleep in
+/// the poller: not at all if it was notified meanwhile (this consumes the
+/// notification), until the earliest timer, or until woken (no timer, or
+/// a paused clock, which never runs out on its own). The role is stored
+/// before this reads the parker and the earliest deadline, so a notifier
+/// or a timer insert either is seen here or sees the role (see the loom
+/// models below).
+pub(crate) fn driver_timeout(parker: &Parker, timers: &TimerDriver) -> Option<Duration> {
+    match parker.try_take() {
+        true => Some(Duration::ZERO),
+        false if timers.is_paused() => None,
+        false => timers
+            .next_deadline()
+            .map(|d| d.saturating_duration_since(Instant::now())),
+    }
+}
+
+/// Locks a `std` mutex in a `static` (loom's are not `const`, see
+/// `crate::loom`), ignoring poisoning; every other lock goes through
+/// `crate::loom::lock`.
+// loom-exempt: the lock helper for `static` std mutexes.
+pub(crate) fn lock_static<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -84,7 +173,7 @@ pub(crate) struct Shared {
     pub(crate) timers: TimerDriver,
     /// The netpoller; polled by the timer-driver worker while it parks.
     pub(crate) io: io::IoDriver,
-    pub(super) timer_driver: AtomicUsize,
+    pub(super) timer_driver: TimerRole,
     pub(crate) blocking: blocking::BlockingPool,
     pub(super) shutdown: AtomicBool,
     pub(crate) procs: usize,
@@ -153,7 +242,7 @@ impl Shared {
 
     /// No worker holds the timer-driver role (none sleeps in the poller).
     pub(crate) fn no_timer_driver(&self) -> bool {
-        self.timer_driver.load(SeqCst) == NO_DRIVER
+        self.timer_driver.holder().is_none()
     }
 
     /// Queues a task from outside the workers.
@@ -182,20 +271,18 @@ impl Shared {
 
     /// A worker about to park volunteers to sleep with the timer deadline.
     pub(crate) fn take_timer_role(&self, worker: usize) -> bool {
-        self.timer_driver
-            .compare_exchange(NO_DRIVER, worker, SeqCst, SeqCst)
-            .is_ok()
+        self.timer_driver.take(worker)
     }
 
     pub(crate) fn release_timer_role(&self) {
-        self.timer_driver.store(NO_DRIVER, SeqCst);
+        self.timer_driver.release();
     }
 
     /// A timer became the earliest: wake the worker sleeping with the old
     /// deadline so it re-computes, or any worker if none holds the role.
     pub(crate) fn kick_timer_driver(&self) {
-        match self.timer_driver.load(SeqCst) {
-            NO_DRIVER => {
+        match self.timer_driver.holder_after_insert() {
+            None => {
                 // Workers are running (they check timers as they go) or
                 // about to take the role; if every worker is parked without
                 // it, wake one.
@@ -207,7 +294,7 @@ impl Shared {
                 // Sysmon drives timers while a worker is stuck.
                 self.sysmon.kick_timers();
             }
-            w => self.unpark_worker(w),
+            Some(w) => self.unpark_worker(w),
         }
     }
 
@@ -236,7 +323,7 @@ impl Shared {
             owned: owned::OwnedTasks::new(procs),
             timers: TimerDriver::new(),
             io: io::IoDriver::new()?,
-            timer_driver: AtomicUsize::new(NO_DRIVER),
+            timer_driver: TimerRole::new(),
             blocking,
             shutdown: AtomicBool::new(false),
             #[cfg(feature = "tokio")]
@@ -301,5 +388,85 @@ impl Drop for BlockingCall {
             // SAFETY: the stamp outlives the context.
             unsafe { &*self.stamp }.blocking_call(false);
         }
+    }
+}
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use std::{
+        task::Waker,
+        time::{Duration, Instant},
+    };
+
+    use loom::sync::Arc;
+
+    use super::{driver_timeout, TimerRole};
+    use crate::{
+        runtime::park::Parker,
+        time::driver::{TimerDriver, TimerEntry},
+    };
+
+    /// Worker 0's parker, the poller it sleeps in as the timer driver (a
+    /// second parker stands for `IoDriver::wait`/`wake`), the role and an
+    /// empty timer heap.
+    fn setup() -> (Arc<TimerRole>, Arc<Parker>, Arc<Parker>, Arc<TimerDriver>) {
+        (
+            Arc::new(TimerRole::new()),
+            Arc::new(Parker::new()),
+            Arc::new(Parker::new()),
+            Arc::new(TimerDriver::new()),
+        )
+    }
+
+    /// The driver's side of `worker::park`: take the role, compute the
+    /// sleep, sleep in the poller when there is no deadline (a wake-up
+    /// lost here would sleep forever: loom reports the deadlock), release.
+    fn drive(role: &TimerRole, parker: &Parker, poller: &Parker, timers: &TimerDriver) {
+        assert!(role.take(0));
+        if driver_timeout(parker, timers).is_none() {
+            poller.park();
+        }
+        role.release();
+    }
+
+    /// `Shared::unpark_worker` against worker 0 taking the timer-driver
+    /// role: the notification is never lost.
+    #[test]
+    fn loom_timer_role_against_unpark_worker() {
+        loom::model(|| {
+            let (role, parker, poller, timers) = setup();
+            let t = {
+                let (role, parker, poller) = (role.clone(), parker.clone(), poller.clone());
+                loom::thread::spawn(move || role.unpark(0, &parker, || poller.unpark()))
+            };
+            drive(&role, &parker, &poller, &timers);
+            t.join().unwrap();
+        });
+    }
+
+    /// A timer that becomes the earliest (`TimerDriver::insert`, then
+    /// `Shared::kick_timer_driver`'s wake of the role holder) against
+    /// worker 0 taking the role: the driver either sees the deadline or
+    /// is woken.
+    #[test]
+    fn loom_timer_insert_against_taking_the_role() {
+        loom::model(|| {
+            let (role, parker, poller, timers) = setup();
+            let t = {
+                let (role, parker, poller, timers) =
+                    (role.clone(), parker.clone(), poller.clone(), timers.clone());
+                loom::thread::spawn(move || {
+                    let deadline = Instant::now() + Duration::from_secs(3600);
+                    let entry = TimerEntry::new(Waker::noop().clone());
+                    if timers.insert(deadline, entry) {
+                        if let Some(w) = role.holder_after_insert() {
+                            role.unpark(w, &parker, || poller.unpark());
+                        }
+                    }
+                })
+            };
+            drive(&role, &parker, &poller, &timers);
+            t.join().unwrap();
+        });
     }
 }

@@ -2,11 +2,11 @@
 //! goroutine (one thread-local lookup for the whole spawn), plus
 //! [`spawn_blocking`].
 
+// loom-exempt: the static goroutine-id counter.
 use std::{
     cell::Cell,
     future::Future,
     panic::Location,
-    // A static: loom's constructors are not `const` (see `crate::loom`).
     sync::atomic::{AtomicU64, Ordering::Relaxed},
 };
 

@@ -113,16 +113,18 @@
 use std::{
     collections::HashSet,
     panic::Location,
-    sync::{
-        atomic::{fence, AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering::*},
-        Arc, Mutex, OnceLock,
-    },
+    sync::{Arc, OnceLock},
     time::{Duration, Instant},
+};
+
+use crate::loom::{
+    atomic::{fence, AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering::*},
+    Mutex,
 };
 
 use super::{
     context::{self, Kind, ThreadCtx},
-    lock,
+    lock, lock_static,
     park::Parker,
     queue, Shared,
 };
@@ -867,13 +869,14 @@ fn find_work(shared: &Shared, scratch: &mut queue::Local) -> Option<crate::task:
 type Site = (&'static str, u32, u32);
 
 /// Spawn sites already warned about, process-wide.
-fn warned() -> &'static Mutex<HashSet<Site>> {
-    static W: OnceLock<Mutex<HashSet<Site>>> = OnceLock::new();
-    W.get_or_init(|| Mutex::new(HashSet::new()))
+// loom-exempt: a static set of warned spawn sites.
+fn warned() -> &'static std::sync::Mutex<HashSet<Site>> {
+    static W: OnceLock<std::sync::Mutex<HashSet<Site>>> = OnceLock::new();
+    W.get_or_init(|| std::sync::Mutex::new(HashSet::new()))
 }
 
 fn first_warning(site: &'static Location<'static>) -> bool {
-    lock(warned()).insert((site.file(), site.line(), site.column()))
+    lock_static(warned()).insert((site.file(), site.line(), site.column()))
 }
 
 fn warning_text(

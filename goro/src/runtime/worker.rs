@@ -155,7 +155,8 @@ impl Worker {
                 }
                 let r = &shared.remotes[victim];
                 if let Some(t) = r.steal.steal_into(&mut self.local) {
-                    r.steals.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    r.steals
+                        .fetch_add(1, crate::loom::atomic::Ordering::Relaxed);
                     return Some(t);
                 }
             }
@@ -336,14 +337,7 @@ fn park(shared: &Shared, core: &std::cell::RefCell<Option<Worker>>, index: usize
         // it sees the role we just stored: consume a notification that came
         // before that, and only then block. A paused (virtual) clock never
         // runs out on its own: then sleep until woken.
-        let timeout = match remote.parker.try_take() {
-            true => Some(std::time::Duration::ZERO),
-            false if shared.timers.is_paused() => None,
-            false => shared
-                .timers
-                .next_deadline()
-                .map(|d| d.saturating_duration_since(Instant::now())),
-        };
+        let timeout = super::shared::driver_timeout(&remote.parker, &shared.timers);
         let woken = shared.io.wait(timeout);
         shared.release_timer_role();
         // A notification that arrived while polling is served by waking now.

@@ -6,6 +6,7 @@
 //! type parameter: goroutines go to the worker run queues, `spawn_blocking`
 //! calls to the blocking pool.
 
+// loom-exempt: the header's wait record: Relaxed diagnostics read by dump, outside every protocol.
 use std::{
     future::Future,
     marker::PhantomData,

@@ -39,7 +39,7 @@ use std::{
     future::Future,
     panic::Location,
     pin::Pin,
-    sync::{Arc, Mutex, MutexGuard, Weak},
+    sync::{Arc, Weak},
     task::{Context, Poll, Wake, Waker},
     time::{Duration, Instant},
 };
@@ -47,6 +47,7 @@ use std::{
 use super::{add_saturating, driver::TimerEntry, next_tick, now, Handle};
 use crate::{
     chan::{Chan, Due, Receiver},
+    loom::{lock, Mutex, MutexGuard},
     wait::{self, WaitReason},
 };
 
@@ -105,7 +106,7 @@ impl ChanTimer {
     }
 
     fn lock(&self) -> MutexGuard<'_, St> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.state)
     }
 
     /// Disarms the heap entry, if any, and starts a new generation.
@@ -210,7 +211,10 @@ impl ChanTimer {
 
 impl Drop for ChanTimer {
     fn drop(&mut self) {
-        let st = self.state.get_mut().unwrap_or_else(|p| p.into_inner());
+        let st = match self.state.get_mut() {
+            Ok(st) => st,
+            Err(p) => p.into_inner(),
+        };
         if let Some(e) = st.entry.take() {
             self.handle.cancel(&e);
         }
