@@ -395,7 +395,7 @@ mod loom_tests {
         });
     }
 
-    /// Sysmon's hand-off (see `sysmon.rs`): a worker stuck in a poll keeps
+    /// Sysmon's hand-off (see `sysmon/mod.rs`): a worker stuck in a poll keeps
     /// waking goroutines into its `runnext` and ring (displacing `runnext`
     /// to the ring) and then its poll ends and it takes its own queue
     /// again, while sysmon takes `runnext` and the whole ring for the

@@ -30,7 +30,7 @@
 //! - `park.rs`: the thread parker;
 //! - `io/`: the netpoller, polled by the timer-driver worker as it parks
 //!   (`io/none.rs` stands in for it without the `net` feature);
-//! - `sysmon.rs`: the monitor thread that hands a stuck worker's queue to
+//! - `sysmon/`: the monitor thread that hands a stuck worker's queue to
 //!   the others and starts replacement threads.
 //!
 //! The thread inside `block_on` polls the main future itself (it need not
@@ -144,21 +144,10 @@ impl Worker {
             }
             self.searching = true;
         }
-        let n = shared.procs;
         let mut deadline = None;
         loop {
-            let start = crate::rand::below(n as u32) as usize;
-            for i in 0..n {
-                let victim = (start + i) % n;
-                if victim == self.index {
-                    continue;
-                }
-                let r = &shared.remotes[victim];
-                if let Some(t) = r.steal.steal_into(&mut self.local) {
-                    r.steals
-                        .fetch_add(1, crate::loom::atomic::Ordering::Relaxed);
-                    return Some(t);
-                }
+            if let Some(t) = steal_round(shared, &mut self.local, Some(self.index)) {
+                return Some(t);
             }
             if let Some(t) = self.pop_inject(shared) {
                 return Some(t);
@@ -185,6 +174,32 @@ impl Worker {
             }
         }
     }
+}
+
+/// One pass over the workers' rings from a random start (skipping `skip`,
+/// the thief's own): steals half of the first non-empty ring into `local`
+/// and returns one of the stolen tasks. Workers and sysmon's replacement
+/// threads share it.
+pub(crate) fn steal_round(
+    shared: &Shared,
+    local: &mut Local,
+    skip: Option<usize>,
+) -> Option<Notified> {
+    let n = shared.procs;
+    let start = crate::rand::below(n as u32) as usize;
+    for i in 0..n {
+        let victim = (start + i) % n;
+        if Some(victim) == skip {
+            continue;
+        }
+        let r = &shared.remotes[victim];
+        if let Some(t) = r.steal.steal_into(local) {
+            r.steals
+                .fetch_add(1, crate::loom::atomic::Ordering::Relaxed);
+            return Some(t);
+        }
+    }
+    None
 }
 
 /// The `Schedule` of goroutines.
@@ -278,7 +293,7 @@ pub(crate) fn run(shared: Arc<Shared>, index: usize, local: Local) {
                 shared.notify_parked();
             }
             // For sysmon: which goroutine, and a poll count that moves
-            // (plain stores; see sysmon.rs).
+            // (plain stores; see sysmon/stamp.rs).
             polls += 1;
             remote.stamp.enter(polls, task.header());
             task.run();
