@@ -138,32 +138,77 @@ impl WaitReason {
         )
     }
 
+    /// The reason stored as `v` (`reason as u8`); `None` for anything else.
     pub(crate) fn from_u8(v: u8) -> WaitReason {
-        const ALL: [WaitReason; 20] = [
-            WaitReason::None,
-            WaitReason::ChanReceive,
-            WaitReason::ChanSend,
-            WaitReason::ChanReceiveNilChan,
-            WaitReason::ChanSendNilChan,
-            WaitReason::Select,
-            WaitReason::SelectNoCases,
-            WaitReason::Sleep,
-            WaitReason::MutexLock,
-            WaitReason::RwMutexRLock,
-            WaitReason::RwMutexLock,
-            WaitReason::WaitGroupWait,
-            WaitReason::CondWait,
-            WaitReason::OnceWait,
-            WaitReason::SemaphoreAcquire,
-            WaitReason::IoWait,
-            WaitReason::Join,
-            WaitReason::Blocking,
-            WaitReason::ContextDone,
-            WaitReason::ErrGroupWait,
-        ];
-        ALL.get(v as usize).copied().unwrap_or(WaitReason::None)
+        ALL_REASONS
+            .get(v as usize)
+            .copied()
+            .unwrap_or(WaitReason::None)
     }
 }
+
+/// Stores `waker` in `slot` unless the stored one would wake the same task
+/// (`Waker::will_wake`): a re-poll with the same waker clones nothing.
+/// Every primitive that keeps one waker per waiter stores it through this.
+#[inline]
+pub(crate) fn update_waker(slot: &mut Option<Waker>, waker: &Waker) {
+    match slot {
+        Some(w) if w.will_wake(waker) => {}
+        _ => *slot = Some(waker.clone()),
+    }
+}
+
+/// Lists every `WaitReason` once, for `from_u8`: the list becomes
+/// `ALL_REASONS`, and an exhaustive match over it fails to compile while
+/// a variant is missing; the assertion below checks that the list is in
+/// discriminant order. A new variant cannot be decoded as `None` by
+/// mistake.
+macro_rules! all_reasons {
+    ($($v:ident),* $(,)?) => {
+        const ALL_REASONS: &[WaitReason] = &[$(WaitReason::$v),*];
+
+        #[allow(dead_code)]
+        const fn every_reason_is_listed(r: WaitReason) {
+            match r {
+                $(WaitReason::$v)|* => {}
+            }
+        }
+    };
+}
+
+all_reasons!(
+    None,
+    ChanReceive,
+    ChanSend,
+    ChanReceiveNilChan,
+    ChanSendNilChan,
+    Select,
+    SelectNoCases,
+    Sleep,
+    MutexLock,
+    RwMutexRLock,
+    RwMutexLock,
+    WaitGroupWait,
+    CondWait,
+    OnceWait,
+    SemaphoreAcquire,
+    IoWait,
+    Join,
+    Blocking,
+    ContextDone,
+    ErrGroupWait,
+);
+
+const _: () = {
+    let mut i = 0;
+    while i < ALL_REASONS.len() {
+        assert!(
+            ALL_REASONS[i] as usize == i,
+            "ALL_REASONS out of discriminant order"
+        );
+        i += 1;
+    }
+};
 
 impl std::fmt::Display for WaitReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -46,8 +46,9 @@ pub(crate) struct Inner {
     /// `runnext`: null or a task carrying its queue reference.
     next: AtomicPtr<Header>,
     /// Set by sysmon while the owner is stuck in one poll: the owner then
-    /// queues the goroutines it wakes on the injector instead (advisory:
-    /// a stale read only changes where a task is queued).
+    /// queues the goroutines it wakes on its ring instead of `runnext`
+    /// (the ring is stealable; see `Worker::schedule`). Advisory: a stale
+    /// read only changes where a task is queued.
     retaken: AtomicBool,
 }
 

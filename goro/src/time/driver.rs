@@ -59,11 +59,7 @@ impl TimerEntry {
 
     /// Replaces the stored waker unless it would wake the same task.
     pub(crate) fn set_waker(&self, waker: &Waker) {
-        let mut w = lock(&self.waker);
-        match &*w {
-            Some(old) if old.will_wake(waker) => {}
-            _ => *w = Some(waker.clone()),
-        }
+        crate::wait::update_waker(&mut lock(&self.waker), waker);
     }
 }
 

@@ -198,10 +198,7 @@ impl ChanTimer {
         }
         {
             let mut st = self.lock();
-            match &st.fut_waker {
-                Some(w) if w.will_wake(cx.waker()) => {}
-                _ => st.fut_waker = Some(cx.waker().clone()),
-            }
+            wait::update_waker(&mut st.fut_waker, cx.waker());
         }
         // It may have fired between the first try and storing the waker.
         if let Ok(v) = rx.try_recv() {
