@@ -13,13 +13,13 @@
 //! recording anything is waiting on a foreign future: the deadlock detector
 //! counts it as possibly runnable.
 
-// loom-exempt: statics: the wait-tracking switch, the coarse clock, the blocking-call count.
+// loom-exempt: statics (the wait-tracking switch, the coarse clock, the blocking-call count) and `WaitRecord`'s diagnostics.
 use std::{
     future::Future,
     panic::Location,
     pin::pin,
     sync::{
-        atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering},
+        atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU8, AtomicUsize, Ordering},
         Arc, OnceLock,
     },
     task::{Context, Poll, Wake, Waker},
@@ -144,6 +144,55 @@ impl WaitReason {
             .get(v as usize)
             .copied()
             .unwrap_or(WaitReason::None)
+    }
+}
+
+/// What a goroutine waits for: the reason, the user's call site, and
+/// since when (whole seconds on the coarse clock, `coarse_now`). Written
+/// by the goroutine itself with `Relaxed` stores before it returns
+/// `Pending`, read by the dump, the deadlock detector and the statistics:
+/// diagnostics, outside every protocol. One in every task header, one for
+/// the main goroutine.
+/// `std` atomics (see the `loom-exempt` import), as the record is outside
+/// every protocol and the loom models need not explore it.
+#[repr(C)]
+pub(crate) struct WaitRecord {
+    /// The user's blocking call, while blocked on a goro primitive.
+    at: AtomicPtr<Location<'static>>,
+    /// A `WaitReason` as `u8`; `None` while running or on a foreign future.
+    reason: AtomicU8,
+    since: AtomicU32,
+}
+
+impl WaitRecord {
+    pub(crate) fn new() -> WaitRecord {
+        WaitRecord {
+            at: AtomicPtr::new(std::ptr::null_mut()),
+            reason: AtomicU8::new(0),
+            since: AtomicU32::new(0),
+        }
+    }
+
+    /// The goroutine waits for `reason` at `at`, from now on.
+    #[inline]
+    pub(crate) fn record(&self, reason: WaitReason, at: &'static Location<'static>) {
+        self.at.store(at as *const _ as *mut _, Ordering::Relaxed);
+        self.since.store(coarse_now(), Ordering::Relaxed);
+        self.reason.store(reason as u8, Ordering::Relaxed);
+    }
+
+    /// Running again (or on a foreign future): no reason.
+    #[inline]
+    pub(crate) fn clear(&self) {
+        self.reason.store(0, Ordering::Relaxed);
+    }
+
+    /// The recorded wait: reason, call site and since when.
+    pub(crate) fn get(&self) -> (WaitReason, Option<&'static Location<'static>>, u32) {
+        let reason = WaitReason::from_u8(self.reason.load(Ordering::Relaxed));
+        // SAFETY: only `&'static Location`s (or null) are stored.
+        let at = unsafe { self.at.load(Ordering::Relaxed).as_ref() };
+        (reason, at, self.since.load(Ordering::Relaxed))
     }
 }
 

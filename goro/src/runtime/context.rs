@@ -199,7 +199,7 @@ pub(crate) fn record_wait(reason: WaitReason, at: &'static Location<'static>) {
     let task = TLS.try_with(|t| t.task.get()).unwrap_or(ptr::null());
     // SAFETY: set only for the duration of a poll of a live task.
     if let Some(h) = unsafe { task.as_ref() } {
-        h.record_wait(reason, at);
+        h.wait.record(reason, at);
         return;
     }
     with(|ctx| {

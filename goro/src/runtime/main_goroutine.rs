@@ -16,18 +16,16 @@ use super::{
     deadlock, lock, next_goroutine_id, Runtime, Shared,
 };
 use crate::loom::{
-    atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering::*},
+    atomic::{AtomicU64, AtomicUsize, Ordering::*},
     Mutex,
 };
-use crate::wait::{ThreadWaker, WaitReason};
+use crate::wait::{ThreadWaker, WaitReason, WaitRecord};
 
 /// The goroutine `block_on` runs on the caller's thread.
 pub(crate) struct MainGoroutine {
     pub(super) id: AtomicU64,
     pub(super) active: AtomicUsize,
-    pub(super) wait_reason: AtomicU8,
-    pub(super) wait_at: AtomicPtr<Location<'static>>,
-    pub(super) wait_since: AtomicU32,
+    pub(super) wait: WaitRecord,
     /// Threads inside `block_on` between deciding to sleep and waking up
     /// (the deadlock detector's "main is blocked" when all `active` are).
     pub(super) parked: AtomicUsize,
@@ -45,9 +43,7 @@ impl MainGoroutine {
         MainGoroutine {
             id: AtomicU64::new(0),
             active: AtomicUsize::new(0),
-            wait_reason: AtomicU8::new(0),
-            wait_at: AtomicPtr::new(std::ptr::null_mut()),
-            wait_since: AtomicU32::new(0),
+            wait: WaitRecord::new(),
             parked: AtomicUsize::new(0),
             polls: AtomicU64::new(0),
             parker: Mutex::new(Vec::new()),
@@ -60,9 +56,7 @@ impl MainGoroutine {
     }
 
     pub(crate) fn record_wait(&self, reason: WaitReason, at: &'static Location<'static>) {
-        self.wait_at.store(at as *const _ as *mut _, Relaxed);
-        self.wait_since.store(crate::wait::coarse_now(), Relaxed);
-        self.wait_reason.store(reason as u8, Relaxed);
+        self.wait.record(reason, at);
     }
 
     /// Whether a `block_on` is running, and what it waits for (reason,
@@ -71,10 +65,7 @@ impl MainGoroutine {
         if self.active.load(Relaxed) == 0 {
             return None;
         }
-        let r = WaitReason::from_u8(self.wait_reason.load(Relaxed));
-        // SAFETY: only `&'static Location`s are stored.
-        let at = unsafe { self.wait_at.load(Relaxed).as_ref() };
-        Some((r, at, self.wait_since.load(Relaxed)))
+        Some(self.wait.get())
     }
 
     /// Whether the main goroutine is asleep (or about to be): every
@@ -160,7 +151,7 @@ impl Runtime {
         let mut cx = Context::from_waker(&waker);
         let mut fut = pin!(fut);
         loop {
-            main.wait_reason.store(0, Relaxed);
+            main.wait.clear();
             // A change detector for the deadlock check, not an exact count
             // (two threads in `block_on` may race here: no check runs then).
             main.polls
