@@ -49,15 +49,16 @@ use std::{
     future::Future,
     panic::Location,
     pin::pin,
-    sync::{
-        atomic::{AtomicU64, Ordering::Relaxed},
-        Arc, Mutex, Weak,
-    },
+    sync::{Arc, Weak},
     task::{Poll, Wake, Waker},
     time::{Duration, Instant},
 };
 
-use crate::{chan::Receiver, time::Callback};
+use crate::{
+    chan::Receiver,
+    loom::{lock, Mutex, MutexGuard},
+    time::Callback,
+};
 
 /// Why a context is done: Go's `context.Canceled` and
 /// `context.DeadlineExceeded`.
@@ -214,6 +215,9 @@ impl fmt::Debug for Context {
 }
 
 fn next_id() -> u64 {
+    // loom-exempt: a static (loom's constructors are not `const`), a plain
+    // counter outside every protocol.
+    use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
     static NEXT: AtomicU64 = AtomicU64::new(1);
     NEXT.fetch_add(1, Relaxed)
 }
@@ -415,8 +419,8 @@ impl Context {
 // Lock order: a node's lock is never held while another node's is taken;
 // children are collected under the lock and cancelled after it is released.
 impl Node {
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    fn lock(&self) -> MutexGuard<'_, State> {
+        lock(&self.state)
     }
 
     /// Cancels this node and its subtree. `detach`: also leave the parent's

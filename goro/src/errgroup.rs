@@ -31,12 +31,13 @@ use std::{
     future::Future,
     panic::{AssertUnwindSafe, Location},
     pin::Pin,
-    sync::{Arc, Mutex},
+    sync::Arc,
     task::{Context as TaskContext, Poll},
 };
 
 use crate::{
     context::{self, CancelFunc, Context},
+    loom::{lock, Mutex},
     sync::{Semaphore, WaitGroup},
 };
 
@@ -180,7 +181,7 @@ impl<E: Send + 'static> Group<E> {
     /// });
     /// ```
     pub fn set_limit(&self, n: Option<usize>) {
-        let mut l = self.inner.limit.lock().unwrap_or_else(|p| p.into_inner());
+        let mut l = lock(&self.inner.limit);
         if let Some(sem) = &*l {
             if sem.available() != sem.capacity() {
                 panic!("errgroup: modify limit while goroutines in the group are still active");
@@ -190,11 +191,7 @@ impl<E: Send + 'static> Group<E> {
     }
 
     fn semaphore(&self) -> Option<Arc<Semaphore>> {
-        self.inner
-            .limit
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        lock(&self.inner.limit).clone()
     }
 
     /// Starts `fut` in a new goroutine, after waiting for a free slot when
@@ -297,7 +294,7 @@ impl<E: Send + 'static> Group<E> {
             let r = CatchUnwind(fut).await;
             let inner = &leave.0;
             let failed = {
-                let mut first = inner.first.lock().unwrap_or_else(|p| p.into_inner());
+                let mut first = lock(&inner.first);
                 match r {
                     Ok(Ok(())) => false,
                     Ok(Err(e)) => {
@@ -349,7 +346,7 @@ impl<E: Send + 'static> Group<E> {
             if let Some(c) = &self.inner.cancel {
                 c();
             }
-            let mut first = self.inner.first.lock().unwrap_or_else(|p| p.into_inner());
+            let mut first = lock(&self.inner.first);
             if let Some(p) = first.panic.take() {
                 drop(first);
                 std::panic::resume_unwind(p);

@@ -50,6 +50,7 @@
 //! the runtime (`SIGSEGV`, `SIGILL`, `SIGFPE`) are never delivered, as in
 //! Go.
 
+// loom-exempt: the static signal registry.
 use std::{
     collections::BTreeSet,
     fmt,
@@ -60,7 +61,7 @@ use signal_hook::consts::signal as sig;
 
 use crate::{
     chan::{Receiver, Sender, TrySendError},
-    runtime::{lock, signal as dispatcher},
+    runtime::{lock_static as lock, signal as dispatcher},
 };
 
 /// A signal number: Go's `os.Signal` / `syscall.Signal`.

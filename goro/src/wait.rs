@@ -13,12 +13,13 @@
 //! recording anything is waiting on a foreign future: the deadlock detector
 //! counts it as possibly runnable.
 
+// loom-exempt: statics (the wait-tracking switch, the coarse clock, the blocking-call count) and `WaitRecord`'s diagnostics.
 use std::{
     future::Future,
     panic::Location,
     pin::pin,
     sync::{
-        atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering},
+        atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU8, AtomicUsize, Ordering},
         Arc, OnceLock,
     },
     task::{Context, Poll, Wake, Waker},
@@ -137,32 +138,126 @@ impl WaitReason {
         )
     }
 
+    /// The reason stored as `v` (`reason as u8`); `None` for anything else.
     pub(crate) fn from_u8(v: u8) -> WaitReason {
-        const ALL: [WaitReason; 20] = [
-            WaitReason::None,
-            WaitReason::ChanReceive,
-            WaitReason::ChanSend,
-            WaitReason::ChanReceiveNilChan,
-            WaitReason::ChanSendNilChan,
-            WaitReason::Select,
-            WaitReason::SelectNoCases,
-            WaitReason::Sleep,
-            WaitReason::MutexLock,
-            WaitReason::RwMutexRLock,
-            WaitReason::RwMutexLock,
-            WaitReason::WaitGroupWait,
-            WaitReason::CondWait,
-            WaitReason::OnceWait,
-            WaitReason::SemaphoreAcquire,
-            WaitReason::IoWait,
-            WaitReason::Join,
-            WaitReason::Blocking,
-            WaitReason::ContextDone,
-            WaitReason::ErrGroupWait,
-        ];
-        ALL.get(v as usize).copied().unwrap_or(WaitReason::None)
+        ALL_REASONS
+            .get(v as usize)
+            .copied()
+            .unwrap_or(WaitReason::None)
     }
 }
+
+/// What a goroutine waits for: the reason, the user's call site, and
+/// since when (whole seconds on the coarse clock, `coarse_now`). Written
+/// by the goroutine itself with `Relaxed` stores before it returns
+/// `Pending`, read by the dump, the deadlock detector and the statistics:
+/// diagnostics, outside every protocol. One in every task header, one for
+/// the main goroutine.
+/// `std` atomics (see the `loom-exempt` import), as the record is outside
+/// every protocol and the loom models need not explore it.
+#[repr(C)]
+pub(crate) struct WaitRecord {
+    /// The user's blocking call, while blocked on a goro primitive.
+    at: AtomicPtr<Location<'static>>,
+    /// A `WaitReason` as `u8`; `None` while running or on a foreign future.
+    reason: AtomicU8,
+    since: AtomicU32,
+}
+
+impl WaitRecord {
+    pub(crate) fn new() -> WaitRecord {
+        WaitRecord {
+            at: AtomicPtr::new(std::ptr::null_mut()),
+            reason: AtomicU8::new(0),
+            since: AtomicU32::new(0),
+        }
+    }
+
+    /// The goroutine waits for `reason` at `at`, from now on.
+    #[inline]
+    pub(crate) fn record(&self, reason: WaitReason, at: &'static Location<'static>) {
+        self.at.store(at as *const _ as *mut _, Ordering::Relaxed);
+        self.since.store(coarse_now(), Ordering::Relaxed);
+        self.reason.store(reason as u8, Ordering::Relaxed);
+    }
+
+    /// Running again (or on a foreign future): no reason.
+    #[inline]
+    pub(crate) fn clear(&self) {
+        self.reason.store(0, Ordering::Relaxed);
+    }
+
+    /// The recorded wait: reason, call site and since when.
+    pub(crate) fn get(&self) -> (WaitReason, Option<&'static Location<'static>>, u32) {
+        let reason = WaitReason::from_u8(self.reason.load(Ordering::Relaxed));
+        // SAFETY: only `&'static Location`s (or null) are stored.
+        let at = unsafe { self.at.load(Ordering::Relaxed).as_ref() };
+        (reason, at, self.since.load(Ordering::Relaxed))
+    }
+}
+
+/// Stores `waker` in `slot` unless the stored one would wake the same task
+/// (`Waker::will_wake`): a re-poll with the same waker clones nothing.
+/// Every primitive that keeps one waker per waiter stores it through this.
+#[inline]
+pub(crate) fn update_waker(slot: &mut Option<Waker>, waker: &Waker) {
+    match slot {
+        Some(w) if w.will_wake(waker) => {}
+        _ => *slot = Some(waker.clone()),
+    }
+}
+
+/// Lists every `WaitReason` once, for `from_u8`: the list becomes
+/// `ALL_REASONS`, and an exhaustive match over it fails to compile while
+/// a variant is missing; the assertion below checks that the list is in
+/// discriminant order. A new variant cannot be decoded as `None` by
+/// mistake.
+macro_rules! all_reasons {
+    ($($v:ident),* $(,)?) => {
+        const ALL_REASONS: &[WaitReason] = &[$(WaitReason::$v),*];
+
+        #[allow(dead_code)]
+        const fn every_reason_is_listed(r: WaitReason) {
+            match r {
+                $(WaitReason::$v)|* => {}
+            }
+        }
+    };
+}
+
+all_reasons!(
+    None,
+    ChanReceive,
+    ChanSend,
+    ChanReceiveNilChan,
+    ChanSendNilChan,
+    Select,
+    SelectNoCases,
+    Sleep,
+    MutexLock,
+    RwMutexRLock,
+    RwMutexLock,
+    WaitGroupWait,
+    CondWait,
+    OnceWait,
+    SemaphoreAcquire,
+    IoWait,
+    Join,
+    Blocking,
+    ContextDone,
+    ErrGroupWait,
+);
+
+const _: () = {
+    let mut i = 0;
+    while i < ALL_REASONS.len() {
+        assert!(
+            ALL_REASONS[i] as usize == i,
+            "ALL_REASONS out of discriminant order"
+        );
+        i += 1;
+    }
+};
 
 impl std::fmt::Display for WaitReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -301,7 +396,7 @@ pub(crate) fn block_on_deadline<F: Future + ?Sized>(
     let _leave = Leave;
     // A goroutine's thread waiting here blocks its goroutines: tell sysmon;
     // and let shutdown release it.
-    let call = crate::runtime::context::BlockingCall::enter(&parker);
+    let call = crate::runtime::BlockingCall::enter(&parker);
     loop {
         // (Never while unwinding already: that would abort the process.)
         if call.released() && !std::thread::panicking() {

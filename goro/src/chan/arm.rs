@@ -23,6 +23,7 @@ use super::{
     error::SendError,
     waiter::{Selection, Waiter},
 };
+use crate::wait::update_waker;
 
 /// What registering an arm found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -240,7 +241,7 @@ impl<'a, T> RecvArm<'a, T> {
                 n.arm = arm;
                 n.slot = None;
                 n.retracted = false;
-                set_waker(&mut n.waker, waker);
+                update_waker(&mut n.waker, waker);
             });
             q.push_back(&self.waiter);
         }
@@ -284,10 +285,7 @@ impl<'a, T> RecvArm<'a, T> {
         unsafe {
             self.waiter.with(|n| {
                 if n.linked {
-                    match &mut n.waker {
-                        Some(w) if w.will_wake(waker) => {}
-                        w => *w = Some(waker.clone()),
-                    }
+                    update_waker(&mut n.waker, waker);
                 }
             })
         };
@@ -513,7 +511,7 @@ impl<'a, T> SendArm<'a, T> {
                 // the arm still takes the value back from the receiver.
                 self.registered = true;
                 // SAFETY: lock held; in flight, reached only under it.
-                unsafe { self.waiter.with(|n| set_waker(&mut n.waker, waker)) };
+                unsafe { self.waiter.with(|n| update_waker(&mut n.waker, waker)) };
                 SendNow::InFlight(w)
             }
             Err(SendFail::Closed(v)) => SendNow::Done(Err(SendError(v)), None),
@@ -577,7 +575,7 @@ impl<'a, T> SendArm<'a, T> {
             self.waiter.with(|n| {
                 n.sel = sel;
                 n.arm = arm;
-                set_waker(&mut n.waker, waker);
+                update_waker(&mut n.waker, waker);
             });
             q.push_back(&self.waiter);
         }
@@ -621,7 +619,7 @@ impl<'a, T> SendArm<'a, T> {
         unsafe {
             self.waiter.with(|n| {
                 if n.linked || !n.peer.is_null() {
-                    set_waker(&mut n.waker, waker);
+                    update_waker(&mut n.waker, waker);
                 }
             })
         };
@@ -651,14 +649,6 @@ impl<'a, T> SendArm<'a, T> {
                 self.waiter.with(|n| n.slot = v);
             }
         }
-    }
-}
-
-/// Stores `waker` unless the stored one would wake the same task.
-fn set_waker(slot: &mut Option<Waker>, waker: &Waker) {
-    match slot {
-        Some(w) if w.will_wake(waker) => {}
-        w => *w = Some(waker.clone()),
     }
 }
 

@@ -2,6 +2,11 @@
 //! channel's queue, and the shared "chosen" word ([`Selection`]) that picks
 //! the single operation a blocked `recv`, `send` or `select` performs.
 //!
+//! Why intrusive nodes, when `sync`'s `WaitList` uses a slab? See
+//! ARCHITECTURE.md, "Why intrusive channel waiters": a value moves
+//! straight into the blocked receiver's slot, the rendezvous needs the
+//! peer's stable address, and a select links one node per channel.
+//!
 //! # Ownership
 //!
 //! A [`Waiter`] lives inside a pinned future (or a pinned select arm); it is

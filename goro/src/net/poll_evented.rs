@@ -2,7 +2,7 @@
 //! runtime's netpoller, and the one loop every socket operation runs
 //! (wait for readiness, try the syscall, forget the readiness on
 //! `WouldBlock`, wait again). The protocol is described in
-//! `runtime/io.rs`.
+//! `runtime/io/mod.rs`.
 
 use std::{
     io,

@@ -46,6 +46,8 @@ struct Tls {
     /// What is left of the cooperative budget of the polled goroutine;
     /// `UNCONSTRAINED` outside goroutines.
     budget: Cell<u32>,
+    /// This thread's batch of goroutine ids: the next one, and the end.
+    ids: Cell<(u64, u64)>,
 }
 
 const UNCONSTRAINED: u32 = u32::MAX;
@@ -56,6 +58,7 @@ thread_local! {
             ctx: Cell::new(ptr::null()),
             task: Cell::new(ptr::null()),
             budget: Cell::new(UNCONSTRAINED),
+            ids: Cell::new((0, 0)),
         }
     };
 }
@@ -83,58 +86,6 @@ pub(crate) fn worker_index(shared: &Shared) -> Option<usize> {
         Some(c) if std::ptr::eq(c.shared, shared) => c.worker,
         _ => None,
     })
-}
-
-/// A goroutine-running thread (worker or replacement) waiting inside a goro
-/// `_blocking` call: marked in its sysmon stamp (so sysmon hands its
-/// goroutines off at once) and registered with its runtime (so shutdown
-/// can release it). Elsewhere (plain threads, `block_on`, the blocking
-/// pool) the guard does nothing.
-pub(crate) struct BlockingCall {
-    shared: *const Shared,
-    stamp: *const super::sysmon::PollStamp,
-    key: usize,
-}
-
-impl BlockingCall {
-    /// Enters a blocking wait that parks on `parker`.
-    pub(crate) fn enter(parker: &std::sync::Arc<crate::wait::ThreadWaker>) -> BlockingCall {
-        with(|ctx| match ctx {
-            Some(c) if !c.stamp.is_null() => {
-                // SAFETY: the stamp outlives the context (see `ThreadCtx`).
-                unsafe { &*c.stamp }.blocking_call(true);
-                let key = c.shared().register_blocked(parker);
-                BlockingCall {
-                    shared: c.shared,
-                    stamp: c.stamp,
-                    key,
-                }
-            }
-            _ => BlockingCall {
-                shared: ptr::null(),
-                stamp: ptr::null(),
-                key: 0,
-            },
-        })
-    }
-
-    /// True when this thread must give up the wait: its runtime shuts down.
-    #[inline]
-    pub(crate) fn released(&self) -> bool {
-        // SAFETY: the context (and its `Shared`) outlives this guard.
-        unsafe { self.shared.as_ref() }.is_some_and(|s| s.is_shutdown())
-    }
-}
-
-impl Drop for BlockingCall {
-    fn drop(&mut self) {
-        // SAFETY: as in `released`.
-        if let Some(s) = unsafe { self.shared.as_ref() } {
-            s.unregister_blocked(self.key);
-            // SAFETY: the stamp outlives the context.
-            unsafe { &*self.stamp }.blocking_call(false);
-        }
-    }
 }
 
 /// True when this thread already serves a runtime.
@@ -202,18 +153,44 @@ pub(crate) fn spend_budget(waker: &std::task::Waker) -> bool {
     .unwrap_or(true)
 }
 
+/// What starting a goroutine needs from this thread, read in one
+/// thread-local access (see `spawn.rs`).
+pub(crate) struct Current<'a> {
+    /// This thread's context, if it serves a runtime.
+    pub(crate) ctx: Option<&'a ThreadCtx>,
+    /// The id of the goroutine running here (see [`current_id`]).
+    pub(crate) goroutine: u64,
+    /// This thread's goroutine-id batch (`None` while the thread-local is
+    /// being destroyed).
+    pub(crate) ids: Option<&'a Cell<(u64, u64)>>,
+}
+
+/// Runs `f` with this thread's [`Current`].
+#[inline]
+pub(crate) fn with_current<R>(f: impl FnOnce(Current<'_>) -> R) -> R {
+    let (ctx, task, ids) = TLS
+        .try_with(|t| (t.ctx.get(), t.task.get(), &t.ids as *const Cell<(u64, u64)>))
+        .unwrap_or((ptr::null(), ptr::null(), ptr::null()));
+    // SAFETY: `ctx` as in `with`; `task` is set only for the duration of
+    // a poll of a live task; `ids` points into this thread's live
+    // thread-local, which is destroyed only when the thread exits.
+    let (ctx, task, ids) = unsafe { (ctx.as_ref(), task.as_ref(), ids.as_ref()) };
+    let goroutine = match (task, ctx) {
+        (Some(h), _) => h.id,
+        (None, Some(c)) if matches!(c.kind, Kind::Main) => c.shared().main.id(),
+        _ => 0,
+    };
+    f(Current {
+        ctx,
+        goroutine,
+        ids,
+    })
+}
+
 /// The id of the goroutine running on this thread: the polled task, or
 /// the `block_on` future (main); 0 outside goroutines.
 pub(crate) fn current_id() -> u64 {
-    let task = TLS.try_with(|t| t.task.get()).unwrap_or(ptr::null());
-    // SAFETY: set only for the duration of a poll of a live task.
-    if let Some(h) = unsafe { task.as_ref() } {
-        return h.id;
-    }
-    with(|ctx| match ctx {
-        Some(ctx) if matches!(ctx.kind, Kind::Main) => ctx.shared().main.id(),
-        _ => 0,
-    })
+    with_current(|c| c.goroutine)
 }
 
 /// Records the wait reason on the goroutine polled by this thread, if any.
@@ -222,7 +199,7 @@ pub(crate) fn record_wait(reason: WaitReason, at: &'static Location<'static>) {
     let task = TLS.try_with(|t| t.task.get()).unwrap_or(ptr::null());
     // SAFETY: set only for the duration of a poll of a live task.
     if let Some(h) = unsafe { task.as_ref() } {
-        h.record_wait(reason, at);
+        h.wait.record(reason, at);
         return;
     }
     with(|ctx| {

@@ -32,6 +32,7 @@
 //!    stderr and exits with status 2; panic mode makes the main goroutine
 //!    panic with the same text (the test fails instead of hanging).
 
+// loom-exempt: static counts of live runtimes and goro threads (loom's constructors are not `const`).
 use std::{
     sync::atomic::{AtomicUsize, Ordering::*},
     time::Duration,

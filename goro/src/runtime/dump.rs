@@ -21,13 +21,14 @@
 //! read on their own, one owned list locked at a time, so a dump of a busy
 //! program is a close approximation, as Go's is for running goroutines.
 
+// loom-exempt: the static registry of live runtimes.
 use std::{
     fmt,
     panic::Location,
     sync::{Mutex, Weak},
 };
 
-use super::{context, lock, Runtime, Shared};
+use super::{context, lock_static, Runtime, Shared};
 use crate::{
     task::{
         state::{NOTIFIED, RUNNING},
@@ -328,13 +329,13 @@ impl super::MainGoroutine {
 static RUNTIMES: Mutex<Vec<Weak<Shared>>> = Mutex::new(Vec::new());
 
 pub(crate) fn register(shared: &std::sync::Arc<Shared>) {
-    let mut all = lock(&RUNTIMES);
+    let mut all = lock_static(&RUNTIMES);
     all.retain(|w| w.strong_count() > 0);
     all.push(std::sync::Arc::downgrade(shared));
 }
 
 pub(crate) fn unregister(shared: &Shared) {
-    let mut all = lock(&RUNTIMES);
+    let mut all = lock_static(&RUNTIMES);
     all.retain(|w| w.strong_count() > 0 && !std::ptr::eq(w.as_ptr(), shared));
 }
 
@@ -360,9 +361,7 @@ pub fn dump() -> Dump {
 
 /// Every goroutine of every live runtime in the process.
 pub(crate) fn dump_all() -> Dump {
-    let all: Vec<_> = RUNTIMES
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
+    let all: Vec<_> = lock_static(&RUNTIMES)
         .iter()
         .filter_map(Weak::upgrade)
         .collect();

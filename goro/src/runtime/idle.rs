@@ -5,19 +5,22 @@
 //! (high half), plus the list of parked workers under a mutex.
 //!
 //! Rules:
-//! - A producer (spawn, wake, timer) that queued work calls `notify`: if
+//! - A producer (spawn, wake, timer) that queued work calls
+//!   `Shared::notify_parked` (below): if
 //!   nobody is searching and somebody is parked, it unparks one worker,
 //!   which starts out searching. One searcher is enough: when a searcher
-//!   finds work and it was the last one searching, it calls `notify` again
+//!   finds work and it was the last one searching, it calls `notify_parked`
+//!   again
 //!   (Go's `resetspinning`), so wake-ups chain only while work remains.
 //! - At most half the workers search at once, so stealing does not turn
 //!   into a stampede.
 //! - A worker parks in three steps: announce (`to_parked`), re-check every
 //!   queue if it was the last searcher, then sleep. The `SeqCst` fence in
-//!   `notify` and the lock in `to_parked` make sure that a producer either
+//!   `worker_to_notify` and the lock in `to_parked` make sure that a producer either
 //!   sees the worker parked (and wakes it) or the worker's re-check sees
 //!   the producer's work.
 
+use super::Shared;
 use crate::loom::{
     atomic::{fence, AtomicUsize, Ordering::SeqCst},
     lock, Mutex,
@@ -132,5 +135,29 @@ impl Idle {
     /// Every parked worker, for shutdown.
     pub(crate) fn all_parked(&self) -> Vec<usize> {
         lock(&self.sleepers).clone()
+    }
+}
+
+impl Shared {
+    /// Wakes a parked worker if work was queued and nobody searches.
+    #[inline]
+    pub(crate) fn notify_parked(&self) {
+        if let Some(w) = self.idle.worker_to_notify() {
+            self.unpark_worker(w);
+        } else {
+            // While a worker is stuck in a poll, its replacement may be
+            // the one to wake (one load; 0 otherwise).
+            self.sysmon.notify_helper();
+        }
+    }
+
+    /// Wakes worker `w`: its parker, and the netpoller if `w` sleeps in
+    /// `epoll_wait` as the timer driver. Pairs with the driver storing the
+    /// role, then `Parker::try_take` before it polls (all `SeqCst`): either
+    /// the driver sees this notification, or this sees the role and wakes
+    /// the poller.
+    pub(crate) fn unpark_worker(&self, w: usize) {
+        self.timer_driver
+            .unpark(w, &self.remotes[w].parker, || self.io.wake());
     }
 }

@@ -174,7 +174,7 @@ impl OwnedTasks {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::OwnedTasks;
-    use std::sync::atomic::Ordering::Relaxed;
+    use crate::loom::atomic::Ordering::Relaxed;
 
     /// A spawn refused at shutdown is cancelled at once, and its exit is
     /// counted like any other: the refusal must count it live first

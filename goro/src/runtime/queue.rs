@@ -46,8 +46,9 @@ pub(crate) struct Inner {
     /// `runnext`: null or a task carrying its queue reference.
     next: AtomicPtr<Header>,
     /// Set by sysmon while the owner is stuck in one poll: the owner then
-    /// queues the goroutines it wakes on the injector instead (advisory:
-    /// a stale read only changes where a task is queued).
+    /// queues the goroutines it wakes on its ring instead of `runnext`
+    /// (the ring is stealable; see `Worker::schedule`). Advisory: a stale
+    /// read only changes where a task is queued.
     retaken: AtomicBool,
 }
 
@@ -395,7 +396,7 @@ mod loom_tests {
         });
     }
 
-    /// Sysmon's hand-off (see `sysmon.rs`): a worker stuck in a poll keeps
+    /// Sysmon's hand-off (see `sysmon/mod.rs`): a worker stuck in a poll keeps
     /// waking goroutines into its `runnext` and ring (displacing `runnext`
     /// to the ring) and then its poll ends and it takes its own queue
     /// again, while sysmon takes `runnext` and the whole ring for the

@@ -19,6 +19,7 @@
 //! goro's handler and step 2 applies — the same state as Go's after
 //! `signal.Stop`.
 
+// loom-exempt: the static subscription count of the signal dispatcher.
 use std::sync::{
     atomic::{AtomicUsize, Ordering::SeqCst},
     Once, OnceLock,

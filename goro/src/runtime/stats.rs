@@ -6,7 +6,7 @@
 //! thread start). Only `blocked` walks the goroutine list (one list lock
 //! at a time), so `stats()` costs O(goroutines); the scheduler pays nothing.
 
-use std::sync::atomic::Ordering::Relaxed;
+use crate::loom::atomic::Ordering::Relaxed;
 
 use super::{context, Shared};
 use crate::{task::state, wait::WaitReason};

@@ -30,7 +30,7 @@
 //! - `park.rs`: the thread parker;
 //! - `io/`: the netpoller, polled by the timer-driver worker as it parks
 //!   (`io/none.rs` stands in for it without the `net` feature);
-//! - `sysmon.rs`: the monitor thread that hands a stuck worker's queue to
+//! - `sysmon/`: the monitor thread that hands a stuck worker's queue to
 //!   the others and starts replacement threads.
 //!
 //! The thread inside `block_on` polls the main future itself (it need not
@@ -144,20 +144,10 @@ impl Worker {
             }
             self.searching = true;
         }
-        let n = shared.procs;
         let mut deadline = None;
         loop {
-            let start = crate::rand::below(n as u32) as usize;
-            for i in 0..n {
-                let victim = (start + i) % n;
-                if victim == self.index {
-                    continue;
-                }
-                let r = &shared.remotes[victim];
-                if let Some(t) = r.steal.steal_into(&mut self.local) {
-                    r.steals.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    return Some(t);
-                }
+            if let Some(t) = steal_round(shared, &mut self.local, Some(self.index)) {
+                return Some(t);
             }
             if let Some(t) = self.pop_inject(shared) {
                 return Some(t);
@@ -186,6 +176,32 @@ impl Worker {
     }
 }
 
+/// One pass over the workers' rings from a random start (skipping `skip`,
+/// the thief's own): steals half of the first non-empty ring into `local`
+/// and returns one of the stolen tasks. Workers and sysmon's replacement
+/// threads share it.
+pub(crate) fn steal_round(
+    shared: &Shared,
+    local: &mut Local,
+    skip: Option<usize>,
+) -> Option<Notified> {
+    let n = shared.procs;
+    let start = crate::rand::below(n as u32) as usize;
+    for i in 0..n {
+        let victim = (start + i) % n;
+        if Some(victim) == skip {
+            continue;
+        }
+        let r = &shared.remotes[victim];
+        if let Some(t) = r.steal.steal_into(local) {
+            r.steals
+                .fetch_add(1, crate::loom::atomic::Ordering::Relaxed);
+            return Some(t);
+        }
+    }
+    None
+}
+
 /// The `Schedule` of goroutines.
 pub(crate) struct Goroutine;
 
@@ -197,18 +213,28 @@ pub(crate) struct Goroutine;
 #[inline]
 fn schedule_here(shared: &Shared, task: Notified, next: bool) {
     context::with(|ctx| {
-        if let Some(ctx) = ctx.filter(|c| std::ptr::eq(c.shared, shared)) {
-            if let Kind::Worker(core) = &ctx.kind {
-                if let Ok(mut core) = core.try_borrow_mut() {
-                    if let Some(w) = core.as_mut() {
-                        w.schedule(shared, task, next);
-                        return;
-                    }
-                }
+        schedule_on(
+            shared,
+            ctx.filter(|c| std::ptr::eq(c.shared, shared)),
+            task,
+            next,
+        )
+    })
+}
+
+/// `schedule_here` with this thread's context already looked up: `ctx`
+/// is `Some` only when this thread serves `shared`.
+#[inline]
+fn schedule_on(shared: &Shared, ctx: Option<&ThreadCtx>, task: Notified, next: bool) {
+    if let Some(Kind::Worker(core)) = ctx.map(|c| &c.kind) {
+        if let Ok(mut core) = core.try_borrow_mut() {
+            if let Some(w) = core.as_mut() {
+                w.schedule(shared, task, next);
+                return;
             }
         }
-        shared.push_remote(task);
-    })
+    }
+    shared.push_remote(task);
 }
 
 impl Schedule for Goroutine {
@@ -225,10 +251,11 @@ impl Schedule for Goroutine {
     }
 }
 
-/// Spawns goroutine `task` from this thread: onto this worker's queue, or
-/// the injector.
-pub(crate) fn schedule_spawned(shared: &Shared, task: Notified) {
-    schedule_here(shared, task, false)
+/// Spawns goroutine `task` from this thread, whose context `ctx` (`Some`
+/// only when it serves `shared`) the caller looked up: onto this worker's
+/// queue, or the injector.
+pub(crate) fn schedule_spawned(shared: &Shared, ctx: Option<&ThreadCtx>, task: Notified) {
+    schedule_on(shared, ctx, task, false)
 }
 
 /// The body of a worker thread.
@@ -266,7 +293,7 @@ pub(crate) fn run(shared: Arc<Shared>, index: usize, local: Local) {
                 shared.notify_parked();
             }
             // For sysmon: which goroutine, and a poll count that moves
-            // (plain stores; see sysmon.rs).
+            // (plain stores; see sysmon/stamp.rs).
             polls += 1;
             remote.stamp.enter(polls, task.header());
             task.run();
@@ -325,14 +352,7 @@ fn park(shared: &Shared, core: &std::cell::RefCell<Option<Worker>>, index: usize
         // it sees the role we just stored: consume a notification that came
         // before that, and only then block. A paused (virtual) clock never
         // runs out on its own: then sleep until woken.
-        let timeout = match remote.parker.try_take() {
-            true => Some(std::time::Duration::ZERO),
-            false if shared.timers.is_paused() => None,
-            false => shared
-                .timers
-                .next_deadline()
-                .map(|d| d.saturating_duration_since(Instant::now())),
-        };
+        let timeout = super::shared::driver_timeout(&remote.parker, &shared.timers);
         let woken = shared.io.wait(timeout);
         shared.release_timer_role();
         // A notification that arrived while polling is served by waking now.

@@ -633,12 +633,7 @@ impl<T> Mutex<T> {
     }
 }
 
-pub(crate) fn update_waker(slot: &mut Option<Waker>, new: &Waker) {
-    match slot {
-        Some(w) if w.will_wake(new) => {}
-        _ => *slot = Some(new.clone()),
-    }
-}
+pub(crate) use crate::wait::update_waker;
 
 /// Proof that the lock is held; gives access to the data. Dropping it
 /// unlocks (Go's `defer mu.Unlock()`).

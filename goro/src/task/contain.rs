@@ -9,6 +9,7 @@
 //! reported on stderr (once per process; the panic hook has already
 //! printed the message), and the runtime goes on.
 
+// loom-exempt: a static 'reported once' flag.
 use std::{
     any::Any,
     panic::{catch_unwind, AssertUnwindSafe},

@@ -1,5 +1,6 @@
 //! `JoinHandle`: the owned end of a goroutine, a future of its result.
 
+// loom-exempt: the payload cell of a JoinError (a value, not a protocol).
 use std::{
     any::Any,
     fmt,

@@ -12,10 +12,7 @@ use std::{
     panic::{catch_unwind, AssertUnwindSafe, Location},
     pin::Pin,
     ptr::NonNull,
-    sync::{
-        atomic::{AtomicPtr, AtomicU32, AtomicU8, Ordering::Relaxed},
-        Arc,
-    },
+    sync::Arc,
     task::{Context, Poll, Waker},
 };
 
@@ -27,7 +24,7 @@ use super::{
 use crate::{
     loom::UnsafeCell,
     runtime::{context, Shared},
-    wait::WaitReason,
+    wait::{WaitReason, WaitRecord},
 };
 
 /// Where a task goes when it is woken, and how its exit is accounted.
@@ -56,13 +53,8 @@ pub(crate) struct Header {
     pub(crate) parent: u64,
     /// The user's `go(..)` call.
     pub(crate) spawned_at: &'static Location<'static>,
-    /// The user's blocking call, while blocked on a goro primitive.
-    pub(crate) wait_at: AtomicPtr<Location<'static>>,
-    /// A `WaitReason` as `u8`; `None` while running or on a foreign future.
-    pub(crate) wait_reason: AtomicU8,
-    /// When the current wait began, on the coarse clock (`wait::coarse_now`):
-    /// whole seconds since the process's first runtime.
-    pub(crate) wait_since: AtomicU32,
+    /// What it waits for (reason, site, since when).
+    pub(crate) wait: WaitRecord,
 }
 
 impl Header {
@@ -75,18 +67,7 @@ impl Header {
 
     /// The recorded wait: reason, call site and since when (coarse seconds).
     pub(crate) fn wait(&self) -> (WaitReason, Option<&'static Location<'static>>, u32) {
-        let reason = WaitReason::from_u8(self.wait_reason.load(Relaxed));
-        let at = self.wait_at.load(Relaxed);
-        // SAFETY: only `&'static Location` values are ever stored.
-        let at = unsafe { at.as_ref() };
-        (reason, at, self.wait_since.load(Relaxed))
-    }
-
-    #[inline]
-    pub(crate) fn record_wait(&self, reason: WaitReason, at: &'static Location<'static>) {
-        self.wait_at.store(at as *const _ as *mut _, Relaxed);
-        self.wait_since.store(crate::wait::coarse_now(), Relaxed);
-        self.wait_reason.store(reason as u8, Relaxed);
+        self.wait.get()
     }
 }
 
@@ -196,9 +177,7 @@ where
             id,
             parent,
             spawned_at,
-            wait_at: AtomicPtr::new(std::ptr::null_mut()),
-            wait_reason: AtomicU8::new(0),
-            wait_since: AtomicU32::new(0),
+            wait: WaitRecord::new(),
         },
         join_waker: UnsafeCell::new(None),
         stage: UnsafeCell::new(Stage::Running(future)),
@@ -339,7 +318,7 @@ where
     // SAFETY: the run queue's reference keeps the task alive during the poll.
     let waker = unsafe { WakerRef::new(ptr) };
     let mut cx = Context::from_waker(&waker);
-    header.wait_reason.store(0, Relaxed);
+    header.wait.clear();
     let guard = context::enter_task(header);
     let result = catch_unwind(AssertUnwindSafe(|| {
         cell.stage.with_mut(|stage| {

@@ -23,12 +23,14 @@
 use std::{
     cmp::Reverse,
     collections::BinaryHeap,
-    sync::{
-        atomic::{AtomicU64, AtomicU8, Ordering::*},
-        Arc, Mutex,
-    },
+    sync::Arc,
     task::Waker,
     time::{Duration, Instant},
+};
+
+use crate::loom::{
+    atomic::{AtomicU64, AtomicU8, Ordering::*},
+    lock, Mutex, MutexGuard,
 };
 
 const WAITING: u8 = 0;
@@ -57,11 +59,7 @@ impl TimerEntry {
 
     /// Replaces the stored waker unless it would wake the same task.
     pub(crate) fn set_waker(&self, waker: &Waker) {
-        let mut w = self.waker.lock().unwrap_or_else(|p| p.into_inner());
-        match &*w {
-            Some(old) if old.will_wake(waker) => {}
-            _ => *w = Some(waker.clone()),
-        }
+        crate::wait::update_waker(&mut lock(&self.waker), waker);
     }
 }
 
@@ -148,8 +146,8 @@ impl TimerDriver {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Heap> {
-        self.heap.lock().unwrap_or_else(|p| p.into_inner())
+    fn lock(&self) -> MutexGuard<'_, Heap> {
+        lock(&self.heap)
     }
 
     fn to_nanos(&self, t: Instant) -> u64 {
@@ -188,7 +186,7 @@ impl TimerDriver {
         }
         // Dropped after the entry's lock is released: a waker's drop may
         // drop anything (a context node, a task).
-        let waker = timer.waker.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let waker = lock(&timer.waker).take();
         drop(waker);
         let mut heap = self.lock();
         if heap.closed {
@@ -248,13 +246,7 @@ impl TimerDriver {
                     .compare_exchange(WAITING, FIRED, AcqRel, Acquire)
                     .is_ok()
                 {
-                    if let Some(w) = e
-                        .timer
-                        .waker
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .take()
-                    {
+                    if let Some(w) = lock(&e.timer.waker).take() {
                         wakers.push(w);
                     }
                 } else {

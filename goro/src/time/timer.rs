@@ -39,7 +39,7 @@ use std::{
     future::Future,
     panic::Location,
     pin::Pin,
-    sync::{Arc, Mutex, MutexGuard, Weak},
+    sync::{Arc, Weak},
     task::{Context, Poll, Wake, Waker},
     time::{Duration, Instant},
 };
@@ -47,6 +47,7 @@ use std::{
 use super::{add_saturating, driver::TimerEntry, next_tick, now, Handle};
 use crate::{
     chan::{Chan, Due, Receiver},
+    loom::{lock, Mutex, MutexGuard},
     wait::{self, WaitReason},
 };
 
@@ -81,7 +82,10 @@ impl fmt::Debug for ChanTimer {
 impl ChanTimer {
     /// A timer first due at `deadline` (then every `period`, if any), and
     /// its channel; armed in the current runtime's heap (or the global one).
-    fn new(deadline: Instant, period: Option<Duration>) -> (Arc<ChanTimer>, Receiver<Instant>) {
+    pub(super) fn new(
+        deadline: Instant,
+        period: Option<Duration>,
+    ) -> (Arc<ChanTimer>, Receiver<Instant>) {
         let t = Arc::new(ChanTimer {
             handle: Handle::current(),
             state: Mutex::new(St {
@@ -105,7 +109,7 @@ impl ChanTimer {
     }
 
     fn lock(&self) -> MutexGuard<'_, St> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.state)
     }
 
     /// Disarms the heap entry, if any, and starts a new generation.
@@ -194,10 +198,7 @@ impl ChanTimer {
         }
         {
             let mut st = self.lock();
-            match &st.fut_waker {
-                Some(w) if w.will_wake(cx.waker()) => {}
-                _ => st.fut_waker = Some(cx.waker().clone()),
-            }
+            wait::update_waker(&mut st.fut_waker, cx.waker());
         }
         // It may have fired between the first try and storing the waker.
         if let Ok(v) = rx.try_recv() {
@@ -210,7 +211,10 @@ impl ChanTimer {
 
 impl Drop for ChanTimer {
     fn drop(&mut self) {
-        let st = self.state.get_mut().unwrap_or_else(|p| p.into_inner());
+        let st = match self.state.get_mut() {
+            Ok(st) => st,
+            Err(p) => p.into_inner(),
+        };
         if let Some(e) = st.entry.take() {
             self.handle.cancel(&e);
         }
@@ -567,51 +571,4 @@ impl Future for Tick<'_> {
         let t = &*self.ticker;
         t.timer.poll_value(&t.rx, cx, self.at)
     }
-}
-
-/// A channel that receives the instant it was due, once, after `d`: Go's
-/// `time.After`, for timeouts as `select!` arms.
-///
-/// As in Go 1.23: the channel never closes (after its value, receives
-/// block); once expired it is ready at once; dropping every receiver
-/// disarms the timer, so a fresh `after` in a loop costs no more than one.
-///
-/// # Examples
-///
-/// ```
-/// use std::time::Duration;
-/// goro::run(async {
-///     let (_tx, rx) = goro::chan::<u32>(0);
-///     let timeout = goro::time::after(Duration::from_millis(5));
-///     goro::select! {
-///         recv(rx) -> v => panic!("nobody sends: {v:?}"),
-///         recv(timeout) -> t => assert!(t.is_some()),
-///     }
-/// });
-/// ```
-pub fn after(d: Duration) -> Receiver<Instant> {
-    ChanTimer::new(add_saturating(now(), d), None).1
-}
-
-/// A channel that receives the time every `period`: Go's `time.Tick`.
-/// Ticks a slow receiver misses are dropped; ticking stops once every
-/// receiver is dropped. A zero `period` gives a channel that is never
-/// ready, as Go's `Tick` returns nil for `d <= 0`.
-///
-/// # Examples
-///
-/// ```
-/// use std::time::Duration;
-/// goro::run(async {
-///     let ticks = goro::time::tick(Duration::from_millis(2));
-///     let a = ticks.recv().await.unwrap();
-///     let b = ticks.recv().await.unwrap();
-///     assert!(b > a);
-/// });
-/// ```
-pub fn tick(period: Duration) -> Receiver<Instant> {
-    if period.is_zero() {
-        return crate::chan::never();
-    }
-    ChanTimer::new(add_saturating(now(), period), Some(period)).1
 }

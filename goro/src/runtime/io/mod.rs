@@ -24,19 +24,15 @@
 
 mod scheduled_io;
 
-use std::{
-    io,
-    sync::{
-        atomic::{AtomicUsize, Ordering::*},
-        Arc, Mutex,
-    },
-    task::Waker,
-    time::Duration,
-};
+use std::{io, sync::Arc, task::Waker, time::Duration};
 
 use mio::{event::Source, Events, Interest, Token};
 
 use super::lock;
+use crate::loom::{
+    atomic::{AtomicUsize, Ordering::*},
+    Mutex,
+};
 pub(crate) use scheduled_io::{Direction, ScheduledIo, Wait};
 use scheduled_io::{READABLE, WRITABLE};
 
