@@ -117,14 +117,23 @@ fn a_select_loop_with_fresh_after_arms_holds_o1_timers() {
         let base = goro::runtime::stats().unwrap().timers;
         let (tx, rx) = goro::chan::<u32>(1);
         let mut got = 0u64;
-        const N: u32 = 100_000;
+        // The figure: 10^6 selects, each with a fresh `after(1 h)`.
+        const N: u32 = 1_000_000;
+        let mut most = 0;
         for i in 0..N {
             tx.send(i).await.unwrap();
             goro::select! {
                 recv(rx) -> v => got += u64::from(v.unwrap()),
                 recv(after(Duration::from_secs(3600))) -> _ => panic!("an hour passed"),
             }
+            if i % 50_000 == 0 {
+                most = most.max(goro::runtime::stats().unwrap().timers);
+            }
         }
+        assert!(
+            most <= base + 2,
+            "{most} timers armed during the loop (base {base})"
+        );
         assert_eq!(got, u64::from(N) * u64::from(N - 1) / 2);
         let ticks: Vec<_> = (0..1000).map(|_| tick(Duration::from_secs(3600))).collect();
         drop(ticks);
