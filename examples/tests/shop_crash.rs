@@ -10,11 +10,14 @@
 //! request carries a unique customer number, which is how a database row is
 //! traced back to the answer its request got.
 
+mod common;
+
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::ffi::OsStr;
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -42,28 +45,10 @@ impl Shop {
     /// Starts `shop-server --serve 127.0.0.1:0 --db PATH` and reads its
     /// address from the first line it prints.
     fn start(db: &Path, extra: &[&str]) -> Shop {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_shop-server"))
-            .args(["--serve", "127.0.0.1:0", "--db"])
-            .arg(db)
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("starting shop-server");
-        let mut out = BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        out.read_line(&mut line).unwrap();
-        let addr = line
-            .split("http://")
-            .nth(1)
-            .and_then(|r| r.split('/').next())
-            .and_then(|a| a.parse().ok())
-            .unwrap_or_else(|| panic!("no address in {line:?}"));
-        // Keep reading its output so it never blocks on a full pipe.
-        std::thread::spawn(move || {
-            let mut sink = String::new();
-            let _ = out.read_to_string(&mut sink);
-        });
+        let args = [OsStr::new("--db"), db.as_os_str()]
+            .into_iter()
+            .chain(extra.iter().map(OsStr::new));
+        let (child, addr) = common::start_shop_server(args);
         Shop { child, addr }
     }
 

@@ -17,6 +17,8 @@
 //!
 //! The clients are plain `std::net` threads writing HTTP/1.1 by hand.
 
+mod common;
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -119,26 +121,7 @@ struct Shop {
 
 impl Shop {
     fn start(url: &str, extra: &[&str]) -> Shop {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_shop-server"))
-            .args(["--serve", "127.0.0.1:0", "--queue", url])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("starting shop-server");
-        let mut out = BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        out.read_line(&mut line).unwrap();
-        let addr = line
-            .split("http://")
-            .nth(1)
-            .and_then(|r| r.split('/').next())
-            .and_then(|a| a.parse().ok())
-            .unwrap_or_else(|| panic!("no address in {line:?}"));
-        std::thread::spawn(move || {
-            let mut sink = String::new();
-            let _ = out.read_to_string(&mut sink);
-        });
+        let (child, addr) = common::start_shop_server(["--queue", url].iter().chain(extra));
         Shop { child, addr }
     }
 
