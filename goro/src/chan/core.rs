@@ -360,6 +360,21 @@ impl<T> Chan<T> {
         self.lock().buf.len()
     }
 
+    /// Whether the buffer holds `cap` values (always, unbuffered).
+    pub(crate) fn is_full(&self) -> bool {
+        self.len() >= self.cap
+    }
+
+    /// How many `Sender`s exist.
+    pub(crate) fn sender_count(&self) -> usize {
+        self.senders.load(Ordering::Acquire)
+    }
+
+    /// How many `Receiver`s exist.
+    pub(crate) fn receiver_count(&self) -> usize {
+        self.receivers.load(Ordering::Acquire)
+    }
+
     /// Sends `v` without waiting: to the first live receiver, else into the
     /// buffer. `me` is the caller's own selection (its waiters are skipped;
     /// null for a plain send).

@@ -165,7 +165,7 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.sender_count(), 2);
     /// ```
     pub fn sender_count(&self) -> usize {
-        self.chan.senders.load(Ordering::Acquire)
+        self.chan.sender_count()
     }
 
     /// How many `Receiver`s of this channel exist.
@@ -178,7 +178,7 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.receiver_count(), 2);
     /// ```
     pub fn receiver_count(&self) -> usize {
-        self.chan.receivers.load(Ordering::Acquire)
+        self.chan.receiver_count()
     }
 
     /// Whether the buffer is full (`len() == capacity()`; always true for
@@ -193,7 +193,7 @@ impl<T> Receiver<T> {
     /// assert!(rx.is_full());
     /// ```
     pub fn is_full(&self) -> bool {
-        self.chan.len() >= self.chan.cap
+        self.chan.is_full()
     }
 
     /// Receives a value only if that needs no waiting.

@@ -249,7 +249,7 @@ impl<T> Sender<T> {
     /// assert_eq!(tx.sender_count(), 1);
     /// ```
     pub fn sender_count(&self) -> usize {
-        self.chan.senders.load(Ordering::Acquire)
+        self.chan.sender_count()
     }
 
     /// How many `Receiver`s of this channel exist.
@@ -262,7 +262,7 @@ impl<T> Sender<T> {
     /// assert_eq!(tx.receiver_count(), 0);
     /// ```
     pub fn receiver_count(&self) -> usize {
-        self.chan.receivers.load(Ordering::Acquire)
+        self.chan.receiver_count()
     }
 
     /// Whether the buffer is full (always true for an unbuffered channel).
@@ -275,7 +275,7 @@ impl<T> Sender<T> {
     /// assert!(tx.is_full());
     /// ```
     pub fn is_full(&self) -> bool {
-        self.chan.len() >= self.chan.cap
+        self.chan.is_full()
     }
 
     /// A [`WeakSender`](crate::chan::WeakSender) that does not keep the channel open.
