@@ -238,15 +238,20 @@ fn recv_blocking_in_one_call_send_blocking_in_the_next() {
 fn spawn_blocking_after_shutdown_resolves_cancelled() {
     let (go_tx, go_rx) = mpsc::channel::<()>();
     let (h_tx, h_rx) = mpsc::channel();
+    let (started_tx, started_rx) = mpsc::channel::<()>();
     let rt = rt(1);
     rt.block_on(async move {
         // A running call outlives the runtime, then spawns another call.
         drop(goro::spawn_blocking(move || {
+            started_tx.send(()).unwrap();
             go_rx.recv().unwrap();
             let h = goro::spawn_blocking(|| 5);
             h_tx.send(h).unwrap();
         }));
     });
+    // Running, not merely queued: a call still queued at shutdown is
+    // cancelled without running (as tokio's), which is not this case.
+    started_rx.recv_timeout(Duration::from_secs(30)).unwrap();
     drop(rt);
     go_tx.send(()).unwrap();
     let h = h_rx.recv_timeout(Duration::from_secs(30)).unwrap();
