@@ -46,6 +46,21 @@ fn threads_named(prefix: &str) -> usize {
         .count()
 }
 
+/// The number of threads named `prefix*`, once it reaches `want` (or after
+/// 10 s). A thread names itself when it first runs, so one the kernel has
+/// not scheduled yet still carries its parent's name; a thread that died
+/// never reaches the count.
+fn threads_named_settled(prefix: &str, want: usize) -> usize {
+    let t0 = std::time::Instant::now();
+    loop {
+        let n = threads_named(prefix);
+        if n == want || t0.elapsed() > Duration::from_secs(10) {
+            return n;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 // ---- item 1: `_blocking` calls past the cooperative budget ----------------
 
 /// Every `_blocking` API, 1000 operations each, inside one poll of a
@@ -353,7 +368,11 @@ fn panicking_join_waker_does_not_kill_a_worker() {
                 }
                 let joined = h.await.unwrap();
                 // No worker thread died.
-                (sum, joined, threads_named(&format!("{name}-worker")))
+                (
+                    sum,
+                    joined,
+                    threads_named_settled(&format!("{name}-worker"), procs),
+                )
             })
         });
         assert_eq!(r, (4950, 42, procs));
@@ -550,7 +569,11 @@ fn panicking_socket_waker_does_not_kill_the_netpoller() {
                 for h in hs {
                     sum += h.await.unwrap();
                 }
-                (got, sum, threads_named(&format!("{name}-worker")))
+                (
+                    got,
+                    sum,
+                    threads_named_settled(&format!("{name}-worker"), procs),
+                )
             })
         });
         assert_eq!(r, (*b"hello", 4950, procs));
