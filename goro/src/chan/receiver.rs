@@ -414,7 +414,7 @@ impl<T> futures_core::Stream for Receiver<T> {
         if this.terminated {
             return Poll::Ready(None);
         }
-        std::task::ready!(crate::runtime::coop::poll_proceed(cx));
+        std::task::ready!(crate::runtime::context::poll_proceed(cx));
         if this.chan.nil {
             wait::record(WaitReason::ChanReceiveNilChan, Location::caller());
             return Poll::Pending;

@@ -242,7 +242,7 @@ impl<A: Arms> Driver<A> {
     pub(crate) unsafe fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Option<usize>> {
         // A select loop that always finds an arm ready (a closed channel,
         // a fast producer) must still yield its worker.
-        std::task::ready!(crate::runtime::coop::poll_proceed(cx));
+        std::task::ready!(crate::runtime::context::poll_proceed(cx));
         loop {
             match self.stage {
                 Stage::Start => {

@@ -221,7 +221,7 @@ pub(crate) fn poll_single<A: Single>(
     at: &'static Location<'static>,
 ) -> Poll<A::Output> {
     // A goroutine whose channel is always ready must still yield its worker.
-    std::task::ready!(crate::runtime::coop::poll_proceed(cx));
+    std::task::ready!(crate::runtime::context::poll_proceed(cx));
     loop {
         if !*started {
             *started = true;
