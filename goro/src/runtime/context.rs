@@ -8,12 +8,11 @@
 
 use std::{
     cell::{Cell, RefCell},
-    panic::Location,
     ptr,
 };
 
 use super::{worker::Worker, Shared};
-use crate::{task::Header, wait::WaitReason};
+use crate::{task::Header, wait::WaitRecord};
 
 pub(crate) enum Kind {
     /// A worker thread; the core is borrowed only briefly, never across a poll.
@@ -225,19 +224,19 @@ pub(crate) fn current_id() -> u64 {
     with_current(|c| c.goroutine)
 }
 
-/// Records the wait reason on the goroutine polled by this thread, if any.
+/// Runs `f` on the wait record of the goroutine polled by this thread (a
+/// task's header, or main's), if any: `wait::record` writes it.
 #[inline]
-pub(crate) fn record_wait(reason: WaitReason, at: &'static Location<'static>) {
+pub(crate) fn with_wait_record(f: impl FnOnce(&WaitRecord)) {
     let task = TLS.try_with(|t| t.task.get()).unwrap_or(ptr::null());
     // SAFETY: set only for the duration of a poll of a live task.
     if let Some(h) = unsafe { task.as_ref() } {
-        h.wait.record(reason, at);
-        return;
+        return f(&h.wait);
     }
     with(|ctx| {
         if let Some(ctx) = ctx {
             if matches!(ctx.kind, Kind::Main) {
-                ctx.shared().main.record_wait(reason, at);
+                f(&ctx.shared().main.wait);
             }
         }
     })
