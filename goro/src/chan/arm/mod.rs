@@ -1,5 +1,5 @@
 //! Operations in flight: a receive ([`RecvArm`]) or a send ([`SendArm`]) on
-//! one channel, each owning the [`Waiter`] it links while blocked. A plain
+//! one channel, each owning the [`Waiter`](super::waiter::Waiter) it links while blocked. A plain
 //! `recv()`/`send()` future is one arm plus its own [`Selection`]; a select
 //! is several arms sharing one.
 //!
@@ -10,7 +10,7 @@
 //! A receive arm that was handed a value by a sender but never gave it to
 //! its caller (its future was dropped in between) gives it back: to the
 //! sender if that sender is still in flight on it (`cap == 0`), else to the
-//! channel ([`Chan::reinject`]), so no value is ever lost. A send arm whose
+//! channel ([`Chan::reinject`](super::core::Chan::reinject)), so no value is ever lost. A send arm whose
 //! value was taken by a receiver before the drop has sent it: the drop came
 //! after the commit. A send arm dropped while in flight takes its value
 //! back from the receiver, which is marked `retracted` and starts over
@@ -18,7 +18,7 @@
 //!
 //! Waiting: every blocked operation — a plain `recv`/`send` ([`poll_single`])
 //! and a select (`select.rs`) — reads its [`Selection`] word in one loop,
-//! [`wait`]: `DONE` ends it, `CLAIMED` waits for the claiming channel's
+//! [`wait()`]: `DONE` ends it, `CLAIMED` waits for the claiming channel's
 //! lock, a waiting word stores the current waker and looks once more.
 //! `recv.rs` holds the receive arm, `send.rs` the send arm.
 
@@ -124,7 +124,7 @@ pub(crate) enum Start<R> {
     Never,
 }
 
-/// What [`wait`] found in the word.
+/// What [`wait()`] found in the word.
 pub(crate) enum Woke {
     /// `DONE(i)`: a channel completed arm `i`.
     Done(usize),
@@ -134,7 +134,7 @@ pub(crate) enum Woke {
     Other(Status),
 }
 
-/// A blocked operation's side of [`wait`]: a plain receive or send, or a
+/// A blocked operation's side of [`wait()`]: a plain receive or send, or a
 /// select's arms.
 pub(crate) trait Blocked {
     /// Whether the word `s` still means "waiting" (a send in flight waits
