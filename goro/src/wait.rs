@@ -273,7 +273,7 @@ impl std::fmt::Display for WaitReason {
 #[inline]
 pub(crate) fn record(reason: WaitReason, at: &'static Location<'static>) {
     if TRACKING.load(Ordering::Relaxed) {
-        crate::runtime::context::record_wait(reason, at);
+        crate::runtime::context::with_wait_record(|r| r.record(reason, at));
     }
 }
 

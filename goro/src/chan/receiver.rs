@@ -12,10 +12,10 @@ use std::{
 };
 
 use super::{
-    arm::{Arm, RecvArm, Start},
+    arm::{poll_single, RecvArm},
     core::{Chan, RecvFail},
     error::{RecvTimeoutError, TryRecvError},
-    waiter::{Selection, Status},
+    waiter::Selection,
 };
 use crate::{
     loom::atomic::Ordering,
@@ -352,61 +352,6 @@ impl<T> fmt::Debug for Receiver<T> {
     }
 }
 
-/// The receive protocol shared by [`Recv`] and the `Stream` impl.
-fn poll_recv<T>(
-    mut arm: Pin<&mut RecvArm<'_, T>>,
-    sel: &Selection,
-    started: &mut bool,
-    cx: &mut Context<'_>,
-    at: &'static Location<'static>,
-) -> Poll<Option<T>> {
-    // A goroutine whose channel is always ready must still yield its worker.
-    std::task::ready!(crate::runtime::coop::poll_proceed(cx));
-    let reason = if arm.chan().nil {
-        WaitReason::ChanReceiveNilChan
-    } else {
-        WaitReason::ChanReceive
-    };
-    loop {
-        if !*started {
-            *started = true;
-            sel.reset();
-            match arm.as_mut().start_single(sel, cx.waker()) {
-                Start::Done(v) => {
-                    *started = false;
-                    return Poll::Ready(v);
-                }
-                Start::Linked | Start::Never => {
-                    wait::record(reason, at);
-                    return Poll::Pending;
-                }
-            }
-        }
-        match sel.status() {
-            Status::Done(_) => {
-                *started = false;
-                match arm.as_mut().take_done() {
-                    Some(v) => return Poll::Ready(v),
-                    // The in-flight sender was dropped and took its value
-                    // back: nothing was received; wait again.
-                    None => continue,
-                }
-            }
-            Status::Claimed(_) => arm.wait_claimed(),
-            Status::Waiting => {
-                arm.as_mut().refresh(cx.waker());
-                if sel.status() == Status::Waiting {
-                    wait::record(reason, at);
-                    return Poll::Pending;
-                }
-            }
-            Status::Aborted | Status::InFlight(_) => {
-                unreachable!("goro: receive aborted or in flight while polled")
-            }
-        }
-    }
-}
-
 /// The future of [`Receiver::recv`].
 ///
 /// Dropping it before it completes takes nothing from the channel: a value
@@ -447,7 +392,12 @@ impl<T> Future for Recv<'_, T> {
         let this = unsafe { self.get_unchecked_mut() };
         // SAFETY: structural pinning of `arm`, as above.
         let arm = unsafe { Pin::new_unchecked(&mut this.arm) };
-        poll_recv(arm, &this.sel, &mut this.started, cx, this.at)
+        let reason = if arm.chan().nil {
+            WaitReason::ChanReceiveNilChan
+        } else {
+            WaitReason::ChanReceive
+        };
+        poll_single(arm, &this.sel, &mut this.started, cx, reason, this.at)
     }
 }
 
@@ -464,7 +414,7 @@ impl<T> futures_core::Stream for Receiver<T> {
         if this.terminated {
             return Poll::Ready(None);
         }
-        std::task::ready!(crate::runtime::coop::poll_proceed(cx));
+        std::task::ready!(crate::runtime::context::poll_proceed(cx));
         if this.chan.nil {
             wait::record(WaitReason::ChanReceiveNilChan, Location::caller());
             return Poll::Pending;

@@ -54,7 +54,7 @@ use std::{
 };
 
 use super::{
-    arm::{Arm, Now, RecvArm, Reg, SendArm},
+    arm::{self, Arm, Now, RecvArm, Reg, SendArm, Woke},
     waiter::{Selection, Status},
 };
 use crate::wait::{self, WaitReason};
@@ -242,7 +242,7 @@ impl<A: Arms> Driver<A> {
     pub(crate) unsafe fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Option<usize>> {
         // A select loop that always finds an arm ready (a closed channel,
         // a fast producer) must still yield its worker.
-        std::task::ready!(crate::runtime::coop::poll_proceed(cx));
+        std::task::ready!(crate::runtime::context::poll_proceed(cx));
         loop {
             match self.stage {
                 Stage::Start => {
@@ -256,73 +256,97 @@ impl<A: Arms> Driver<A> {
                         return r;
                     }
                 }
-                Stage::Waiting => match self.sel.status() {
-                    Status::Waiting => {
-                        let same = self.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker()));
-                        if !same {
-                            for i in 0..self.arms.count() {
-                                self.arms.arm(i).refresh(cx.waker());
-                            }
-                            self.waker = Some(cx.waker().clone());
-                            // A channel may have taken the old waker before
-                            // the refresh: look again (once: `will_wake` may
-                            // never be true for some wakers).
-                            if self.sel.status() != Status::Waiting {
+                Stage::Waiting => {
+                    let mut b = Blocked {
+                        arms: &mut self.arms,
+                        waker: &mut self.waker,
+                        in_flight: None,
+                    };
+                    match arm::wait(&mut b, &self.sel, cx, WaitReason::Select, self.at) {
+                        Woke::Pending => return Poll::Pending,
+                        Woke::Done(i) => {
+                            self.unregister_all(Some(i));
+                            if !self.arms.arm(i).finish() {
+                                // A receive whose sender took its value back:
+                                // nothing happened, start over.
+                                self.stage = Stage::Start;
                                 continue;
                             }
+                            self.stage = Stage::Finished;
+                            return Poll::Ready(Some(i));
                         }
-                        wait::record(WaitReason::Select, self.at);
-                        return Poll::Pending;
+                        Woke::Other(_) => {
+                            unreachable!("goro: select aborted or in flight while waiting")
+                        }
                     }
-                    Status::Claimed(i) => self.arms.arm(i).wait_claimed(),
-                    Status::Done(i) => {
-                        self.unregister_all(Some(i));
-                        if !self.arms.arm(i).finish() {
-                            // A receive whose sender took its value back:
-                            // nothing happened, start over.
+                }
+                Stage::InFlight(i) => {
+                    let mut b = Blocked {
+                        arms: &mut self.arms,
+                        waker: &mut self.waker,
+                        in_flight: Some(i),
+                    };
+                    match arm::wait(&mut b, &self.sel, cx, WaitReason::Select, self.at) {
+                        Woke::Pending => return Poll::Pending,
+                        Woke::Done(j) => {
+                            let sent = self.arms.arm(j).finish();
+                            debug_assert!(sent, "goro: a send arm always finishes");
+                            self.stage = Stage::Finished;
+                            return Poll::Ready(Some(j));
+                        }
+                        // The receiver was cancelled and gave the value back:
+                        // start over (another arm may be ready now).
+                        Woke::Other(Status::Waiting) => {
+                            self.arms.arm(i).unregister();
                             self.stage = Stage::Start;
-                            continue;
                         }
-                        self.stage = Stage::Finished;
-                        return Poll::Ready(Some(i));
+                        Woke::Other(_) => unreachable!("goro: select in flight aborted"),
                     }
-                    Status::Aborted | Status::InFlight(_) => {
-                        unreachable!("goro: select aborted or in flight while waiting")
-                    }
-                },
-                Stage::InFlight(i) => match self.sel.status() {
-                    Status::InFlight(_) => {
-                        let same = self.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker()));
-                        if !same {
-                            self.arms.arm(i).refresh(cx.waker());
-                            self.waker = Some(cx.waker().clone());
-                            // As in `Waiting`: look again, once.
-                            if !matches!(self.sel.status(), Status::InFlight(_)) {
-                                continue;
-                            }
-                        }
-                        wait::record(WaitReason::Select, self.at);
-                        return Poll::Pending;
-                    }
-                    Status::Done(j) => {
-                        let sent = self.arms.arm(j).finish();
-                        debug_assert!(sent, "goro: a send arm always finishes");
-                        self.stage = Stage::Finished;
-                        return Poll::Ready(Some(j));
-                    }
-                    // The receiver was cancelled and gave the value back:
-                    // start over (another arm may be ready now).
-                    Status::Waiting => {
-                        self.arms.arm(i).unregister();
-                        self.stage = Stage::Start;
-                    }
-                    Status::Claimed(_) | Status::Aborted => {
-                        unreachable!("goro: select in flight claimed or aborted")
-                    }
-                },
+                }
                 Stage::Finished => panic!("goro: select polled after completion"),
             }
         }
+    }
+}
+
+/// A waiting select as [`arm::Blocked`]: every arm is linked (`Waiting`),
+/// or one send arm's value is in flight and nothing else is registered.
+struct Blocked<'d, A: Arms> {
+    arms: &'d mut A,
+    /// The waker the arms hold.
+    waker: &'d mut Option<Waker>,
+    in_flight: Option<usize>,
+}
+
+impl<A: Arms> arm::Blocked for Blocked<'_, A> {
+    fn waiting(&self, s: Status) -> bool {
+        match self.in_flight {
+            None => s == Status::Waiting,
+            Some(_) => matches!(s, Status::InFlight(_)),
+        }
+    }
+
+    fn wait_claimed(&mut self, i: usize) {
+        assert!(self.in_flight.is_none(), "goro: select in flight claimed");
+        self.arms.arm(i).wait_claimed();
+    }
+
+    /// Refreshes only if the waker changed; then the caller looks again
+    /// (once: `will_wake` may never be true for some wakers).
+    fn refresh(&mut self, waker: &Waker) -> bool {
+        if self.waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
+            return false;
+        }
+        match self.in_flight {
+            Some(i) => self.arms.arm(i).refresh(waker),
+            None => {
+                for i in 0..self.arms.count() {
+                    self.arms.arm(i).refresh(waker);
+                }
+            }
+        }
+        *self.waker = Some(waker.clone());
+        true
     }
 }
 

@@ -11,10 +11,10 @@ use std::{
 };
 
 use super::{
-    arm::{SendArm, Start},
+    arm::{poll_single, SendArm},
     core::{Chan, SendFail, Sent},
     error::{SendError, SendTimeoutError, TrySendError},
-    waiter::{Selection, Status},
+    waiter::Selection,
 };
 use crate::{
     loom::atomic::Ordering,
@@ -388,38 +388,11 @@ impl<T> Future for Send<'_, T> {
     type Output = Result<(), SendError<T>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        // A goroutine whose sends always succeed must still yield its worker.
-        std::task::ready!(crate::runtime::coop::poll_proceed(cx));
         // SAFETY: `arm` and `sel` are never moved out; they stay pinned.
         let this = unsafe { self.get_unchecked_mut() };
         // SAFETY: structural pinning of `arm`, as above.
-        let mut arm = unsafe { Pin::new_unchecked(&mut this.arm) };
-        if !this.started {
-            this.started = true;
-            match arm.as_mut().start_single(&this.sel, cx.waker()) {
-                Start::Done(r) => return Poll::Ready(r),
-                Start::Linked | Start::Never => {
-                    wait::record(WaitReason::ChanSend, this.at);
-                    return Poll::Pending;
-                }
-            }
-        }
-        loop {
-            match this.sel.status() {
-                Status::Done(_) => return Poll::Ready(arm.take_done()),
-                Status::Claimed(_) => super::arm::Arm::wait_claimed(&*arm),
-                // Waiting in `sendq`, or in flight to a receiver that has
-                // not taken the value yet (which may give it back: then it
-                // waits in `sendq` again).
-                Status::Waiting | Status::InFlight(_) => {
-                    super::arm::Arm::refresh(arm.as_mut(), cx.waker());
-                    if matches!(this.sel.status(), Status::Waiting | Status::InFlight(_)) {
-                        wait::record(WaitReason::ChanSend, this.at);
-                        return Poll::Pending;
-                    }
-                }
-                Status::Aborted => unreachable!("goro: send aborted while polled"),
-            }
-        }
+        let arm = unsafe { Pin::new_unchecked(&mut this.arm) };
+        let (sel, at) = (&this.sel, this.at);
+        poll_single(arm, sel, &mut this.started, cx, WaitReason::ChanSend, at)
     }
 }

@@ -15,7 +15,7 @@ use std::{
 use mio::{event::Source, Token};
 
 use crate::runtime::{
-    context, coop,
+    context,
     io::{Direction, ScheduledIo, Wait},
     Shared,
 };
@@ -80,7 +80,7 @@ impl<E: Source> PollEvented<E> {
         mut wait: Option<&mut Wait>,
         mut op: impl FnMut(&E) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
-        ready!(coop::poll_proceed(cx));
+        ready!(context::poll_proceed(cx));
         loop {
             let ev = match self.sched.poll_ready(cx, dir, at, wait.as_deref_mut()) {
                 Poll::Ready(r) => r?,

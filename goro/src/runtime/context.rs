@@ -1,18 +1,18 @@
 //! The thread-local view of the runtime: which runtime this thread serves
 //! (as a worker, as the thread inside `block_on`, or as a blocking-pool
-//! thread) and which goroutine it is polling right now.
+//! thread), which goroutine it is polling right now, and that goroutine's
+//! cooperative budget ([`poll_proceed`]).
 //!
 //! The context lives on the stack of the worker loop (or `block_on`) and
 //! the thread-local holds a pointer to it for exactly that long.
 
 use std::{
     cell::{Cell, RefCell},
-    panic::Location,
     ptr,
 };
 
 use super::{worker::Worker, Shared};
-use crate::{task::Header, wait::WaitReason};
+use crate::{task::Header, wait::WaitRecord};
 
 pub(crate) enum Kind {
     /// A worker thread; the core is borrowed only briefly, never across a poll.
@@ -108,7 +108,7 @@ pub(crate) fn with<R>(f: impl FnOnce(Option<&ThreadCtx>) -> R) -> R {
 pub(crate) fn enter_task(header: &Header) -> TaskGuard {
     TLS.try_with(|t| TaskGuard {
         prev: t.task.replace(header as *const _),
-        prev_budget: t.budget.replace(super::coop::BUDGET),
+        prev_budget: t.budget.replace(BUDGET),
     })
     // Lazily: a fallback guard built eagerly would be dropped at once, and
     // its drop would reset this thread's task and budget.
@@ -133,24 +133,55 @@ impl Drop for TaskGuard {
     }
 }
 
-/// Spends one unit of the cooperative budget; false when it is spent.
-/// Only a poll with the polled goroutine's own waker counts (see `coop`).
+// ---- the cooperative budget ------------------------------------------------
+//
+// How many goro operations a goroutine may complete in one poll before it
+// must yield its worker. Rust futures cannot be preempted. A goroutine
+// whose channel is always ready (a producer that keeps up, a closed channel
+// in a `select!` loop) would otherwise never return `Pending` and would
+// starve every goroutine queued behind it on its worker. Each poll of a
+// goroutine starts with `BUDGET` units (`enter_task`); every channel
+// operation spends one first ([`poll_proceed`]); when none are left it
+// wakes its own task and returns `Pending` without touching the channel,
+// so the goroutine goes to the back of the run queue (a `yield_now`).
+// Outside goroutines (threads, other executors) there is no budget.
+//
+// Only a poll with the goroutine's own task waker spends it: a future
+// driven by a nested executor inside the goroutine (every `_blocking`
+// call, `futures::executor::block_on`, `Select::try_select`'s no-op waker)
+// cannot yield the goroutine by returning `Pending`: it would wake its own
+// waker and be re-polled at once, forever.
+
+/// Operations per poll. Go's time slice is 10 ms; 128 channel operations
+/// take a few microseconds.
+pub(crate) const BUDGET: u32 = 128;
+
+/// Spends one unit of the current goroutine's budget, or yields (wakes
+/// the task, `Pending`) when it is spent.
 #[inline]
-pub(crate) fn spend_budget(waker: &std::task::Waker) -> bool {
-    TLS.try_with(|t| match t.budget.get() {
-        UNCONSTRAINED => true,
-        n => {
-            if !crate::task::is_task_waker(waker, t.task.get()) {
-                return true;
+pub(crate) fn poll_proceed(cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+    let waker = cx.waker();
+    let spent = TLS
+        .try_with(|t| match t.budget.get() {
+            UNCONSTRAINED => false,
+            n => {
+                if !crate::task::is_task_waker(waker, t.task.get()) {
+                    return false;
+                }
+                if n == 0 {
+                    return true;
+                }
+                t.budget.set(n - 1);
+                false
             }
-            if n == 0 {
-                return false;
-            }
-            t.budget.set(n - 1);
-            true
-        }
-    })
-    .unwrap_or(true)
+        })
+        .unwrap_or(false);
+    if spent {
+        waker.wake_by_ref();
+        std::task::Poll::Pending
+    } else {
+        std::task::Poll::Ready(())
+    }
 }
 
 /// What starting a goroutine needs from this thread, read in one
@@ -193,19 +224,19 @@ pub(crate) fn current_id() -> u64 {
     with_current(|c| c.goroutine)
 }
 
-/// Records the wait reason on the goroutine polled by this thread, if any.
+/// Runs `f` on the wait record of the goroutine polled by this thread (a
+/// task's header, or main's), if any: `wait::record` writes it.
 #[inline]
-pub(crate) fn record_wait(reason: WaitReason, at: &'static Location<'static>) {
+pub(crate) fn with_wait_record(f: impl FnOnce(&WaitRecord)) {
     let task = TLS.try_with(|t| t.task.get()).unwrap_or(ptr::null());
     // SAFETY: set only for the duration of a poll of a live task.
     if let Some(h) = unsafe { task.as_ref() } {
-        h.wait.record(reason, at);
-        return;
+        return f(&h.wait);
     }
     with(|ctx| {
         if let Some(ctx) = ctx {
             if matches!(ctx.kind, Kind::Main) {
-                ctx.shared().main.record_wait(reason, at);
+                f(&ctx.shared().main.wait);
             }
         }
     })

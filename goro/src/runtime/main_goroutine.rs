@@ -55,10 +55,6 @@ impl MainGoroutine {
         self.id.load(Relaxed)
     }
 
-    pub(crate) fn record_wait(&self, reason: WaitReason, at: &'static Location<'static>) {
-        self.wait.record(reason, at);
-    }
-
     /// Whether a `block_on` is running, and what it waits for (reason,
     /// site, since when on the coarse clock).
     pub(crate) fn wait(&self) -> Option<(WaitReason, Option<&'static Location<'static>>, u32)> {

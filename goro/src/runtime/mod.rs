@@ -53,7 +53,6 @@
 pub(crate) mod blocking;
 mod builder;
 pub(crate) mod context;
-pub(crate) mod coop;
 pub(crate) mod deadlock;
 pub(crate) mod dump;
 mod handle;

@@ -26,7 +26,8 @@
 //! - `idle.rs`: parking, searching, and waking one worker when work appears;
 //! - `owned.rs`: every live goroutine (shutdown, `num_goroutine`, dump);
 //! - `blocking.rs`: the `spawn_blocking` pool;
-//! - `context.rs`: which runtime and goroutine this thread serves;
+//! - `context.rs`: which runtime and goroutine this thread serves, and
+//!   that goroutine's cooperative budget;
 //! - `park.rs`: the thread parker;
 //! - `io/`: the netpoller, polled by the timer-driver worker as it parks
 //!   (`io/none.rs` stands in for it without the `net` feature);

@@ -73,6 +73,7 @@
 mod cond;
 mod mutex;
 mod once;
+mod once_value;
 mod owned;
 mod rwmutex;
 mod semaphore;
@@ -81,7 +82,8 @@ mod waitgroup;
 
 pub use cond::{Cond, CondWait};
 pub use mutex::{Mutex, MutexGuard, MutexLock};
-pub use once::{Once, OnceCall, OnceValue, OnceValueInit};
+pub use once::{Once, OnceCall};
+pub use once_value::{OnceValue, OnceValueInit};
 pub use owned::{
     OwnedMutexGuard, OwnedMutexLock, OwnedRwMutexRead, OwnedRwMutexReadGuard, OwnedRwMutexWrite,
     OwnedRwMutexWriteGuard, OwnedSemaphoreAcquire, OwnedSemaphorePermit,

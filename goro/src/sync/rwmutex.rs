@@ -96,7 +96,7 @@
 //! The steps live in `poll_read` / `cancel_read` and `poll_write` /
 //! `cancel_write`, which take the waiter's node key or write stage by
 //! reference, so the borrowed futures here and the owned ones of
-//! `owned.rs` run the same code.
+//! `owned/rwmutex.rs` run the same code.
 //!
 //! Why spin before sleeping? A reader keeps the lock for a few nanoseconds;
 //! parking a task and waking it costs microseconds. As in [`Mutex`], a short

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{add_saturating, now, timer::ChanTimer};
+use super::{add_saturating, chan_timer::ChanTimer, now};
 use crate::chan::Receiver;
 
 /// A channel that receives the instant it was due, once, after `d`: Go's

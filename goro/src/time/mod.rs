@@ -34,7 +34,7 @@
 //! # Compared with Go and tokio
 //!
 //! `Timer`, `Ticker`, `after` and `tick` have channels with Go 1.23's
-//! semantics (timer.rs): `Timer::chan()` is Go's `t.C`, a `select!` arm;
+//! semantics (chan_timer.rs): `Timer::chan()` is Go's `t.C`, a `select!` arm;
 //! a `Timer` you `.await` is the Rust-shaped twin of `<-t.C`.
 //!
 //! Every duration is accepted: a deadline past the end of `Instant`'s range
@@ -46,15 +46,18 @@
 //! `.await` does nothing and warns.
 
 mod after;
+mod chan_timer;
 pub(crate) mod driver;
 mod handle;
 mod sleep;
+mod ticker;
 mod timer;
 
 pub use after::{after, tick};
 pub use handle::now;
 pub(crate) use handle::{add_saturating, global_timers, Callback};
 pub use sleep::{sleep, sleep_until, timeout, Elapsed, Sleep, Timeout};
-pub use timer::{Tick, Ticker, Timer};
+pub use ticker::{Tick, Ticker};
+pub use timer::Timer;
 
 use handle::{global_driver, global_insert, next_tick, Armed, Handle};

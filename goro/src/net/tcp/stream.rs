@@ -1,5 +1,5 @@
-//! TCP: `TcpListener` (Go's `net.Listen("tcp", ..)` + `Accept`) and
-//! `TcpStream` (Go's `net.Dial("tcp", ..)`, a `net.TCPConn`).
+//! `TcpStream`: Go's `net.Dial("tcp", ..)`, a `net.TCPConn`: connect,
+//! reads, writes, deadlines (its socket options are in `options.rs`).
 
 use std::{
     fmt,
@@ -9,251 +9,17 @@ use std::{
     panic::Location,
     sync::Arc,
     task::{Context, Poll},
-    time::{Duration, Instant},
+    time::Instant,
 };
 
-use super::{
+use crate::net::{
     addr::{Resolve, ToSocketAddrs},
-    each_addr,
     poll_evented::PollEvented,
     stream::{self, sealed::Stream, OwnedReadHalf, OwnedWriteHalf},
 };
 use crate::runtime::io::{Direction, Wait};
 
-/// Go's default TCP keep-alive period (`net.defaultTCPKeepAliveIdle` and
-/// `defaultTCPKeepAliveInterval`), for dialed and accepted connections.
-const DEFAULT_KEEPALIVE: Duration = Duration::from_secs(15);
-
-/// Keep-alive on (idle time and probe interval `period`, Go's 9 probes)
-/// or off.
-fn set_keepalive(s: &mio::net::TcpStream, period: Option<Duration>) -> io::Result<()> {
-    let sock = socket2::SockRef::from(s);
-    let Some(period) = period else {
-        return sock.set_keepalive(false);
-    };
-    let ka = socket2::TcpKeepalive::new().with_time(period);
-    #[cfg(any(
-        target_os = "linux",
-        target_os = "android",
-        target_os = "macos",
-        target_os = "ios",
-        target_os = "freebsd",
-        target_os = "netbsd",
-        windows
-    ))]
-    let ka = ka.with_interval(period);
-    #[cfg(any(
-        target_os = "linux",
-        target_os = "android",
-        target_os = "macos",
-        target_os = "ios",
-        target_os = "freebsd",
-        target_os = "netbsd"
-    ))]
-    let ka = ka.with_retries(9);
-    sock.set_tcp_keepalive(&ka)
-}
-
-/// A TCP socket server, listening for connections: Go's `net.Listener`
-/// from `net.Listen("tcp", addr)`.
-///
-/// Dropping it closes the socket. Goroutines cannot be waiting in
-/// [`accept`](TcpListener::accept) then (they borrow it); to stop
-/// goroutines that share one through an `Arc`, do as in Go: set a
-/// deadline in the past with [`set_deadline`](TcpListener::set_deadline),
-/// which makes every pending and later `accept` fail with `TimedOut`.
-///
-/// # Examples
-///
-/// ```
-/// use goro::net::{TcpListener, TcpStream};
-///
-/// goro::run(async {
-///     let ln = TcpListener::bind("127.0.0.1:0").unwrap();
-///     let addr = ln.local_addr().unwrap();
-///     goro::go(async move {
-///         let (conn, _) = ln.accept().await.unwrap();
-///         let mut buf = [0; 5];
-///         conn.read_exact(&mut buf).await.unwrap();
-///         conn.write_all(&buf).await.unwrap(); // echo
-///     });
-///     let c = TcpStream::connect(addr).await.unwrap();
-///     c.write_all(b"hello").await.unwrap();
-///     let mut buf = [0; 5];
-///     c.read_exact(&mut buf).await.unwrap();
-///     assert_eq!(&buf, b"hello");
-/// });
-/// ```
-pub struct TcpListener {
-    io: PollEvented<mio::net::TcpListener>,
-}
-
-impl TcpListener {
-    /// Listens on `addr` (the first of its addresses that works); port 0
-    /// picks a free port. The backlog is the kernel's maximum
-    /// (`net.core.somaxconn` on Linux), as in Go. Name resolution, if `addr` needs any, blocks.
-    /// Must be called inside a goro runtime.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// goro::run(async {
-    ///     let ln = goro::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    ///     assert_ne!(ln.local_addr().unwrap().port(), 0);
-    /// });
-    /// ```
-    #[track_caller]
-    pub fn bind(addr: impl std::net::ToSocketAddrs) -> io::Result<TcpListener> {
-        let at = Location::caller();
-        each_addr(addr, |a| {
-            let l = super::listen::tcp(a)?;
-            Self::register(l, at)
-        })
-    }
-
-    /// Wraps a listener made with the standard library (it is switched to
-    /// non-blocking mode). Must be called inside a goro runtime.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// goro::run(async {
-    ///     let std_ln = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    ///     let ln = goro::net::TcpListener::from_std(std_ln).unwrap();
-    ///     assert!(ln.local_addr().is_ok());
-    /// });
-    /// ```
-    #[track_caller]
-    pub fn from_std(l: std::net::TcpListener) -> io::Result<TcpListener> {
-        l.set_nonblocking(true)?;
-        Self::register(mio::net::TcpListener::from_std(l), Location::caller())
-    }
-
-    fn register(l: mio::net::TcpListener, at: &'static Location<'static>) -> io::Result<Self> {
-        Ok(TcpListener {
-            io: PollEvented::new_at(l, "goro::net::TcpListener", at)?,
-        })
-    }
-
-    /// Waits for the next connection: Go's `Accept`. Fails with `TimedOut`
-    /// once the listener's deadline has passed.
-    ///
-    /// Out of file descriptors (`EMFILE`/`ENFILE`), it fails with that
-    /// error, as Go's does, and the connection stays queued: an accept
-    /// loop should back off before it retries, as Go's `http.Server` does
-    /// (5 ms, doubling up to 1 s), or it retries at full speed until a
-    /// descriptor is free.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use goro::net::{TcpListener, TcpStream};
-    /// goro::run(async {
-    ///     let ln = TcpListener::bind("127.0.0.1:0").unwrap();
-    ///     let c = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
-    ///     let (s, peer) = ln.accept().await.unwrap();
-    ///     assert_eq!(peer, c.local_addr().unwrap());
-    ///     assert_eq!(s.peer_addr().unwrap(), c.local_addr().unwrap());
-    /// });
-    /// ```
-    #[track_caller]
-    pub fn accept(&self) -> impl Future<Output = io::Result<(TcpStream, SocketAddr)>> + '_ {
-        let at = Location::caller();
-        let mut wait = Wait::default();
-        poll_fn(move |cx| self.poll_accept_at(cx, at, Some(&mut wait)))
-    }
-
-    /// The poll step of [`accept`](TcpListener::accept), for hand-written futures.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::future::poll_fn;
-    /// use goro::net::{TcpListener, TcpStream};
-    /// goro::run(async {
-    ///     let ln = TcpListener::bind("127.0.0.1:0").unwrap();
-    ///     let c = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
-    ///     let (s, from) = poll_fn(|cx| ln.poll_accept(cx)).await.unwrap();
-    ///     assert_eq!(from, c.local_addr().unwrap());
-    ///     assert_eq!(s.peer_addr().unwrap(), from);
-    /// });
-    /// ```
-    #[track_caller]
-    pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
-        self.poll_accept_at(cx, Location::caller(), None)
-    }
-
-    fn poll_accept_at(
-        &self,
-        cx: &mut Context<'_>,
-        at: &'static Location<'static>,
-        wait: Option<&mut Wait>,
-    ) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
-        self.io
-            .poll_io(cx, Direction::Read, at, wait, |l| l.accept())
-            .map(|r| {
-                let (s, addr) = r?;
-                Ok((TcpStream::accepted(self.io.sibling(s)?), addr))
-            })
-    }
-
-    /// The address this listener is bound to.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// goro::run(async {
-    ///     let ln = goro::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    ///     assert!(ln.local_addr().unwrap().ip().is_loopback());
-    /// });
-    /// ```
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.io.get_ref().local_addr()
-    }
-
-    /// Go's `SetDeadline` on a listener: pending and later `accept`s fail
-    /// with `io::ErrorKind::TimedOut` once `deadline` has passed; `None`
-    /// removes it. A deadline already past wakes pending `accept`s at once.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::time::{Duration, Instant};
-    /// goro::run(async {
-    ///     let ln = goro::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    ///     ln.set_deadline(Some(Instant::now() + Duration::from_millis(10)));
-    ///     let err = ln.accept().await.unwrap_err();
-    ///     assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
-    /// });
-    /// ```
-    pub fn set_deadline(&self, deadline: Option<Instant>) {
-        self.io.set_deadline(Direction::Read, deadline)
-    }
-
-    /// The deadline set by [`set_deadline`](TcpListener::set_deadline).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// goro::run(async {
-    ///     let ln = goro::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    ///     assert_eq!(ln.deadline(), None);
-    ///     let d = goro::time::now() + Duration::from_secs(5);
-    ///     ln.set_deadline(Some(d));
-    ///     assert_eq!(ln.deadline(), Some(d));
-    /// });
-    /// ```
-    pub fn deadline(&self) -> Option<Instant> {
-        self.io.deadline(Direction::Read)
-    }
-}
-
-impl fmt::Debug for TcpListener {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.io.fmt(f)
-    }
-}
+use super::options::{set_keepalive, DEFAULT_KEEPALIVE};
 
 /// A TCP connection: Go's `net.TCPConn`.
 ///
@@ -291,7 +57,7 @@ impl fmt::Debug for TcpListener {
 /// });
 /// ```
 pub struct TcpStream {
-    io: PollEvented<mio::net::TcpStream>,
+    pub(super) io: PollEvented<mio::net::TcpStream>,
 }
 
 impl TcpStream {
@@ -319,7 +85,7 @@ impl TcpStream {
         async move {
             let addrs = match addr? {
                 Resolve::Done(v) => v,
-                name => super::addr::resolve_owned(name).await?,
+                name => crate::net::addr::resolve_owned(name).await?,
             };
             let mut last = None;
             for a in addrs {
@@ -387,52 +153,10 @@ impl TcpStream {
         })
     }
 
-    fn accepted(io: PollEvented<mio::net::TcpStream>) -> Self {
+    pub(super) fn accepted(io: PollEvented<mio::net::TcpStream>) -> Self {
         let _ = io.get_ref().set_nodelay(true);
         let _ = set_keepalive(io.get_ref(), Some(DEFAULT_KEEPALIVE));
         TcpStream { io }
-    }
-
-    /// Turns TCP keep-alive on with `period` as both the idle time before
-    /// the first probe and the interval between probes (Go's
-    /// `SetKeepAlive` + `SetKeepAlivePeriod`), or off with `None`. Accepted
-    /// and dialed connections start with Go's default, 15 s (and 9 probes
-    /// where the system lets goro set it): a peer that vanished without a
-    /// FIN or RST is noticed after about 2.5 minutes, not hours.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use goro::net::{TcpListener, TcpStream};
-    /// use std::time::Duration;
-    /// goro::run(async {
-    ///     let ln = TcpListener::bind("127.0.0.1:0").unwrap();
-    ///     let c = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
-    ///     assert!(c.keepalive().unwrap()); // Go's default: on
-    ///     c.set_keepalive(Some(Duration::from_secs(60))).unwrap();
-    ///     c.set_keepalive(None).unwrap();
-    ///     assert!(!c.keepalive().unwrap());
-    /// });
-    /// ```
-    pub fn set_keepalive(&self, period: Option<Duration>) -> io::Result<()> {
-        set_keepalive(self.io.get_ref(), period)
-    }
-
-    /// Whether TCP keep-alive (`SO_KEEPALIVE`) is on.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// goro::run(async {
-    ///     let l = goro::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    ///     let s = goro::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
-    ///     assert!(s.keepalive().unwrap()); // Go's default: on, every 15 s
-    ///     s.set_keepalive(None).unwrap();
-    ///     assert!(!s.keepalive().unwrap());
-    /// });
-    /// ```
-    pub fn keepalive(&self) -> io::Result<bool> {
-        socket2::SockRef::from(self.io.get_ref()).keepalive()
     }
 
     /// Reads some bytes into `buf`: `Ok(0)` at end of stream (the peer shut
@@ -576,63 +300,6 @@ impl TcpStream {
     /// ```
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         self.io.get_ref().shutdown(how)
-    }
-
-    /// Sets `TCP_NODELAY`. As in Go, it is on for every accepted and
-    /// dialed connection (small writes go out at once); `false` turns
-    /// Nagle's algorithm back on.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use goro::net::{TcpListener, TcpStream};
-    /// goro::run(async {
-    ///     let ln = TcpListener::bind("127.0.0.1:0").unwrap();
-    ///     let c = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
-    ///     c.set_nodelay(true).unwrap();
-    ///     assert!(c.nodelay().unwrap());
-    /// });
-    /// ```
-    pub fn set_nodelay(&self, on: bool) -> io::Result<()> {
-        self.io.get_ref().set_nodelay(on)
-    }
-
-    /// Whether `TCP_NODELAY` is set.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # use goro::net::{TcpListener, TcpStream};
-    /// # goro::run(async {
-    /// # let ln = TcpListener::bind("127.0.0.1:0").unwrap();
-    /// # let a = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
-    /// # let (b, _) = ln.accept().await.unwrap();
-    /// assert!(a.nodelay().unwrap()); // on by default, as in Go
-    /// a.set_nodelay(false).unwrap();
-    /// assert!(!a.nodelay().unwrap());
-    /// # });
-    /// ```
-    pub fn nodelay(&self) -> io::Result<bool> {
-        self.io.get_ref().nodelay()
-    }
-
-    /// Sets `SO_LINGER` (Go's `SetLinger`). `Some(Duration::ZERO)` makes
-    /// dropping the stream send a reset (`ECONNRESET` at the peer) instead
-    /// of a graceful close.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use goro::net::{TcpListener, TcpStream};
-    /// use std::time::Duration;
-    /// goro::run(async {
-    ///     let ln = TcpListener::bind("127.0.0.1:0").unwrap();
-    ///     let c = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
-    ///     c.set_linger(Some(Duration::ZERO)).unwrap();
-    /// });
-    /// ```
-    pub fn set_linger(&self, linger: Option<Duration>) -> io::Result<()> {
-        socket2::SockRef::from(self.io.get_ref()).set_linger(linger)
     }
 
     /// Go's `SetDeadline`: sets both the read and the write deadline.
@@ -799,4 +466,4 @@ impl Stream for TcpStream {
 
 stream::stream_async_io!(TcpStream, &TcpStream);
 
-as_fd!(TcpListener, TcpStream);
+as_fd!(TcpStream);
