@@ -67,6 +67,7 @@ pub(crate) mod io;
 mod main_goroutine;
 pub(crate) mod owned;
 pub(crate) mod park;
+mod profile;
 pub(crate) mod queue;
 mod shared;
 pub(crate) mod signal;
@@ -89,6 +90,7 @@ pub use crate::wait::WaitReason;
 pub use builder::Builder;
 pub use dump::{dump, Dump, Goroutine, Status};
 pub use handle::{Handle, TryCurrentError};
+pub use profile::{Group, Grouped};
 pub use spawn::{go, spawn_blocking};
 pub use stats::{stats, Stats, WorkerStats};
 
