@@ -143,7 +143,7 @@ pub(crate) fn spend_budget(waker: &std::task::Waker) -> bool {
             if !crate::task::is_task_waker(waker, t.task.get()) {
                 return true;
             }
-            if n == 0 {
+            if n == 0 || super::seeded::chaos_yield() {
                 return false;
             }
             t.budget.set(n - 1);
@@ -151,6 +151,17 @@ pub(crate) fn spend_budget(waker: &std::task::Waker) -> bool {
         }
     })
     .unwrap_or(true)
+}
+
+/// Whether `waker` is the waker of the goroutine this thread polls (a
+/// poll that may yield it by returning `Pending`; see `coop`).
+#[inline]
+pub(crate) fn is_own_task_waker(waker: &std::task::Waker) -> bool {
+    TLS.try_with(|t| {
+        let task = t.task.get();
+        !task.is_null() && crate::task::is_task_waker(waker, task)
+    })
+    .unwrap_or(false)
 }
 
 /// What starting a goroutine needs from this thread, read in one

@@ -66,7 +66,7 @@ impl Mode {
     }
 
     /// How long the state must hold still before it is reported.
-    fn confirm(self) -> Duration {
+    pub(super) fn confirm(self) -> Duration {
         match self {
             Mode::Panic => Duration::from_millis(1000),
             _ => Duration::from_millis(20),
@@ -251,7 +251,7 @@ impl Shared {
     }
 
     #[cold]
-    fn report_deadlock(&self, mode: Mode) {
+    pub(super) fn report_deadlock(&self, mode: Mode) {
         if self.deadlock_reported.swap(true, SeqCst) {
             return;
         }

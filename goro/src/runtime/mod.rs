@@ -69,6 +69,7 @@ pub(crate) mod owned;
 pub(crate) mod park;
 mod profile;
 pub(crate) mod queue;
+pub(crate) mod seeded;
 mod shared;
 pub(crate) mod signal;
 mod spawn;

@@ -499,6 +499,7 @@ impl<T> Mutex<T> {
     ) -> Poll<()> {
         let m = self;
         let Some(k) = *key else {
+            std::task::ready!(crate::runtime::seeded::poll_chaos(cx));
             if m.try_lock_fast() || m.spin_lock() {
                 return Poll::Ready(());
             }

@@ -570,6 +570,9 @@ impl<T> RwMutex<T> {
         at: &'static Location<'static>,
         cx: &mut Context<'_>,
     ) -> Poll<()> {
+        if key.is_none() {
+            std::task::ready!(crate::runtime::seeded::poll_chaos(cx));
+        }
         if key.is_none() && self.try_read_lock() {
             return Poll::Ready(());
         }
