@@ -57,6 +57,7 @@ pub fn run_test<F: Future>(rt: Runtime, leak_check: bool, body: F) -> F::Output 
     if rt.shared().deadlock_mode() != deadlock::Mode::Off {
         rt.shared().set_deadlock_mode(deadlock::Mode::Panic);
     }
+    rt.shared().lock_cycles_fail_test();
     let out = rt.block_on(body);
     if leak_check {
         if let Some(report) = leaks(rt.shared(), grace) {

@@ -27,6 +27,7 @@ pub struct Builder {
     start_paused: bool,
     seed: Option<u64>,
     chaos: bool,
+    lock_cycles: deadlock::LockCycles,
     sysmon: sysmon::Config,
     #[cfg(feature = "tokio")]
     tokio_handle: Option<tokio::runtime::Handle>,
@@ -74,6 +75,7 @@ impl Builder {
             start_paused: false,
             seed: None,
             chaos: false,
+            lock_cycles: deadlock::LockCycles::default_for_build(),
             sysmon: sysmon::Config::default(),
         }
     }
@@ -298,6 +300,36 @@ impl Builder {
         self
     }
 
+    /// Lock-cycle (partial deadlock) detection: when a goroutine's wait for
+    /// a `Mutex` (or an `RwMutex` write lock) closes a cycle — A waits for
+    /// a lock held by B, B (perhaps through others) for one held by A —
+    /// goro reports it at once, while the rest of the program runs on:
+    /// `fatal error: goroutines deadlocked on locks`, then each goroutine
+    /// of the cycle with the site where it waits and the lock's holder.
+    /// [`LockCycles::Exit`](super::LockCycles::Exit) (the default in debug
+    /// builds) then exits with status 2; [`LockCycles::Report`](super::LockCycles::Report)
+    /// prints it once and continues; [`LockCycles::Off`](super::LockCycles::Off)
+    /// (the default in release builds) costs nothing. In `#[goro::test]`
+    /// a cycle fails the test. Not tracked: `RwMutex` read locks, owned
+    /// guards (`lock_owned`, `write_owned`), waits on `JoinHandle`s; a cycle may be
+    /// missed while its locks change hands; a guard moved to another
+    /// goroutine stays credited to the one that locked it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use goro::runtime::LockCycles;
+    /// let rt = goro::Runtime::builder().lock_cycles(LockCycles::Report).build().unwrap();
+    /// rt.block_on(async {
+    ///     let m = goro::sync::Mutex::new(0);
+    ///     *m.lock().await += 1; // no cycle, nothing printed
+    /// });
+    /// ```
+    pub fn lock_cycles(mut self, mode: super::LockCycles) -> Builder {
+        self.lock_cycles = mode;
+        self
+    }
+
     /// Whether to run sysmon, the monitor thread that keeps goroutines
     /// moving when one of them blocks its worker thread (default: on).
     ///
@@ -442,6 +474,7 @@ impl Builder {
         if self.start_paused {
             shared.timers.pause();
         }
+        shared.set_lock_cycles(self.lock_cycles);
         if let Some(seed) = self.seed {
             let chaos = if self.chaos {
                 super::seeded::default_chaos()

@@ -89,6 +89,7 @@ use std::{
 pub use crate::wait::set_wait_tracking;
 pub use crate::wait::WaitReason;
 pub use builder::Builder;
+pub use deadlock::LockCycles;
 pub use dump::{dump, Dump, Goroutine, Status};
 pub use handle::{Handle, TryCurrentError};
 pub use profile::{Group, Grouped};

@@ -193,6 +193,9 @@ pub(crate) struct Shared {
     /// Seeded scheduling (`Builder::seed`): set once by `Builder::build`;
     /// then no worker runs and `block_on`'s thread runs every goroutine.
     pub(crate) seed: std::sync::OnceLock<super::seeded::SeedConfig>,
+    /// What a lock cycle does (`deadlock::LockCycles` as `u8`; `deadlock.rs`).
+    pub(super) lock_cycles: AtomicU8,
+    pub(super) lock_cycle_reported: AtomicBool,
 }
 
 impl Shared {
@@ -343,6 +346,8 @@ impl Shared {
             sysmon: sysmon::Sysmon::new(sysmon),
             blocked: Mutex::new((0, Vec::new())),
             seed: std::sync::OnceLock::new(),
+            lock_cycles: AtomicU8::new(0),
+            lock_cycle_reported: AtomicBool::new(false),
         });
         Ok((shared, locals))
     }

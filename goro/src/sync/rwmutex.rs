@@ -842,6 +842,7 @@ pub struct RwMutexWriteGuard<'a, T> {
 
 impl<'a, T> RwMutexWriteGuard<'a, T> {
     fn new(lock: &'a RwMutex<T>) -> Self {
+        super::cycle::acquired(&lock.writer.holder);
         RwMutexWriteGuard {
             lock,
             _marker: PhantomData,
