@@ -240,7 +240,9 @@ impl Builder {
     /// goroutine on the same thread (deterministic); sockets are polled
     /// only when nothing else can run, and the kernel decides when they are
     /// ready; wake-ups from threads goro does not run (a `std::thread` with
-    /// a `Sender`, tokio tasks) arrive when the OS schedules those threads.
+    /// a `Sender`, tokio tasks) arrive when the OS schedules those threads;
+    /// a `_blocking` call inside a goroutine parks the one thread (use
+    /// `.await`).
     /// Go has no equivalent (its scheduler cannot be replayed).
     ///
     /// # Examples

@@ -30,6 +30,10 @@
 //! - Sockets are polled only when nothing else is runnable, with a short
 //!   timeout: the order in which the kernel makes them ready is not the
 //!   seed's. Programs under a seed should not depend on the network.
+//! - A `_blocking` call made inside a goroutine parks the only thread:
+//!   nothing else runs until something outside (another thread, a timer
+//!   of the global heap) ends it; waiting on another goroutine that way
+//!   hangs. Use `.await` under a seed.
 //! - Foreign threads (a `std::thread` holding a `Sender`, a tokio task,
 //!   a `_blocking` call on another thread) wake goroutines when the OS
 //!   schedules them; their wake-ups join the run set in arrival order.
