@@ -94,5 +94,7 @@
 //! }
 //! ```
 
+pub mod bank;
+
 #[path = "shop/mod.rs"]
 pub mod shop;

@@ -153,6 +153,7 @@ async fn serve(addr: &str, cfg: Config, sigint: goro::chan::Receiver<Signal>) ->
         "  curl -i -d '{{\"product\":\"rust-mug\",\"qty\":2,\"customer\":7}}' http://{addr}/buy"
     );
     println!("  curl http://{addr}/stats");
+    println!("  curl http://{addr}/debug/goroutines      # grouped; ?debug=2 every goroutine");
     println!("Ctrl-C stops it gracefully.");
     sigint.recv().await;
     println!("\nshutting down: no new connections, draining the queue ...");

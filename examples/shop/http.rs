@@ -24,11 +24,16 @@ pub(crate) async fn handle(
     let answer = match (req.method(), req.uri().path()) {
         (&Method::POST, "/buy") => buy(&state, req).await,
         (&Method::GET, "/stats") => json(StatusCode::OK, &state.stats().await),
+        // Go: `import _ "net/http/pprof"`'s goroutine page; `?debug=2` the full dump.
+        (&Method::GET, "/debug/goroutines") => {
+            let Ok(page) = goro::net::hyper::debug_goroutines(req).await;
+            page.map(|text| Full::new(Bytes::from(text)))
+        }
         (_, "/buy") => method_not_allowed("POST"),
-        (_, "/stats") => method_not_allowed("GET"),
+        (_, "/stats" | "/debug/goroutines") => method_not_allowed("GET"),
         (_, path) => error(
             StatusCode::NOT_FOUND,
-            &format!("no such page {path:?}; try POST /buy or GET /stats"),
+            &format!("no such page {path:?}; try POST /buy, GET /stats or GET /debug/goroutines"),
         ),
     };
     Ok(answer)

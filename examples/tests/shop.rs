@@ -218,6 +218,39 @@ fn unknown_path_is_404_and_wrong_method_405() {
     assert_eq!((s.accepted, s.bad_requests), (0, 0));
 }
 
+/// Issue 16: the shop mounts `/debug/goroutines` (Go's pprof goroutine
+/// page): the grouped profile, and every goroutine with `?debug=2`.
+#[test]
+fn debug_goroutines_page_groups_the_shops_goroutines() {
+    let mut shop = Shop::start(Config::default());
+    // The 8 order workers, once all blocked in the same receive, are one
+    // group (just after start some may still be runnable).
+    let start = std::time::Instant::now();
+    loop {
+        let a = request(shop.addr, "GET", "/debug/goroutines", b"");
+        assert_eq!(a.status, 200, "{a:?}");
+        assert_eq!(a.header("content-type"), Some("text/plain; charset=utf-8"));
+        assert!(a.body.starts_with("goroutine profile: total "), "{a:?}");
+        if a.body.contains("\n8 @ [chan receive]\n") {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "{}", a.body);
+        std::thread::sleep(Duration::from_millis(5));
+    }
+
+    let full = request(shop.addr, "GET", "/debug/goroutines?debug=2", b"");
+    assert_eq!(full.status, 200, "{full:?}");
+    assert!(
+        full.body.matches("[chan receive]:").count() >= 8,
+        "{}",
+        full.body
+    );
+
+    let a = request(shop.addr, "POST", "/debug/goroutines", b"");
+    assert_eq!(a.status, 405, "{a:?}");
+    shop.shutdown();
+}
+
 /// 200 orders at once against 2 slow workers and a queue of 10: most are
 /// refused with 503 + Retry-After, none is lost — every 202 is processed.
 #[test]

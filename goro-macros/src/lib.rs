@@ -6,7 +6,9 @@
 //! `leak_check = false` (the test fails by default when it leaves
 //! goroutines behind), `deadlock_check = false` (a deadlocked test fails
 //! with the goroutine dump by default) and `start_paused = true` (the
-//! virtual clock).
+//! virtual clock), and the seeded scheduling ones: `seed = N` (one seed),
+//! `seeds = K` (K seeds), `chaos = true` (injected yields; alone, the
+//! default seed count).
 
 use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as TokenStream2};
@@ -21,6 +23,9 @@ struct Options {
     leak_check: bool,
     deadlock_check: bool,
     start_paused: bool,
+    seed: Option<Expr>,
+    seeds: Option<Expr>,
+    chaos: bool,
 }
 
 fn bool_value(name: &str, value: &Expr) -> syn::Result<bool> {
@@ -41,6 +46,9 @@ fn parse_options(attr: TokenStream, allow_test_keys: bool) -> syn::Result<Option
         leak_check: true,
         deadlock_check: true,
         start_paused: false,
+        seed: None,
+        seeds: None,
+        chaos: false,
     };
     let args = Punctuated::<MetaNameValue, Token![,]>::parse_terminated.parse(attr)?;
     for arg in args {
@@ -60,10 +68,21 @@ fn parse_options(attr: TokenStream, allow_test_keys: bool) -> syn::Result<Option
             "start_paused" if allow_test_keys => {
                 opts.start_paused = bool_value(&name, &arg.value)?;
             }
+            "seed" if allow_test_keys && opts.seeds.is_none() => opts.seed = Some(arg.value),
+            "seeds" if allow_test_keys && opts.seed.is_none() => opts.seeds = Some(arg.value),
+            "seed" | "seeds" if allow_test_keys => {
+                return Err(syn::Error::new(
+                    arg.path.span(),
+                    "give either `seed = N` (one seed) or `seeds = K` (K seeds), not both",
+                ));
+            }
+            "chaos" if allow_test_keys => {
+                opts.chaos = bool_value(&name, &arg.value)?;
+            }
             _ => {
                 let known = if allow_test_keys {
                     "`procs = N`, `leak_check = false`, `deadlock_check = false`, \
-                     `start_paused = true`"
+                     `start_paused = true`, `seed = N`, `seeds = K`, `chaos = true`"
                 } else {
                     "`procs = N`"
                 };
@@ -195,8 +214,36 @@ fn expand_main(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream>
 /// # fn main() {}
 /// ```
 ///
+/// With `seed = N` the test runs under seeded, replayable scheduling
+/// ([`Builder::seed`](../goro/struct.Builder.html#method.seed)): one
+/// thread, every scheduling choice drawn from the seed, the virtual clock.
+/// With `seeds = K` it runs under K seeds (`goro::testing::seeds`: from a
+/// fixed base; `GORO_SEEDS=K` changes the count, `GORO_SEED=n` runs just
+/// seed `n`); a failure prints `GORO_SEED=<n>` and the command that
+/// replays it. `chaos = true` injects yields at channel operations and
+/// lock acquisitions; alone it implies `seeds = goro::testing::DEFAULT_SEEDS`.
+///
+/// ```
+/// #[goro::test(seeds = 20, chaos = true)]
+/// async fn counter_is_exact_under_every_seed() {
+///     let m = std::sync::Arc::new(goro::sync::Mutex::new(0));
+///     let wg = goro::sync::WaitGroup::new();
+///     for _ in 0..10 {
+///         wg.add(1);
+///         let (m, wg) = (m.clone(), wg.clone());
+///         goro::go(async move {
+///             *m.lock().await += 1;
+///             wg.done();
+///         });
+///     }
+///     wg.wait().await;
+///     assert_eq!(*m.lock().await, 10);
+/// }
+/// # fn main() {}
+/// ```
+///
 /// Options: `procs = N`, `leak_check = false`, `deadlock_check = false`,
-/// `start_paused = true`.
+/// `start_paused = true`, `seed = N`, `seeds = K`, `chaos = true`.
 #[proc_macro_attribute]
 pub fn test(attr: TokenStream, item: TokenStream) -> TokenStream {
     let original = item.clone();
@@ -211,10 +258,48 @@ fn expand_test(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream>
     let body = &f.block;
     let b = builder(&opts);
     let leak = opts.leak_check;
-    let new_body = quote_spanned! {Span::call_site()=>
-        {
-            let __goro_rt = #b.build().expect("goro: cannot start the runtime");
-            ::goro::testing::run_test(__goro_rt, #leak, async move #body)
+    let seeds = match (&opts.seed, &opts.seeds) {
+        (Some(n), _) => Some(quote! {
+            match ::std::env::var("GORO_SEED").ok().and_then(|s| s.trim().parse::<u64>().ok()) {
+                Some(n) => ::std::vec![n],
+                None => ::std::vec![#n],
+            }
+        }),
+        (None, Some(k)) => Some(quote! { ::goro::testing::seeds(#k) }),
+        (None, None) if opts.chaos => {
+            Some(quote! { ::goro::testing::seeds(::goro::testing::DEFAULT_SEEDS) })
+        }
+        (None, None) => None,
+    };
+    let new_body = match seeds {
+        None => quote_spanned! {Span::call_site()=>
+            {
+                let __goro_rt = #b.build().expect("goro: cannot start the runtime");
+                ::goro::testing::run_test(__goro_rt, #leak, async move #body)
+            }
+        },
+        Some(seeds) => {
+            let chaos = opts.chaos;
+            let name = f.sig.ident.to_string();
+            if !matches!(f.sig.output, syn::ReturnType::Default) {
+                return Err(syn::Error::new(
+                    f.sig.output.span(),
+                    "a seeded #[goro::test] returns `()` (it runs once per seed)",
+                ));
+            }
+            quote_spanned! {Span::call_site()=>
+                {
+                    ::goro::testing::run_seeded_test(
+                        || #b,
+                        #leak,
+                        &#seeds,
+                        #chaos,
+                        ::core::concat!(::core::module_path!(), "::", #name),
+                        ::core::env!("CARGO_PKG_NAME"),
+                        || async move #body,
+                    )
+                }
+            }
         }
     };
     f.block = syn::parse2(new_body)?;

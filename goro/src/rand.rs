@@ -38,6 +38,20 @@ pub(crate) fn below(n: u32) -> u32 {
     (((u64() >> 32) * n as u64) >> 32) as u32
 }
 
+/// Replaces this thread's generator state with one derived from `seed`
+/// (seeded scheduling: every choice on the thread then follows from it);
+/// returns the old state, for [`restore`].
+pub(crate) fn reseed(seed: u64) -> u64 {
+    // Mixed so that neighbouring seeds start far apart.
+    let s = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0xd1b5_4a32_d192_ed03;
+    STATE.with(|st| st.replace(s | 1))
+}
+
+/// Puts back a state [`reseed`] returned.
+pub(crate) fn restore(state: u64) {
+    STATE.with(|st| st.set(state));
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

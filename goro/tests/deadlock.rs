@@ -50,6 +50,7 @@ const SCENARIOS: &[(&str, Check)] = &[
     ("unbuffered_send_no_receiver", expect_deadlock),
     ("waitgroup_never_done", expect_deadlock),
     ("mutexes_opposite_order", expect_deadlock),
+    ("lock_cycle_while_main_runs", expect_lock_cycle),
     ("select_no_ready_arm", expect_deadlock),
     ("goroutine_join_chain", expect_deadlock),
     ("timer_pending_is_not_deadlock", expect_clean_exit),
@@ -82,27 +83,57 @@ fn child(name: &str) {
             });
             wg.wait().await; // @main_wg
         }),
-        "mutexes_opposite_order" => goro::run(async {
+        // Lock-cycle detection off: the whole-program detector's report.
+        "mutexes_opposite_order" => goro::Runtime::builder()
+            .lock_cycles(goro::runtime::LockCycles::Off)
+            .build()
+            .unwrap()
+            .block_on(async {
+                let a = std::sync::Arc::new(Mutex::new(0));
+                let b = std::sync::Arc::new(Mutex::new(0));
+                let both = WaitGroup::new();
+                both.add(2);
+                let (a1, b1, w1) = (a.clone(), b.clone(), both.clone());
+                let g1 = goro::go(async move {
+                    let _ga = a1.lock().await;
+                    w1.done();
+                    w1.wait().await;
+                    let _gb = b1.lock().await; // @g1_lock
+                });
+                let (a2, b2, w2) = (a.clone(), b.clone(), both.clone());
+                let g2 = goro::go(async move {
+                    let _gb = b2.lock().await;
+                    w2.done();
+                    w2.wait().await;
+                    let _ga = a2.lock().await; // @g2_lock
+                });
+                let _ = g1.await; // @main_join
+                let _ = g2.await;
+            }),
+        // Issue 16 part 2: the same pair while main keeps running; the
+        // default (debug build) reports the cycle at once and exits.
+        "lock_cycle_while_main_runs" => goro::run(async {
             let a = std::sync::Arc::new(Mutex::new(0));
             let b = std::sync::Arc::new(Mutex::new(0));
             let both = WaitGroup::new();
             both.add(2);
             let (a1, b1, w1) = (a.clone(), b.clone(), both.clone());
-            let g1 = goro::go(async move {
+            goro::go(async move {
                 let _ga = a1.lock().await;
                 w1.done();
                 w1.wait().await;
-                let _gb = b1.lock().await; // @g1_lock
+                let _gb = b1.lock().await; // @cycle_g1_lock
             });
             let (a2, b2, w2) = (a.clone(), b.clone(), both.clone());
-            let g2 = goro::go(async move {
+            goro::go(async move {
                 let _gb = b2.lock().await;
                 w2.done();
                 w2.wait().await;
-                let _ga = a2.lock().await; // @g2_lock
+                let _ga = a2.lock().await; // @cycle_g2_lock
             });
-            let _ = g1.await; // @main_join
-            let _ = g2.await;
+            loop {
+                goro::time::sleep(Duration::from_millis(1)).await;
+            }
         }),
         "select_no_ready_arm" => goro::run(async {
             let (_tx1, rx1) = chan::<u32>(0);
@@ -267,6 +298,29 @@ fn expect_deadlock(name: &str) {
                 "{p}"
             );
         }
+    }
+}
+
+fn expect_lock_cycle(name: &str) {
+    let out = run_child(name);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{name}: {stderr}");
+    assert!(
+        stderr.starts_with("fatal error: goroutines deadlocked on locks\n"),
+        "{name}: {stderr}"
+    );
+    assert_eq!(
+        stderr.matches("fatal error").count(),
+        1,
+        "printed once: {stderr}"
+    );
+    for marker in ["cycle_g1_lock", "cycle_g2_lock"] {
+        let p = paragraph(&stderr, &site(marker));
+        assert!(p.contains("[sync.Mutex.Lock]"), "{name}:\n{p}");
+        assert!(
+            p.contains("waits for a lock held by goroutine "),
+            "{name}:\n{p}"
+        );
     }
 }
 

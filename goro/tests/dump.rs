@@ -333,3 +333,69 @@ async fn goroutines_waiting_on_sockets_show_io_wait_at_the_users_line() {
     let _c = goro::net::TcpStream::connect(addr).await.unwrap();
     h.await.unwrap().unwrap();
 }
+
+/// Issue 16 part 3: 10^5 goroutines parked at three sites print as three
+/// groups (plus main) with exact counts, in a few lines.
+#[goro::test]
+async fn grouped_profile_counts_100k_goroutines_in_three_groups() {
+    const RECV: usize = 50_000;
+    const LOCK: usize = 30_000;
+    const WAIT: usize = 20_000;
+    let (tx, rx) = chan::<()>(0);
+    let m = std::sync::Arc::new(Mutex::new(()));
+    let guard = m.lock().await;
+    let wg = WaitGroup::new();
+    wg.add(1);
+    let mut hs = Vec::with_capacity(RECV + LOCK + WAIT);
+    for _ in 0..RECV {
+        let rx = rx.clone();
+        hs.push(goro::go(async move {
+            rx.recv().await;
+        }));
+    }
+    for _ in 0..LOCK {
+        let m = m.clone();
+        hs.push(goro::go(async move { drop(m.lock().await) }));
+    }
+    for _ in 0..WAIT {
+        let wg = wg.clone();
+        hs.push(goro::go(async move { wg.wait().await }));
+    }
+    let d = until(|d| {
+        d.goroutines()
+            .iter()
+            .filter(|g| matches!(g.status, Status::Waiting(_)))
+            .count()
+            == RECV + LOCK + WAIT
+    })
+    .await;
+    let p = d.grouped();
+    assert_eq!(p.total(), RECV + LOCK + WAIT + 1, "{p}");
+    let got: Vec<_> = p.groups().iter().map(|g| (g.count, g.status)).collect();
+    assert_eq!(
+        got,
+        vec![
+            (RECV, Status::Waiting(WaitReason::ChanReceive)),
+            (LOCK, Status::Waiting(WaitReason::MutexLock)),
+            (WAIT, Status::Waiting(WaitReason::WaitGroupWait)),
+            (1, Status::Running),
+        ]
+    );
+    for g in &p.groups()[..3] {
+        assert_eq!(g.blocked_at.unwrap().file(), file!());
+        assert_eq!(g.created_at.unwrap().file(), file!());
+    }
+    let text = p.to_string();
+    assert_eq!(text.lines().count(), 1 + 3 * 5 + 2, "{text}");
+    assert!(text.starts_with(&format!(
+        "goroutine profile: total {}\n{RECV} @ [chan receive]\n\t{}:",
+        RECV + LOCK + WAIT + 1,
+        file!()
+    )));
+    drop(tx);
+    drop(guard);
+    wg.done();
+    for h in hs {
+        h.await.unwrap();
+    }
+}

@@ -271,3 +271,71 @@ fn bad_input_does_not_hurt_the_server() {
         );
     });
 }
+
+/// Issue 16 part 3: `debug_goroutines` over a real HTTP GET on 127.0.0.1:
+/// the grouped profile by default, the full dump with `?debug=2`.
+#[test]
+fn debug_goroutines_page_over_http() {
+    use goro::net::hyper::debug_goroutines;
+    const PARKED: usize = 1_000;
+    let rt = goro::Runtime::builder().procs(2).build().unwrap();
+    rt.block_on(async {
+        let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = ln.local_addr().unwrap();
+        let server = goro::go(async move {
+            let (conn, _) = ln.accept().await.unwrap();
+            hyper::server::conn::http1::Builder::new()
+                .serve_connection(conn, service_fn(debug_goroutines))
+                .await
+                .unwrap();
+        });
+        let (tx, rx) = goro::chan::<()>(0);
+        let parked: Vec<_> = (0..PARKED)
+            .map(|_| {
+                let rx = rx.clone();
+                goro::go(async move { rx.recv().await })
+            })
+            .collect();
+        while goro::runtime::dump()
+            .grouped()
+            .groups()
+            .iter()
+            .all(|g| g.count != PARKED)
+        {
+            goro::time::sleep(Duration::from_millis(1)).await;
+        }
+        let conn = TcpStream::connect(addr).await.unwrap();
+        let (mut sender, connection) = hyper::client::conn::http1::handshake(conn).await.unwrap();
+        let driver = goro::go(connection);
+        let mut get = |path: &'static str| {
+            let req = Request::get(path).body(Full::new(Bytes::new())).unwrap();
+            let resp = sender.send_request(req);
+            async move {
+                let resp = resp.await.unwrap();
+                assert_eq!(resp.status(), StatusCode::OK);
+                assert_eq!(resp.headers()["content-type"], "text/plain; charset=utf-8");
+                let body = resp.into_body().collect().await.unwrap().to_bytes();
+                String::from_utf8(body.to_vec()).unwrap()
+            }
+        };
+        let grouped = get("/debug/goroutines").await;
+        assert!(
+            grouped.starts_with("goroutine profile: total "),
+            "{grouped}"
+        );
+        let header = format!("\n{PARKED} @ [chan receive]\n\t{}:", file!());
+        assert!(grouped.contains(&header), "{grouped}");
+        assert!(grouped.lines().count() < 60, "{grouped}");
+        let full = get("/debug/goroutines?debug=2").await;
+        assert!(!full.contains("goroutine profile"), "{full}");
+        let receivers = full.matches("[chan receive]:").count();
+        assert_eq!(receivers, PARKED, "{full}");
+        drop(sender);
+        driver.await.unwrap().unwrap();
+        server.await.unwrap();
+        drop(tx);
+        for h in parked {
+            assert_eq!(h.await.unwrap(), None);
+        }
+    });
+}

@@ -2,7 +2,9 @@
 //! `rt::Executor`, spawning goroutines), [`GoroTimer`] (`rt::Timer` on
 //! goro's timers) and the IO traits `rt::Read`/`rt::Write`, implemented
 //! directly on [`TcpStream`] and [`UnixStream`](super::UnixStream), and by
-//! [`HyperIo`] for any other `futures_io` stream (the split halves, say).
+//! [`HyperIo`] for any other `futures_io` stream (the split halves, say);
+//! [`debug_goroutines`], the `/debug/goroutines` page (Go's pprof goroutine
+//! profile).
 //!
 //! # Examples
 //!
@@ -206,6 +208,64 @@ macro_rules! hyper_io {
 hyper_io!(TcpStream);
 #[cfg(unix)]
 hyper_io!(super::UnixStream);
+
+/// A ready handler for Go's `/debug/pprof/goroutine` page, to mount at
+/// `/debug/goroutines`: the goroutines of the runtime it runs on, as text.
+/// By default (or with `?debug=1`) the grouped profile
+/// ([`Dump::grouped`](crate::runtime::Dump::grouped): identical goroutines
+/// counted once, largest group first); with `?debug=2` the full dump, one
+/// paragraph per goroutine, as `SIGQUIT` prints it. It never fails: use it
+/// directly with `service_fn`, or call it from a router.
+///
+/// # Examples
+///
+/// ```
+/// use bytes::Bytes;
+/// use goro::net::hyper::debug_goroutines;
+/// use goro::net::{TcpListener, TcpStream};
+/// use http_body_util::{BodyExt, Full};
+/// use hyper::{service::service_fn, Request};
+///
+/// goro::run(async {
+///     let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+///     let addr = ln.local_addr().unwrap();
+///     goro::go(async move {
+///         let (conn, _) = ln.accept().await.unwrap();
+///         let _ = hyper::server::conn::http1::Builder::new()
+///             .serve_connection(conn, service_fn(debug_goroutines))
+///             .await;
+///     });
+///     let conn = TcpStream::connect(addr).await.unwrap();
+///     let (mut sender, connection) = hyper::client::conn::http1::handshake(conn).await.unwrap();
+///     goro::go(connection);
+///     let req = Request::get("/debug/goroutines").body(Full::new(Bytes::new())).unwrap();
+///     let body = sender.send_request(req).await.unwrap().into_body().collect().await.unwrap();
+///     let text = String::from_utf8(body.to_bytes().to_vec()).unwrap();
+///     assert!(text.starts_with("goroutine profile: total "), "{text}");
+/// });
+/// ```
+pub async fn debug_goroutines<B>(
+    req: hyper::Request<B>,
+) -> Result<hyper::Response<String>, std::convert::Infallible> {
+    let full = req
+        .uri()
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .any(|kv| kv == "debug=2");
+    let d = crate::runtime::dump();
+    let text = if full {
+        d.to_string()
+    } else {
+        d.grouped().to_string()
+    };
+    let mut resp = hyper::Response::new(text);
+    resp.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    Ok(resp)
+}
 
 /// Adapts any `futures_io::AsyncRead + AsyncWrite` stream (a goro
 /// stream's halves, a TLS stream over one) to hyper's IO traits.

@@ -233,6 +233,11 @@ where
     F: FnOnce() -> R + Send + 'static,
     R: Send + 'static,
 {
+    if shared.seed.get().is_some() {
+        // Seeded scheduling: a deterministic stand-in, a goroutine on the
+        // seeded thread (see `seeded.rs`).
+        return shared.spawn(async move { f() }, at);
+    }
     let id = super::next_goroutine_id();
     let parent = context::current_id();
     let (notified, owned_ref) =

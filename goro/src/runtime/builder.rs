@@ -25,6 +25,9 @@ pub struct Builder {
     deadlock_detection: bool,
     sigquit_dump: bool,
     start_paused: bool,
+    seed: Option<u64>,
+    chaos: bool,
+    lock_cycles: deadlock::LockCycles,
     sysmon: sysmon::Config,
     #[cfg(feature = "tokio")]
     tokio_handle: Option<tokio::runtime::Handle>,
@@ -70,6 +73,9 @@ impl Builder {
             tokio_handle: None,
             sigquit_dump: true,
             start_paused: false,
+            seed: None,
+            chaos: false,
+            lock_cycles: deadlock::LockCycles::default_for_build(),
             sysmon: sysmon::Config::default(),
         }
     }
@@ -221,6 +227,111 @@ impl Builder {
         self
     }
 
+    /// Seeded, replayable scheduling: every goroutine, the main future
+    /// included, runs on the thread inside `block_on`, and every choice the
+    /// scheduler makes — which runnable goroutine next, which ready
+    /// `select!` arm, the order of timers firing at the same instant, and
+    /// (with [`chaos`](Builder::chaos)) where to inject yields — comes from
+    /// `seed`. The clock is the virtual one ([`start_paused`](Builder::start_paused)).
+    /// The same seed gives the same interleaving and the same output, run
+    /// after run; `#[goro::test(seeds = K)]` tries K of them.
+    ///
+    /// What can still differ: `spawn_blocking` runs its closure as a
+    /// goroutine on the same thread (deterministic); sockets are polled
+    /// only when nothing else can run, and the kernel decides when they are
+    /// ready; wake-ups from threads goro does not run (a `std::thread` with
+    /// a `Sender`, tokio tasks) arrive when the OS schedules those threads;
+    /// a `_blocking` call inside a goroutine parks the one thread (use
+    /// `.await`).
+    /// Go has no equivalent (its scheduler cannot be replayed).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// fn order(seed: u64) -> Vec<u32> {
+    ///     let rt = goro::Runtime::builder().seed(seed).build().unwrap();
+    ///     rt.block_on(async {
+    ///         let (tx, rx) = goro::chan(0);
+    ///         for i in 0..5 {
+    ///             let tx = tx.clone();
+    ///             goro::go(async move { tx.send(i).await.unwrap() });
+    ///         }
+    ///         drop(tx);
+    ///         let mut got = Vec::new();
+    ///         while let Some(i) = rx.recv().await {
+    ///             got.push(i);
+    ///         }
+    ///         got
+    ///     })
+    /// }
+    /// assert_eq!(order(7), order(7)); // replayed exactly
+    /// ```
+    pub fn seed(mut self, seed: u64) -> Builder {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// With a [`seed`](Builder::seed): inject extra yields, drawn from the
+    /// seed, at channel operations and lock acquisitions (about one in
+    /// two), so that a goroutine is interrupted between two steps it
+    /// assumed ran together — the interleavings that check-then-act races
+    /// need. Without a seed it does nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = goro::Runtime::builder().seed(1).chaos(true).build().unwrap();
+    /// let n = rt.block_on(async {
+    ///     let m = std::sync::Arc::new(goro::sync::Mutex::new(0));
+    ///     let hs: Vec<_> = (0..4)
+    ///         .map(|_| {
+    ///             let m = m.clone();
+    ///             goro::go(async move { *m.lock().await += 1 })
+    ///         })
+    ///         .collect();
+    ///     for h in hs {
+    ///         h.await.unwrap();
+    ///     }
+    ///     let n = *m.lock().await;
+    ///     n
+    /// });
+    /// assert_eq!(n, 4);
+    /// ```
+    pub fn chaos(mut self, on: bool) -> Builder {
+        self.chaos = on;
+        self
+    }
+
+    /// Lock-cycle (partial deadlock) detection: when a goroutine's wait for
+    /// a `Mutex` (or an `RwMutex` write lock) closes a cycle — A waits for
+    /// a lock held by B, B (perhaps through others) for one held by A —
+    /// goro reports it at once, while the rest of the program runs on:
+    /// `fatal error: goroutines deadlocked on locks`, then each goroutine
+    /// of the cycle with the site where it waits and the lock's holder.
+    /// [`LockCycles::Exit`](super::LockCycles::Exit) (the default in debug
+    /// builds) then exits with status 2; [`LockCycles::Report`](super::LockCycles::Report)
+    /// prints it once and continues; [`LockCycles::Off`](super::LockCycles::Off)
+    /// (the default in release builds) costs nothing. In `#[goro::test]`
+    /// a cycle fails the test. Not tracked: `RwMutex` read locks, owned
+    /// guards (`lock_owned`, `write_owned`), waits on `JoinHandle`s; a cycle may be
+    /// missed while its locks change hands; a guard moved to another
+    /// goroutine stays credited to the one that locked it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use goro::runtime::LockCycles;
+    /// let rt = goro::Runtime::builder().lock_cycles(LockCycles::Report).build().unwrap();
+    /// rt.block_on(async {
+    ///     let m = goro::sync::Mutex::new(0);
+    ///     *m.lock().await += 1; // no cycle, nothing printed
+    /// });
+    /// ```
+    pub fn lock_cycles(mut self, mode: super::LockCycles) -> Builder {
+        self.lock_cycles = mode;
+        self
+    }
+
     /// Whether to run sysmon, the monitor thread that keeps goroutines
     /// moving when one of them blocks its worker thread (default: on).
     ///
@@ -338,7 +449,14 @@ impl Builder {
     /// let rt = goro::Runtime::builder().procs(2).build().expect("threads and a poller");
     /// assert_eq!(rt.procs(), 2);
     /// ```
-    pub fn build(self) -> std::io::Result<Runtime> {
+    pub fn build(mut self) -> std::io::Result<Runtime> {
+        if self.seed.is_some() {
+            // One thread runs everything (see `seeded.rs`): no workers to
+            // start, no monitor, and the virtual clock.
+            self.procs = Some(1);
+            self.sysmon.enabled = false;
+            self.start_paused = true;
+        }
         let procs = self.procs.unwrap_or_else(default_procs);
         let mut sm = self.sysmon.clone();
         sm.thread_name = self.thread_name.clone();
@@ -358,6 +476,15 @@ impl Builder {
         if self.start_paused {
             shared.timers.pause();
         }
+        shared.set_lock_cycles(self.lock_cycles);
+        if let Some(seed) = self.seed {
+            let chaos = if self.chaos {
+                super::seeded::default_chaos()
+            } else {
+                0
+            };
+            let _ = shared.seed.set(super::seeded::SeedConfig { seed, chaos });
+        }
         #[cfg(feature = "tokio")]
         {
             let h = self
@@ -374,6 +501,11 @@ impl Builder {
         let mut rt = Runtime {
             shared: shared.clone(),
             threads: Vec::with_capacity(procs),
+        };
+        let locals = if self.seed.is_some() {
+            Vec::new()
+        } else {
+            locals
         };
         for (i, local) in locals.into_iter().enumerate() {
             let mut b =

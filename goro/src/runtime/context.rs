@@ -168,7 +168,7 @@ pub(crate) fn poll_proceed(cx: &mut std::task::Context<'_>) -> std::task::Poll<(
                 if !crate::task::is_task_waker(waker, t.task.get()) {
                     return false;
                 }
-                if n == 0 {
+                if n == 0 || super::seeded::chaos_yield() {
                     return true;
                 }
                 t.budget.set(n - 1);
@@ -182,6 +182,17 @@ pub(crate) fn poll_proceed(cx: &mut std::task::Context<'_>) -> std::task::Poll<(
     } else {
         std::task::Poll::Ready(())
     }
+}
+
+/// Whether `waker` is the waker of the goroutine this thread polls (a
+/// poll that may yield it by returning `Pending`; see the budget above).
+#[inline]
+pub(crate) fn is_own_task_waker(waker: &std::task::Waker) -> bool {
+    TLS.try_with(|t| {
+        let task = t.task.get();
+        !task.is_null() && crate::task::is_task_waker(waker, task)
+    })
+    .unwrap_or(false)
 }
 
 /// What starting a goroutine needs from this thread, read in one

@@ -66,7 +66,7 @@ impl Mode {
     }
 
     /// How long the state must hold still before it is reported.
-    fn confirm(self) -> Duration {
+    pub(super) fn confirm(self) -> Duration {
         match self {
             Mode::Panic => Duration::from_millis(1000),
             _ => Duration::from_millis(20),
@@ -251,7 +251,7 @@ impl Shared {
     }
 
     #[cold]
-    fn report_deadlock(&self, mode: Mode) {
+    pub(super) fn report_deadlock(&self, mode: Mode) {
         if self.deadlock_reported.swap(true, SeqCst) {
             return;
         }
@@ -266,6 +266,92 @@ impl Shared {
                 let _ = self.main.deadlock.set(report);
                 self.main.wake();
             }
+        }
+    }
+}
+
+/// What a runtime does when goroutines deadlock on locks (a cycle of
+/// `Mutex`/`RwMutex` write waits, found as it closes while the rest of the
+/// program runs): [`Builder::lock_cycles`](super::Builder::lock_cycles).
+/// Go has no equivalent: its `checkdead` sees only a whole program asleep.
+///
+/// # Examples
+///
+/// ```
+/// use goro::runtime::LockCycles;
+/// let rt = goro::Runtime::builder().lock_cycles(LockCycles::Report).build().unwrap();
+/// # drop(rt);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LockCycles {
+    /// No detection (the default in release builds; no cost at all once no
+    /// runtime of the process asked for it).
+    Off,
+    /// Print `fatal error: goroutines deadlocked on locks` with each
+    /// goroutine's lock site and the lock's holder to stderr, once, and let
+    /// the rest of the program run on.
+    Report,
+    /// Print it and exit with status 2, as a deadlock does (the default in
+    /// debug builds).
+    Exit,
+}
+
+impl LockCycles {
+    /// The default: `Exit` in debug builds, `Off` in release builds.
+    pub(crate) fn default_for_build() -> LockCycles {
+        if cfg!(debug_assertions) {
+            LockCycles::Exit
+        } else {
+            LockCycles::Off
+        }
+    }
+}
+
+/// `Shared::lock_cycles` values; `PANIC` is the test mode (`#[goro::test]`).
+const CYCLES_OFF: u8 = 0;
+const CYCLES_REPORT: u8 = 1;
+const CYCLES_EXIT: u8 = 2;
+const CYCLES_PANIC: u8 = 3;
+
+impl Shared {
+    pub(crate) fn set_lock_cycles(&self, mode: LockCycles) {
+        let v = match mode {
+            LockCycles::Off => CYCLES_OFF,
+            LockCycles::Report => CYCLES_REPORT,
+            LockCycles::Exit => CYCLES_EXIT,
+        };
+        if v != CYCLES_OFF {
+            crate::sync::cycle::enable();
+        }
+        self.lock_cycles.store(v, Relaxed);
+    }
+
+    /// Test mode: a lock cycle fails the test (the main goroutine panics
+    /// with the report), if detection is on.
+    pub(crate) fn lock_cycles_fail_test(&self) {
+        if self.lock_cycles.load(Relaxed) != CYCLES_OFF {
+            self.lock_cycles.store(CYCLES_PANIC, Relaxed);
+        }
+    }
+
+    /// A goroutine of this runtime closed a lock cycle (`sync/cycle.rs`).
+    #[cold]
+    pub(crate) fn report_lock_cycle(&self, report: String) {
+        let mode = self.lock_cycles.load(Relaxed);
+        if mode == CYCLES_OFF || self.lock_cycle_reported.swap(true, SeqCst) {
+            return;
+        }
+        match mode {
+            CYCLES_PANIC => {
+                let _ = self.main.deadlock.set(report);
+                self.main.wake();
+            }
+            CYCLES_EXIT => {
+                eprintln!("{report}");
+                std::process::exit(2);
+            }
+            _ => eprintln!("{report}"),
         }
     }
 }

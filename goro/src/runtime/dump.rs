@@ -55,7 +55,7 @@ use crate::{
 ///     h.await.unwrap();
 /// });
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Status {
     /// Being polled by a worker (or, for the main goroutine, by its thread).

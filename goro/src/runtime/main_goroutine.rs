@@ -144,8 +144,11 @@ impl Runtime {
         }
         let _leave = Leave(shared, &parker);
 
-        let mut cx = Context::from_waker(&waker);
         let mut fut = pin!(fut);
+        if let Some(cfg) = shared.seed.get() {
+            return super::seeded::block_on(shared, &parker, fut, *cfg);
+        }
+        let mut cx = Context::from_waker(&waker);
         loop {
             main.wait.clear();
             // A change detector for the deadlock check, not an exact count

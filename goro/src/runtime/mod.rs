@@ -66,7 +66,9 @@ pub(crate) mod io;
 mod main_goroutine;
 pub(crate) mod owned;
 pub(crate) mod park;
+mod profile;
 pub(crate) mod queue;
+pub(crate) mod seeded;
 mod shared;
 pub(crate) mod signal;
 mod spawn;
@@ -86,8 +88,10 @@ use std::{
 pub use crate::wait::set_wait_tracking;
 pub use crate::wait::WaitReason;
 pub use builder::Builder;
+pub use deadlock::LockCycles;
 pub use dump::{dump, Dump, Goroutine, Status};
 pub use handle::{Handle, TryCurrentError};
+pub use profile::{Group, Grouped};
 pub use spawn::{go, spawn_blocking};
 pub use stats::{stats, Stats, WorkerStats};
 

@@ -190,6 +190,12 @@ pub(crate) struct Shared {
     /// this runtime enters (set once by `Builder::build`).
     #[cfg(feature = "tokio")]
     pub(crate) tokio: std::sync::OnceLock<tokio::runtime::Handle>,
+    /// Seeded scheduling (`Builder::seed`): set once by `Builder::build`;
+    /// then no worker runs and `block_on`'s thread runs every goroutine.
+    pub(crate) seed: std::sync::OnceLock<super::seeded::SeedConfig>,
+    /// What a lock cycle does (`deadlock::LockCycles` as `u8`; `deadlock.rs`).
+    pub(super) lock_cycles: AtomicU8,
+    pub(super) lock_cycle_reported: AtomicBool,
 }
 
 impl Shared {
@@ -249,6 +255,11 @@ impl Shared {
     pub(crate) fn push_remote(&self, task: Notified) {
         if self.inject.push(task) {
             self.notify_parked();
+        }
+        if self.seed.get().is_some() {
+            // Seeded: the `block_on` thread is the only one running
+            // goroutines; it may be waiting for the outside.
+            self.main.wake();
         }
     }
 
@@ -334,6 +345,9 @@ impl Shared {
             deadlock_reported: AtomicBool::new(false),
             sysmon: sysmon::Sysmon::new(sysmon),
             blocked: Mutex::new((0, Vec::new())),
+            seed: std::sync::OnceLock::new(),
+            lock_cycles: AtomicU8::new(0),
+            lock_cycle_reported: AtomicBool::new(false),
         });
         Ok((shared, locals))
     }

@@ -71,6 +71,7 @@
 //! grants on cancellation) is documented in the source, in `sync/waiter.rs`.
 
 mod cond;
+pub(crate) mod cycle;
 mod mutex;
 mod once;
 mod once_value;

@@ -176,6 +176,8 @@ struct Waiter {
 pub struct Mutex<T> {
     state: AtomicUsize,
     queue: crate::loom::Mutex<WaitList<Waiter>>,
+    /// The holding goroutine, for lock-cycle detection (`cycle.rs`).
+    pub(super) holder: crate::loom::atomic::AtomicU64,
     pub(super) data: UnsafeCell<T>,
 }
 
@@ -209,6 +211,7 @@ impl<T> Mutex<T> {
             Mutex {
                 state: AtomicUsize::new(0),
                 queue: crate::loom::Mutex::new(WaitList::new()),
+                holder: crate::loom::atomic::AtomicU64::new(0),
                 data: UnsafeCell::new(value),
             }
         }
@@ -363,6 +366,7 @@ impl<T> Mutex<T> {
     /// Unlocks. Called by the guards' drop; the caller owns the lock.
     #[inline]
     pub(crate) fn unlock(&self) {
+        super::cycle::releasing(&self.holder);
         if self
             .state
             .compare_exchange(LOCKED, 0, Release, Relaxed)
@@ -375,6 +379,7 @@ impl<T> Mutex<T> {
     #[cold]
     fn unlock_slow(&self) {
         let mut q = lock(&self.queue);
+        super::cycle::released(self as *const _ as usize);
         let waker = self.unlock_locked(&mut q);
         drop(q);
         if let Some(w) = waker {
@@ -499,6 +504,7 @@ impl<T> Mutex<T> {
     ) -> Poll<()> {
         let m = self;
         let Some(k) = *key else {
+            std::task::ready!(crate::runtime::seeded::poll_chaos(cx));
             if m.try_lock_fast() || m.spin_lock() {
                 return Poll::Ready(());
             }
@@ -546,6 +552,7 @@ impl<T> Mutex<T> {
             }
         }
         update_waker(&mut q.get_mut(k).waker, cx.waker());
+        super::cycle::waits(self as *const _ as usize, &self.holder, at);
         drop(q);
         wait::record(WaitReason::MutexLock, at);
         Poll::Pending
@@ -587,6 +594,7 @@ impl<T> Mutex<T> {
             granted: false,
             clock: WaitClock::start(),
         }));
+        super::cycle::waits(self as *const _ as usize, &self.holder, at);
         drop(q);
         wait::record(WaitReason::MutexLock, at);
         Poll::Pending
@@ -597,6 +605,7 @@ impl<T> Mutex<T> {
     pub(crate) fn cancel_acquire(&self, key: usize) {
         let m = self;
         let mut q = lock(&m.queue);
+        super::cycle::released(m as *const _ as usize);
         let w = q.remove(key);
         let waker = if w.granted {
             // We own the lock: pass it on.
@@ -660,6 +669,7 @@ pub struct MutexGuard<'a, T> {
 impl<'a, T> MutexGuard<'a, T> {
     #[inline]
     fn new(mutex: &'a Mutex<T>) -> Self {
+        super::cycle::acquired(&mutex.holder);
         MutexGuard {
             mutex,
             _marker: PhantomData,

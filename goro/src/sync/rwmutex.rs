@@ -570,6 +570,9 @@ impl<T> RwMutex<T> {
         at: &'static Location<'static>,
         cx: &mut Context<'_>,
     ) -> Poll<()> {
+        if key.is_none() {
+            std::task::ready!(crate::runtime::seeded::poll_chaos(cx));
+        }
         if key.is_none() && self.try_read_lock() {
             return Poll::Ready(());
         }
@@ -839,6 +842,7 @@ pub struct RwMutexWriteGuard<'a, T> {
 
 impl<'a, T> RwMutexWriteGuard<'a, T> {
     fn new(lock: &'a RwMutex<T>) -> Self {
+        super::cycle::acquired(&lock.writer.holder);
         RwMutexWriteGuard {
             lock,
             _marker: PhantomData,
