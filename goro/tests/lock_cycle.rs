@@ -182,3 +182,121 @@ async fn no_report_without_a_cycle() {
         h.await.unwrap();
     }
 }
+
+/// Runs `body` as a `#[goro::test]` body on 2 procs; the panic message of
+/// the lock-cycle report it must end in.
+fn cycle_report_of(body: impl std::future::Future<Output = ()> + Send + 'static) -> String {
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+        let rt = goro::Runtime::builder().procs(2).build().unwrap();
+        goro::testing::run_test(rt, false, body)
+    }));
+    let p = r.expect_err("the cycle fails the test");
+    let msg = p
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_else(|| p.downcast_ref::<&str>().unwrap().to_string());
+    assert!(
+        msg.starts_with("fatal error: goroutines deadlocked on locks\n"),
+        "{msg}"
+    );
+    msg
+}
+
+/// Main holds a lock and joins the goroutine that waits for it: a cycle
+/// through a `JoinHandle`, reported while 100 servers keep answering.
+#[test]
+fn main_joining_a_goroutine_that_waits_for_its_lock() {
+    let join_line = Arc::new(AtomicUsize::new(0));
+    let jl = join_line.clone();
+    let msg = cycle_report_of(async move {
+        let servers = start_servers();
+        let m = Arc::new(Mutex::new(0));
+        let g = m.lock().await;
+        let m2 = m.clone();
+        let h = goro::go(async move {
+            *m2.lock().await += 1;
+        });
+        // The servers answer while the pair is stuck (checked by value).
+        let (reply_tx, reply_rx) = chan::<u64>(0);
+        for n in 0..100u64 {
+            servers.send((n, reply_tx.clone())).await.unwrap();
+            assert_eq!(reply_rx.recv().await, Some(2 * n));
+        }
+        jl.store(line!() as usize + 1, SeqCst);
+        h.await.unwrap();
+        drop(g);
+    });
+    assert_eq!(
+        msg.matches("waits for the end of goroutine").count(),
+        1,
+        "{msg}"
+    );
+    assert_eq!(
+        msg.matches("waits for a lock held by goroutine").count(),
+        1,
+        "{msg}"
+    );
+    let line = join_line.load(SeqCst);
+    assert!(msg.contains(&format!("\t{}:{line}:", file!())), "{msg}");
+    assert!(msg.contains("[goroutine join]"), "{msg}");
+}
+
+/// Three goroutines: A joins B, B joins C, C waits for a lock A holds.
+#[test]
+fn a_join_chain_closed_by_a_lock() {
+    let msg = cycle_report_of(async move {
+        let m = Arc::new(Mutex::new(0));
+        let (ready_tx, ready_rx) = chan::<()>(0);
+        let m_a = m.clone();
+        let a = goro::go(async move {
+            let _g = m_a.lock().await;
+            ready_tx.send(()).await.unwrap();
+            let m_c = m_a.clone();
+            let b = goro::go(async move {
+                let c = goro::go(async move {
+                    *m_c.lock().await += 1;
+                });
+                c.await.unwrap();
+            });
+            b.await.unwrap();
+        });
+        ready_rx.recv().await.unwrap();
+        a.await.unwrap();
+    });
+    assert_eq!(
+        msg.matches("waits for the end of goroutine").count(),
+        2,
+        "{msg}"
+    );
+    assert_eq!(
+        msg.matches("waits for a lock held by goroutine").count(),
+        1,
+        "{msg}"
+    );
+}
+
+/// A join given up by a timeout leaves no edge that counts: the joiner
+/// then holds a lock its joined goroutine waits for, which is no cycle
+/// (the joiner is not waiting), and the program ends normally.
+#[goro::test]
+async fn a_timed_out_join_is_no_cycle() {
+    for _ in 0..50 {
+        let m = Arc::new(Mutex::new(0));
+        let (go_tx, go_rx) = chan::<()>(0);
+        let m2 = m.clone();
+        let mut h = goro::go(async move {
+            go_rx.recv().await;
+            *m2.lock().await += 1;
+        });
+        let t = goro::time::timeout(std::time::Duration::from_micros(50), &mut h).await;
+        assert!(t.is_err(), "the joined goroutine waits for go_rx");
+        let g = m.lock().await;
+        go_tx.send(()).await.unwrap();
+        // The joined goroutine now waits for `g`, the stale join edge
+        // points back at it: no report, as this goroutine sleeps.
+        goro::time::sleep(std::time::Duration::from_millis(1)).await;
+        drop(g);
+        h.await.unwrap();
+        assert_eq!(*m.lock().await, 1);
+    }
+}

@@ -303,8 +303,10 @@ impl Builder {
     }
 
     /// Lock-cycle (partial deadlock) detection: when a goroutine's wait for
-    /// a `Mutex` (or an `RwMutex` write lock) closes a cycle — A waits for
-    /// a lock held by B, B (perhaps through others) for one held by A —
+    /// a `Mutex` (or an `RwMutex` write lock) or for a goroutine's end
+    /// (awaiting its `JoinHandle`) closes a cycle — A waits for a lock held
+    /// by B, B (perhaps through others, or by joining them) for one held
+    /// by A —
     /// goro reports it at once, while the rest of the program runs on:
     /// `fatal error: goroutines deadlocked on locks`, then each goroutine
     /// of the cycle with the site where it waits and the lock's holder.
@@ -313,8 +315,8 @@ impl Builder {
     /// prints it once and continues; [`LockCycles::Off`](super::LockCycles::Off)
     /// (the default in release builds) costs nothing. In `#[goro::test]`
     /// a cycle fails the test. Not tracked: `RwMutex` read locks, owned
-    /// guards (`lock_owned`, `write_owned`), waits on `JoinHandle`s; a cycle may be
-    /// missed while its locks change hands; a guard moved to another
+    /// guards (`lock_owned`, `write_owned`); a cycle may be missed while
+    /// its locks change hands; a guard moved to another
     /// goroutine stays credited to the one that locked it.
     ///
     /// # Examples

@@ -32,8 +32,19 @@
 //! Owned guards (`lock_owned`), made to be moved into goroutines, are not
 //! credited at all.
 //!
-//! Not tracked: `RwMutex` read locks (many holders), owned guards,
-//! `JoinHandle` waits.
+//! **Joins.** A goroutine awaiting a `JoinHandle` adds a *join edge* (it
+//! → the joined goroutine, keyed by the joined task's address) on every
+//! pending poll; dropping the handle removes it. A join edge can go stale
+//! without any event goro sees (the handle polled under a timeout and kept
+//! while the goroutine runs on; the joined goroutine finishing), so before
+//! a chain with join edges is reported each of them is checked against the
+//! goroutines themselves: the joiner must still be suspended in a join and
+//! the joined goroutine still alive. A cycle that a timeout would break is
+//! reported, as for locks; so is one through a join raced against another
+//! future (`futures::select!` over two handles): the edge is the handle
+//! polled last.
+//!
+//! Not tracked: `RwMutex` read locks (many holders), owned guards.
 
 // loom-exempt: the process-wide switch and the registry of wait edges (statics).
 use std::{
@@ -52,11 +63,15 @@ use crate::runtime::{context, lock_static};
 /// On once any runtime with lock-cycle detection was built.
 static ENABLED: AtomicBool = AtomicBool::new(false);
 
-/// One goroutine queued on one lock.
+/// One goroutine queued on one lock, or awaiting one goroutine's end.
+#[derive(Clone, Copy)]
 struct Edge {
+    /// The lock's address, or the joined task's.
     lock: usize,
+    /// The lock's holder, or the joined goroutine.
     holder: u64,
     at: &'static Location<'static>,
+    join: bool,
 }
 
 #[derive(Default)]
@@ -68,6 +83,10 @@ struct Registry {
 }
 
 static REGISTRY: Mutex<Option<Registry>> = Mutex::new(None);
+
+/// Whether a join edge was ever added: until then dropping a `JoinHandle`
+/// does not look at the registry.
+static JOINS_SEEN: AtomicBool = AtomicBool::new(false);
 
 /// Turns detection on for the process (a runtime asked for it).
 pub(crate) fn enable() {
@@ -122,58 +141,121 @@ pub(crate) fn waits(lock: usize, holder: &AtomicU64, at: &'static Location<'stat
     if !enabled() {
         return;
     }
-    let me = context::current_id();
     let holder = holder.load(Relaxed);
+    add_edge(Edge {
+        lock,
+        holder,
+        at,
+        join: false,
+    });
+}
+
+/// The current goroutine's poll of the `JoinHandle` of goroutine `id`
+/// (task address `task`) is pending, at `at`.
+#[cold]
+pub(crate) fn joins(task: usize, id: u64, at: &'static Location<'static>) {
+    JOINS_SEEN.store(true, Ordering::Relaxed);
+    add_edge(Edge {
+        lock: task,
+        holder: id,
+        at,
+        join: true,
+    });
+}
+
+/// The `JoinHandle` of the task at `task` is being dropped.
+#[inline]
+pub(crate) fn join_dropped(task: usize) {
+    if enabled() && JOINS_SEEN.load(Ordering::Relaxed) {
+        released(task);
+    }
+}
+
+/// Adds the current goroutine's edge; reports the cycle it closes, if any.
+fn add_edge(edge: Edge) {
+    let me = context::current_id();
     if me == 0 {
         return;
     }
-    let cycle = {
+    let chain = {
         let mut guard = lock_static(&REGISTRY);
         let r = guard.get_or_insert_with(Registry::default);
-        if let Some(old) = r.waits.insert(me, Edge { lock, holder, at }) {
+        if let Some(old) = r.waits.insert(me, edge) {
             if let Some(gs) = r.on_lock.get_mut(&old.lock) {
                 gs.retain(|g| *g != me);
             }
         }
-        r.on_lock.entry(lock).or_default().push(me);
+        r.on_lock.entry(edge.lock).or_default().push(me);
         find_cycle(r, me)
     };
-    if let Some(report) = cycle {
-        report_cycle(report);
+    // Join edges are checked outside the registry lock (it looks at every
+    // goroutine of the runtime).
+    if let Some(chain) = chain {
+        if chain
+            .iter()
+            .all(|(g, e)| !e.join || join_still_waits(*g, e.holder))
+        {
+            report_cycle(format_cycle(&chain));
+        }
     }
 }
 
-/// Follows holders from `me`'s edge; the report if the chain comes back.
-fn find_cycle(r: &Registry, me: u64) -> Option<String> {
-    let mut chain = vec![me];
-    let mut cur = r.waits.get(&me)?.holder;
+/// Follows holders from `me`'s edge; the chain if it comes back.
+fn find_cycle(r: &Registry, me: u64) -> Option<Vec<(u64, Edge)>> {
+    let mut chain = vec![(me, *r.waits.get(&me)?)];
+    let mut cur = chain[0].1.holder;
     if cur == me {
         // Waiting for a lock we are credited with: most likely a guard
         // moved to another goroutine (see the module docs), not a cycle.
         return None;
     }
     while cur != 0 && cur != me {
-        if chain.contains(&cur) || chain.len() > r.waits.len() {
+        if chain.iter().any(|(g, _)| *g == cur) || chain.len() > r.waits.len() {
             // A cycle that does not include us: reported by its own closer.
             return None;
         }
-        chain.push(cur);
-        cur = r.waits.get(&cur)?.holder;
+        chain.push((cur, *r.waits.get(&cur)?));
+        cur = chain[chain.len() - 1].1.holder;
     }
-    if cur == 0 {
-        return None;
-    }
+    (cur != 0).then_some(chain)
+}
+
+/// Whether goroutine `g` is still suspended in a join and goroutine
+/// `joined` is still alive (a join edge may be stale: see the module docs).
+fn join_still_waits(g: u64, joined: u64) -> bool {
+    use crate::runtime::{Status, WaitReason};
+    let mut g_joins = g == context::current_id();
+    let mut joined_alive = false;
+    context::with(|c| {
+        let Some(c) = c else { return };
+        for gr in crate::runtime::dump::collect(c.shared()).goroutines() {
+            if gr.id == g && gr.status == Status::Waiting(WaitReason::Join) {
+                g_joins = true;
+            }
+            if gr.id == joined {
+                joined_alive = true;
+            }
+        }
+    });
+    g_joins && joined_alive
+}
+
+fn format_cycle(chain: &[(u64, Edge)]) -> String {
     let mut s = String::from(MESSAGE);
     s.push('\n');
-    for g in &chain {
-        let e = &r.waits[g];
+    for (g, e) in chain {
+        let (what, then) = if e.join {
+            ("goroutine join", "waits for the end of goroutine")
+        } else {
+            ("sync.Mutex.Lock", "waits for a lock held by goroutine")
+        };
         let _ = write!(
             s,
-            "\ngoroutine {g} [sync.Mutex.Lock]:\n\t{}\nwaits for a lock held by goroutine {}\n",
+            "\ngoroutine {g} [{what}]:\n\t{}\n{then} {}\n",
             e.at, e.holder
         );
     }
-    Some(s)
+    s
 }
 
 /// Go-style words for the report.

@@ -375,6 +375,10 @@ impl<T> Future for JoinHandle<T> {
         let r = unsafe { raw::join_poll::<T>(self.raw, cx.waker()) };
         if r.is_pending() {
             wait::record(WaitReason::Join, Location::caller());
+            if crate::sync::cycle::enabled() {
+                let h = self.header();
+                crate::sync::cycle::joins(h as *const _ as usize, h.id, Location::caller());
+            }
         }
         r
     }
@@ -382,6 +386,7 @@ impl<T> Future for JoinHandle<T> {
 
 impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
+        crate::sync::cycle::join_dropped(self.header() as *const _ as usize);
         // SAFETY: the handle's reference is consumed here, once.
         unsafe { raw::join_drop(self.raw) }
     }
