@@ -472,6 +472,7 @@ impl<T> fmt::Debug for MutexLock<'_, T> {
 impl<'a, T> Future for MutexLock<'a, T> {
     type Output = MutexGuard<'a, T>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<MutexGuard<'a, T>> {
         let this = self.get_mut();
         std::task::ready!(this.mutex.poll_acquire(&mut this.key, this.at, cx));
@@ -491,7 +492,22 @@ impl<T> Mutex<T> {
     /// One poll of a lock future whose wait-list node is `key` (`None`
     /// before it queued, and again once it owns the lock). `Ready` means
     /// the caller now owns the lock and must unlock it.
+    #[inline]
     pub(crate) fn poll_acquire(
+        &self,
+        key: &mut Option<usize>,
+        at: &'static Location<'static>,
+        cx: &mut Context<'_>,
+    ) -> Poll<()> {
+        // Step 1 inline in the caller; everything else out of line.
+        if key.is_none() && self.try_lock_fast() {
+            return Poll::Ready(());
+        }
+        self.poll_acquire_slow(key, at, cx)
+    }
+
+    #[inline(never)]
+    fn poll_acquire_slow(
         &self,
         key: &mut Option<usize>,
         at: &'static Location<'static>,
@@ -499,7 +515,7 @@ impl<T> Mutex<T> {
     ) -> Poll<()> {
         let m = self;
         let Some(k) = *key else {
-            if m.try_lock_fast() || m.spin_lock() {
+            if m.spin_lock() {
                 return Poll::Ready(());
             }
             return m.poll_enqueue(key, at, cx);
