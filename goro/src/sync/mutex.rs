@@ -92,7 +92,17 @@ const STARVING: usize = 8;
 /// to hand-off mode (Go's `starvationThresholdNs`).
 pub(crate) const STARVATION_THRESHOLD: std::time::Duration = std::time::Duration::from_millis(1);
 
-/// Spin rounds before parking (exponential back-off of `spin_loop` hints).
+/// Spin rounds before parking (exponential back-off of `spin_loop` hints:
+/// 1, 2, 4, .. 32, 63 in all).
+///
+/// Why not Go's `active_spin = 4` rounds of `procyield(30)`? Measured on
+/// `sync/mutex_contended` (8 goroutines, 2 workers), the spin shape does not
+/// show: 6 exponential rounds 39.5/37.5 ns, Go's 4 x 30 38.8/37.0/39.4 ns,
+/// 8 x 30 36.8 ns, 4 x 100 37.0 ns, 2 rounds 38.3 ns, 1 x 1 39.6 ns, 10
+/// rounds 39.5 ns (Go 87-101 ns in the same runs). A holder never parks
+/// while holding in that workload, so waiters rarely get past the spin; the
+/// cost is the lock word's cache line moving between the two cores. The
+/// shorter total keeps the CPU burnt by a failed spin lower.
 #[cfg(not(loom))]
 const SPIN_ROUNDS: u32 = 6;
 #[cfg(loom)]
