@@ -5,7 +5,7 @@
 //! hundred bytes at a high rate, often on different threads; the system
 //! allocator spends a large share of a spawn-heavy workload on that churn.
 //! Here a freed block goes to the freeing thread's cache for its class
-//! (sizes rounded up to 16 bytes, up to 1 KiB), and the next spawn of the
+//! (sizes rounded up to 8 bytes, up to 1 KiB), and the next spawn of the
 //! same class on that thread reuses it. A thread caches at most
 //! `MAX_BYTES` of blocks, whatever their classes: finished goroutines are
 //! often freed in bursts (a sweep of the owned list drops the last
@@ -22,18 +22,23 @@ use std::{
     ptr::NonNull,
 };
 
-const GRAIN: usize = 16;
-const CLASSES: usize = 64; // blocks up to 1 KiB
+/// Size classes are 8 bytes apart: the system allocator adds an 8-byte
+/// header and rounds chunks to 16 bytes, so a task of 16k + 8 bytes
+/// rounded up to 16k + 16 would cost a whole 16 bytes more per goroutine.
+const GRAIN: usize = 8;
+const CLASSES: usize = 128; // blocks up to 1 KiB
+/// The alignment every class is allocated with (what `malloc` gives).
+const ALIGN: usize = 16;
 /// The bytes of free blocks one thread keeps (Go keeps every freed `g`).
 const MAX_BYTES: usize = 4 << 20;
 
 /// The layout a task of `layout` is really allocated with, and its class.
 fn class_of(layout: Layout) -> Option<(usize, Layout)> {
-    if layout.align() > GRAIN || layout.size() > GRAIN * CLASSES || layout.size() == 0 {
+    if layout.align() > ALIGN || layout.size() > GRAIN * CLASSES || layout.size() == 0 {
         return None;
     }
     let class = layout.size().div_ceil(GRAIN) - 1;
-    let real = Layout::from_size_align((class + 1) * GRAIN, GRAIN).ok()?;
+    let real = Layout::from_size_align((class + 1) * GRAIN, ALIGN).ok()?;
     Some((class, real))
 }
 
@@ -46,7 +51,7 @@ struct Cache {
 impl Drop for Cache {
     fn drop(&mut self) {
         for (class, list) in self.lists.iter_mut().enumerate() {
-            let layout = Layout::from_size_align((class + 1) * GRAIN, GRAIN).expect("class layout");
+            let layout = Layout::from_size_align((class + 1) * GRAIN, ALIGN).expect("class layout");
             for p in list.drain(..) {
                 // SAFETY: every cached block was allocated with its class's layout.
                 unsafe { dealloc(p.as_ptr(), layout) };
@@ -127,8 +132,10 @@ mod tests {
     fn classes_round_up_and_big_or_aligned_blocks_bypass_the_cache() {
         let l = Layout::from_size_align(200, 8).unwrap();
         let (c, real) = class_of(l).unwrap();
-        assert_eq!(real.size(), 208);
-        assert_eq!(c, 12);
+        assert_eq!(real.size(), 200);
+        assert_eq!(c, 24);
+        let (c, real) = class_of(Layout::from_size_align(212, 16).unwrap()).unwrap();
+        assert_eq!((c, real.size(), real.align()), (26, 216, 16));
         assert!(class_of(Layout::from_size_align(4096, 8).unwrap()).is_none());
         assert!(class_of(Layout::from_size_align(64, 64).unwrap()).is_none());
         // A freed block is reused by the next allocation of its class.
