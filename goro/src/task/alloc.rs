@@ -160,7 +160,7 @@ mod tests {
             unsafe { free(p, l) };
         }
         let bytes = CACHE.with(|c| c.borrow().bytes);
-        assert!(bytes <= MAX_BYTES && bytes >= MAX_BYTES - 1024, "{bytes}");
+        assert!((MAX_BYTES - 1024..=MAX_BYTES).contains(&bytes), "{bytes}");
         let again: Vec<_> = (0..n).map(|_| allocate(l)).collect();
         assert_eq!(CACHE.with(|c| c.borrow().bytes), 0);
         for p in again {
