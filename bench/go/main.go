@@ -27,6 +27,7 @@ var workloads = map[string]workload{
 	"spawn/spawn_join":         {"ns/op", spawnJoin},
 	"spawn/skynet":             {"ns/op", skynet},
 	"spawn/parked_mem":         {"B/goroutine", parkedMem},
+	"spawn/parked_mutex_mem":   {"B/goroutine", parkedMutexMem},
 	"chan/pingpong_unbuffered": {"ns/op", pingpong},
 	"chan/mpmc_4x4":            {"ns/op", mpmc},
 	"chan/select4":             {"ns/op", select4},

@@ -102,3 +102,32 @@ func parkedMem(quick bool) float64 {
 	}
 	return float64(after-before) / float64(n)
 }
+
+// spawn/parked_mutex_mem: resident bytes per goroutine blocked in
+// mu.Lock() on a held package-level mutex.
+var parkedMu sync.Mutex
+
+func parkedMutexMem(quick bool) float64 {
+	n := n(quick, parkedN)
+	parked.Store(0)
+	woken.Store(0)
+	parkedMu.Lock()
+	before := rssBytes()
+	for i := 0; i < n; i++ {
+		go func() {
+			parked.Add(1)
+			parkedMu.Lock()
+			parkedMu.Unlock()
+			woken.Add(1)
+		}()
+	}
+	for parked.Load() < int64(n) {
+		runtime.Gosched()
+	}
+	after := rssBytes()
+	parkedMu.Unlock()
+	for woken.Load() < int64(n) {
+		runtime.Gosched()
+	}
+	return float64(after-before) / float64(n)
+}

@@ -45,6 +45,13 @@ pub fn workloads() -> Vec<Workload> {
         )
         .with("tokio", parked_mem_tokio)
         .with("async-executor", parked_mem_async_executor),
+        Workload::new(
+            "spawn/parked_mutex_mem",
+            Unit::BytesPerGoroutine,
+            "RSS growth per task blocked on locking one held mutex (a static, as Go's \
+             package-level sync.Mutex; tokio: tokio::sync::Mutex); one process per repetition",
+        )
+        .with("tokio", parked_mutex_mem_tokio),
     ]
 }
 
@@ -185,6 +192,35 @@ fn parked_mem_tokio(cfg: &Cfg) -> Outcome {
         let after = mem::rss_bytes();
         drop(tx);
         drop(rx);
+        while WOKEN_COUNT.load(Ordering::Acquire) < n {
+            tokio::task::yield_now().await;
+        }
+        Ok(mem::per_goroutine(before, after, n))
+    })
+}
+
+/// The mutex `spawn/parked_mutex_mem`'s tasks wait for (tokio).
+static TOKIO_PARKED_MU: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+fn parked_mutex_mem_tokio(cfg: &Cfg) -> Outcome {
+    let n = cfg.n(PARKED.0, PARKED.1);
+    rt::tokio(cfg, move || async move {
+        PARKED_COUNT.store(0, Ordering::SeqCst);
+        WOKEN_COUNT.store(0, Ordering::SeqCst);
+        let held = TOKIO_PARKED_MU.lock().await;
+        let before = mem::rss_bytes();
+        for _ in 0..n {
+            tokio::spawn(async move {
+                PARKED_COUNT.fetch_add(1, Ordering::Relaxed);
+                drop(TOKIO_PARKED_MU.lock().await);
+                WOKEN_COUNT.fetch_add(1, Ordering::Relaxed);
+            });
+        }
+        while PARKED_COUNT.load(Ordering::Acquire) < n {
+            tokio::task::yield_now().await;
+        }
+        let after = mem::rss_bytes();
+        drop(held);
         while WOKEN_COUNT.load(Ordering::Acquire) < n {
             tokio::task::yield_now().await;
         }

@@ -75,6 +75,7 @@ pub fn impls() -> Vec<(&'static str, Impl)> {
         ("spawn/spawn_join", i("goro", spawn::spawn_join)),
         ("spawn/skynet", i("goro", spawn::skynet)),
         ("spawn/parked_mem", i("goro", spawn::parked_mem)),
+        ("spawn/parked_mutex_mem", i("goro", spawn::parked_mutex_mem)),
         ("chan/pingpong_unbuffered", i("goro", chan::pingpong)),
         (
             "chan/pingpong_unbuffered",

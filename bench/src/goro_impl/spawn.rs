@@ -95,3 +95,33 @@ pub(crate) fn parked_mem(cfg: &Cfg) -> Outcome {
         Ok(mem::per_goroutine(before, after, n))
     })
 }
+
+/// The mutex `spawn/parked_mutex_mem`'s goroutines wait for: a static, as
+/// Go's twin uses a package-level `sync.Mutex`.
+static PARKED_MU: goro::sync::Mutex<()> = goro::sync::Mutex::new(());
+
+pub(crate) fn parked_mutex_mem(cfg: &Cfg) -> Outcome {
+    let n = cfg.n(PARKED.0, PARKED.1);
+    super::run(cfg, move || async move {
+        PARKED_COUNT.store(0, Ordering::SeqCst);
+        WOKEN_COUNT.store(0, Ordering::SeqCst);
+        let held = PARKED_MU.lock().await;
+        let before = mem::rss_bytes();
+        for _ in 0..n {
+            goro::go(async move {
+                PARKED_COUNT.fetch_add(1, Ordering::Relaxed);
+                drop(PARKED_MU.lock().await);
+                WOKEN_COUNT.fetch_add(1, Ordering::Relaxed);
+            });
+        }
+        while PARKED_COUNT.load(Ordering::Acquire) < n {
+            goro::yield_now().await;
+        }
+        let after = mem::rss_bytes();
+        drop(held);
+        while WOKEN_COUNT.load(Ordering::Acquire) < n {
+            goro::yield_now().await;
+        }
+        Ok(mem::per_goroutine(before, after, n))
+    })
+}

@@ -168,7 +168,7 @@ pub(crate) fn poll_proceed(cx: &mut std::task::Context<'_>) -> std::task::Poll<(
                 if !crate::task::is_task_waker(waker, t.task.get()) {
                     return false;
                 }
-                if n == 0 || super::seeded::chaos_yield() {
+                if n == 0 || (super::seeded::chaos_possible() && super::seeded::chaos_yield()) {
                     return true;
                 }
                 t.budget.set(n - 1);

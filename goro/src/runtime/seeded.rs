@@ -78,6 +78,19 @@ thread_local! {
     static CHAOS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
 }
 
+/// Set once any thread has run a seeded runtime with chaos on: until then
+/// the lock fast paths skip the chaos point without a thread-local read.
+// loom-exempt: a process-wide latch (a static) read on lock fast paths.
+static CHAOS_SEEN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether a chaos point may yield anywhere in the process (one relaxed
+/// load; see [`CHAOS_SEEN`]).
+#[inline]
+pub(crate) fn chaos_possible() -> bool {
+    // loom-exempt: the latch above.
+    CHAOS_SEEN.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Whether a chaos yield is injected here: only on a thread running a
 /// seeded runtime with chaos on, and only when the caller says it may
 /// yield (a poll with the goroutine's own waker).
@@ -148,6 +161,10 @@ pub(super) fn block_on<T>(
     mut fut: Pin<&mut dyn Future<Output = T>>,
     cfg: SeedConfig,
 ) -> T {
+    if cfg.chaos != 0 {
+        // loom-exempt: the latch CHAOS_SEEN.
+        CHAOS_SEEN.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
     let _restore = Restore {
         rand: crate::rand::reseed(cfg.seed),
         chaos: CHAOS.with(|c| c.replace(cfg.chaos)),

@@ -92,7 +92,17 @@ const STARVING: usize = 8;
 /// to hand-off mode (Go's `starvationThresholdNs`).
 pub(crate) const STARVATION_THRESHOLD: std::time::Duration = std::time::Duration::from_millis(1);
 
-/// Spin rounds before parking (exponential back-off of `spin_loop` hints).
+/// Spin rounds before parking (exponential back-off of `spin_loop` hints:
+/// 1, 2, 4, .. 32, 63 in all).
+///
+/// Why not Go's `active_spin = 4` rounds of `procyield(30)`? Measured on
+/// `sync/mutex_contended` (8 goroutines, 2 workers), the spin shape does not
+/// show: 6 exponential rounds 39.5/37.5 ns, Go's 4 x 30 38.8/37.0/39.4 ns,
+/// 8 x 30 36.8 ns, 4 x 100 37.0 ns, 2 rounds 38.3 ns, 1 x 1 39.6 ns, 10
+/// rounds 39.5 ns (Go 87-101 ns in the same runs). A holder never parks
+/// while holding in that workload, so waiters rarely get past the spin; the
+/// cost is the lock word's cache line moving between the two cores. The
+/// shorter total keeps the CPU burnt by a failed spin lower.
 #[cfg(not(loom))]
 const SPIN_ROUNDS: u32 = 6;
 #[cfg(loom)]
@@ -477,6 +487,7 @@ impl<T> fmt::Debug for MutexLock<'_, T> {
 impl<'a, T> Future for MutexLock<'a, T> {
     type Output = MutexGuard<'a, T>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<MutexGuard<'a, T>> {
         let this = self.get_mut();
         std::task::ready!(this.mutex.poll_acquire(&mut this.key, this.at, cx));
@@ -496,7 +507,22 @@ impl<T> Mutex<T> {
     /// One poll of a lock future whose wait-list node is `key` (`None`
     /// before it queued, and again once it owns the lock). `Ready` means
     /// the caller now owns the lock and must unlock it.
+    #[inline]
     pub(crate) fn poll_acquire(
+        &self,
+        key: &mut Option<usize>,
+        at: &'static Location<'static>,
+        cx: &mut Context<'_>,
+    ) -> Poll<()> {
+        // Step 1 inline in the caller; everything else out of line.
+        if key.is_none() && !crate::runtime::seeded::chaos_possible() && self.try_lock_fast() {
+            return Poll::Ready(());
+        }
+        self.poll_acquire_slow(key, at, cx)
+    }
+
+    #[inline(never)]
+    fn poll_acquire_slow(
         &self,
         key: &mut Option<usize>,
         at: &'static Location<'static>,
@@ -504,8 +530,14 @@ impl<T> Mutex<T> {
     ) -> Poll<()> {
         let m = self;
         let Some(k) = *key else {
-            std::task::ready!(crate::runtime::seeded::poll_chaos(cx));
-            if m.try_lock_fast() || m.spin_lock() {
+            if crate::runtime::seeded::chaos_possible() {
+                // A chaos point (seeded runtimes): before the lock is tried.
+                std::task::ready!(crate::runtime::seeded::poll_chaos(cx));
+                if m.try_lock_fast() {
+                    return Poll::Ready(());
+                }
+            }
+            if m.spin_lock() {
                 return Poll::Ready(());
             }
             return m.poll_enqueue(key, at, cx);

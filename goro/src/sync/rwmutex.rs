@@ -570,7 +570,7 @@ impl<T> RwMutex<T> {
         at: &'static Location<'static>,
         cx: &mut Context<'_>,
     ) -> Poll<()> {
-        if key.is_none() {
+        if key.is_none() && crate::runtime::seeded::chaos_possible() {
             std::task::ready!(crate::runtime::seeded::poll_chaos(cx));
         }
         if key.is_none() && self.try_read_lock() {

@@ -171,3 +171,109 @@ fn join_waker_races_completion() {
         shutdown(&sh);
     });
 }
+
+/// A future that stores its waker and never completes.
+struct Forever {
+    slot: Arc<Mutex<Option<Waker>>>,
+    dropped: std::sync::Arc<AtomicUsize>,
+}
+
+impl Future for Forever {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        *self.slot.lock().unwrap() = Some(cx.waker().clone());
+        Poll::Pending
+    }
+}
+
+impl Drop for Forever {
+    fn drop(&mut self) {
+        self.dropped.fetch_add(1, SeqCst);
+    }
+}
+
+/// The pending poll's one transition (RUNNING → idle, dropping the run
+/// queue's reference) races the last other reference, a waker dropped
+/// without waking: whichever is last frees the task, exactly once. The
+/// task's join-handle and owned-list references are dropped up front, so
+/// the queue's reference can be the last one (`IdleAction::Dealloc`).
+#[test]
+fn waker_drop_races_idle() {
+    loom::model(|| {
+        let sh = shared();
+        let slot = Arc::new(Mutex::new(None));
+        let dropped = std::sync::Arc::new(AtomicUsize::new(0));
+        let (task, ptr) = raw::allocate::<_, TestSched>(
+            Forever {
+                slot: slot.clone(),
+                dropped: dropped.clone(),
+            },
+            &sh,
+            1,
+            0,
+            Location::caller(),
+        );
+        // SAFETY: `allocate` gave us the join-handle reference.
+        drop(unsafe { JoinHandle::<()>::from_raw(ptr) });
+        // SAFETY: and the owned-list reference, which we do not use.
+        unsafe { raw::drop_ref(ptr) };
+        let w = thread::spawn(move || task.run());
+        let s2 = slot.clone();
+        let b = thread::spawn(move || {
+            // Spin until the poll stored its waker, then drop it.
+            loop {
+                if let Some(w) = s2.lock().unwrap().take() {
+                    drop(w);
+                    break;
+                }
+                thread::yield_now();
+            }
+        });
+        w.join().unwrap();
+        b.join().unwrap();
+        assert_eq!(dropped.load(SeqCst), 1, "the future is dropped once");
+        shutdown(&sh);
+    });
+}
+
+/// A wake racing the pending poll's transition: either the wake sees the
+/// task running (and the poll requeues it, keeping the queue's reference)
+/// or it sees it idle (and queues it with the waker's reference).
+#[test]
+fn wake_by_ref_races_idle() {
+    loom::model(|| {
+        let sh = shared();
+        let slot = Arc::new(Mutex::new(None));
+        let dropped = std::sync::Arc::new(AtomicUsize::new(0));
+        let (task, handle) = spawn(
+            &sh,
+            Forever {
+                slot: slot.clone(),
+                dropped: dropped.clone(),
+            },
+        );
+        let w = thread::spawn(move || task.run());
+        let s2 = slot.clone();
+        let b = thread::spawn(move || loop {
+            if let Some(w) = s2.lock().unwrap().as_ref() {
+                w.wake_by_ref();
+                break;
+            }
+            thread::yield_now();
+        });
+        w.join().unwrap();
+        b.join().unwrap();
+        // Exactly one poll is queued now (the requeue or the wake's).
+        let mut runs = 0;
+        while let Some(t) = sh.inject.pop_batch(1, |_| {}) {
+            t.run();
+            runs += 1;
+        }
+        assert_eq!(runs, 1, "the wake queued the task exactly once");
+        drop(slot.lock().unwrap().take());
+        drop(handle);
+        assert_eq!(dropped.load(SeqCst), 0);
+        shutdown(&sh);
+        assert_eq!(dropped.load(SeqCst), 1, "shutdown dropped the future once");
+    });
+}

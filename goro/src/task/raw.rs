@@ -335,9 +335,11 @@ where
 
     match result {
         Ok(Poll::Pending) => match header.state.idle() {
-            IdleAction::Idle => {
-                // SAFETY: the run queue's reference.
-                unsafe { drop_ref(ptr) }
+            // `idle` dropped the run queue's reference.
+            IdleAction::Idle => {}
+            IdleAction::Dealloc => {
+                // SAFETY: `idle` dropped the last reference.
+                unsafe { dealloc::<F, S>(ptr) }
             }
             IdleAction::Requeue => {
                 // Woken during its own poll: a yield. The queue reference

@@ -98,8 +98,11 @@ pub(crate) enum StartAction {
 /// What the worker does after a poll returned `Pending`.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum IdleAction {
-    /// Idle: drop the run queue's reference.
+    /// Idle; the run queue's reference is already dropped (in the same
+    /// transition) and others remain.
     Idle,
+    /// Idle, and the run queue's reference was the last: free the task.
+    Dealloc,
     /// Woken during the poll: requeue it, keeping the reference.
     Requeue,
     /// Cancelled during the poll: drop the future now (still `RUNNING`).
@@ -199,7 +202,10 @@ impl State {
         })
     }
 
-    /// After a `Pending` poll: RUNNING → idle (or straight back to the queue).
+    /// After a `Pending` poll: RUNNING → idle, dropping the run queue's
+    /// reference in the same compare-and-swap (one atomic read-modify-write
+    /// per pending poll, as tokio's `transition_to_idle`); or straight back
+    /// to the queue, keeping that reference.
     #[inline]
     pub(crate) fn idle(&self) -> IdleAction {
         self.update(|s| {
@@ -210,7 +216,13 @@ impl State {
                 // Stay NOTIFIED; the run queue reference is reused.
                 (Some(s.0 & !RUNNING), IdleAction::Requeue)
             } else {
-                (Some(s.0 & !RUNNING), IdleAction::Idle)
+                debug_assert!(s.refs() >= 1, "task refcount underflow: {s:?}");
+                let next = (s.0 & !RUNNING) - REF_ONE;
+                if s.refs() == 1 {
+                    (Some(next), IdleAction::Dealloc)
+                } else {
+                    (Some(next), IdleAction::Idle)
+                }
             }
         })
     }
