@@ -34,10 +34,15 @@ where
 {
     GORO.with(|cell| {
         let rt = cell.get_or_init(|| {
-            goro::Runtime::builder()
+            let mut b = goro::Runtime::builder()
                 .procs(cfg.procs)
-                .sysmon(!NO_SYSMON.load(Relaxed))
-                .build()
+                .sysmon(!NO_SYSMON.load(Relaxed));
+            // Lock-cycle detection (off in release builds) measured on:
+            // GORO_BENCH_LOCK_CYCLES=1.
+            if std::env::var_os("GORO_BENCH_LOCK_CYCLES").is_some_and(|v| v == "1") {
+                b = b.lock_cycles(goro::runtime::LockCycles::Report);
+            }
+            b.build()
                 .expect("goro runtime")
         });
         let fut = body();
