@@ -114,10 +114,27 @@ fn leaks(shared: &Shared, grace: Duration) -> Option<String> {
 
 /// How many seeds `#[goro::test(chaos = true)]` tries when no `seeds = K`
 /// is given.
+///
+/// # Examples
+///
+/// ```
+/// if std::env::var_os("GORO_SEED").is_none() && std::env::var_os("GORO_SEEDS").is_none() {
+///     let all = goro::testing::seeds(goro::testing::DEFAULT_SEEDS);
+///     assert_eq!(all.len() as u64, goro::testing::DEFAULT_SEEDS);
+/// }
+/// ```
 pub const DEFAULT_SEEDS: u64 = 100;
 
 /// The first of the seeds tried when none is given (`seeds = K` tries
 /// `SEED_BASE .. SEED_BASE + K`).
+///
+/// # Examples
+///
+/// ```
+/// if std::env::var_os("GORO_SEED").is_none() && std::env::var_os("GORO_SEEDS").is_none() {
+///     assert_eq!(goro::testing::seeds(2)[0], goro::testing::SEED_BASE);
+/// }
+/// ```
 pub const SEED_BASE: u64 = 1;
 
 /// The seeds a seeded test runs under: `GORO_SEED=n` in the environment
@@ -145,6 +162,20 @@ fn env_u64(name: &str) -> Option<u64> {
 
 /// A seed under which a body failed: [`find_failing_seed`]. Displays as
 /// the replay line, `GORO_SEED=<n>: <panic message>`.
+///
+/// # Examples
+///
+/// ```
+/// // A deadlock under every seed: the first seed tried fails.
+/// let f = goro::testing::find_failing_seed([7, 8], false, || async {
+///     let (_tx, rx) = goro::chan::<u8>(0);
+///     rx.recv().await;
+/// })
+/// .unwrap();
+/// assert_eq!(f.seed, 7);
+/// assert!(f.message.contains("deadlock"), "{}", f.message);
+/// assert!(f.to_string().starts_with("GORO_SEED=7: "));
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct SeedFailure {
