@@ -320,8 +320,9 @@ impl Builder {
     /// credited to the one that locked it.
     ///
     /// Cost, measured with the bench's `sync/mutex_*` (2 cores): off, none
-    /// to see (one relaxed load per lock and unlock); on, about +5% on an
-    /// uncontended lock and +35% on a lock 8 goroutines contend for, as
+    /// to see (one relaxed load per lock and unlock); on, within noise
+    /// (under +7%) on an uncontended lock and +35% on a lock 8 goroutines
+    /// contend for, as
     /// every wait that queues and every release with waiters updates one
     /// process-wide registry of wait edges.
     ///
