@@ -55,6 +55,16 @@ impl MainGoroutine {
         self.id.load(Relaxed)
     }
 
+    /// Main is about to be polled: no wait recorded, and the poll count
+    /// moves. The count is a change detector for the deadlock check, not
+    /// an exact count (two threads in `block_on` may race here: no check
+    /// runs then).
+    pub(super) fn begin_poll(&self) {
+        self.wait.clear();
+        self.polls
+            .store(self.polls.load(Relaxed).wrapping_add(1), Relaxed);
+    }
+
     /// Whether a `block_on` is running, and what it waits for (reason,
     /// site, since when on the coarse clock).
     pub(crate) fn wait(&self) -> Option<(WaitReason, Option<&'static Location<'static>>, u32)> {
@@ -150,11 +160,7 @@ impl Runtime {
         }
         let mut cx = Context::from_waker(&waker);
         loop {
-            main.wait.clear();
-            // A change detector for the deadlock check, not an exact count
-            // (two threads in `block_on` may race here: no check runs then).
-            main.polls
-                .store(main.polls.load(Relaxed).wrapping_add(1), Relaxed);
+            main.begin_poll();
             let r = fut.as_mut().poll(&mut cx);
             if let Poll::Ready(v) = r {
                 return v;

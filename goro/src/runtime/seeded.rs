@@ -208,9 +208,7 @@ pub(super) fn block_on<T>(
         let pick = crate::rand::below(n as u32) as usize;
         if pick == runnable.len() {
             main_wake.woken.store(false, SeqCst);
-            main.wait.clear();
-            main.polls
-                .store(main.polls.load(SeqCst).wrapping_add(1), SeqCst);
+            main.begin_poll();
             main.parked.fetch_sub(1, SeqCst);
             let r = fut.as_mut().poll(&mut cx);
             main.parked.fetch_add(1, SeqCst);
@@ -233,15 +231,14 @@ fn idle(shared: &Shared, thread: &ThreadWaker) {
         shared.fire_timers();
         return;
     }
-    let outside = shared.blocking.in_flight() != 0
-        || wait::threads_in_blocking_calls() != 0
-        || shared.io_registered() != 0
-        || super::signal::subscriptions() != 0
-        || crate::time::global_timers() != 0;
     if shared.io_registered() != 0 {
         shared.io.wait(Some(Duration::from_millis(1))).wake_all();
         return;
     }
+    let outside = shared.blocking.in_flight() != 0
+        || wait::threads_in_blocking_calls() != 0
+        || super::signal::subscriptions() != 0
+        || crate::time::global_timers() != 0;
     let mode = shared.deadlock_mode();
     if !outside && mode != Mode::Off && all_on_goro_primitives(shared) {
         if thread.0.park_timeout(mode.confirm()) {
