@@ -191,10 +191,7 @@ fn add_edge(edge: Edge) {
     // Join edges are checked outside the registry lock (it looks at every
     // goroutine of the runtime).
     if let Some(chain) = chain {
-        if chain
-            .iter()
-            .all(|(g, e)| !e.join || join_still_waits(*g, e.holder))
-        {
+        if joins_still_wait(&chain) {
             report_cycle(format_cycle(&chain));
         }
     }
@@ -220,24 +217,31 @@ fn find_cycle(r: &Registry, me: u64) -> Option<Vec<(u64, Edge)>> {
     (cur != 0).then_some(chain)
 }
 
-/// Whether goroutine `g` is still suspended in a join and goroutine
-/// `joined` is still alive (a join edge may be stale: see the module docs).
-fn join_still_waits(g: u64, joined: u64) -> bool {
+/// Whether every join edge of `chain` still holds: its goroutine is
+/// suspended in a join and the joined goroutine is alive (a join edge may
+/// be stale: see the module docs). One look at the runtime's goroutines
+/// serves the whole chain; a chain of lock edges needs none.
+fn joins_still_wait(chain: &[(u64, Edge)]) -> bool {
     use crate::runtime::{Status, WaitReason};
-    let mut g_joins = g == context::current_id();
-    let mut joined_alive = false;
+    if chain.iter().all(|(_, e)| !e.join) {
+        return true;
+    }
+    let me = context::current_id();
+    let mut joining = Vec::new();
+    let mut alive = Vec::new();
     context::with(|c| {
         let Some(c) = c else { return };
         for gr in crate::runtime::dump::collect(c.shared()).goroutines() {
-            if gr.id == g && gr.status == Status::Waiting(WaitReason::Join) {
-                g_joins = true;
+            if gr.status == Status::Waiting(WaitReason::Join) {
+                joining.push(gr.id);
             }
-            if gr.id == joined {
-                joined_alive = true;
-            }
+            alive.push(gr.id);
         }
     });
-    g_joins && joined_alive
+    chain
+        .iter()
+        .filter(|(_, e)| e.join)
+        .all(|(g, e)| (*g == me || joining.contains(g)) && alive.contains(&e.holder))
 }
 
 fn format_cycle(chain: &[(u64, Edge)]) -> String {
