@@ -239,10 +239,9 @@ where
 {
     let rt = builder.build().expect("goro: cannot start the runtime");
     panic::catch_unwind(AssertUnwindSafe(|| run_test(rt, leak_check, body()))).map_err(|p| {
-        p.downcast_ref::<String>()
-            .cloned()
-            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_else(|| "(panic with a non-string payload)".into())
+        crate::task::join::string_payload(&*p)
+            .unwrap_or("(panic with a non-string payload)")
+            .to_owned()
     })
 }
 

@@ -228,7 +228,8 @@ impl JoinError {
     }
 }
 
-fn string_payload(p: &(dyn Any + Send)) -> Option<&str> {
+/// The message of a panic whose payload is a `&str` or a `String`.
+pub(crate) fn string_payload(p: &(dyn Any + Send)) -> Option<&str> {
     p.downcast_ref::<&'static str>()
         .copied()
         .or_else(|| p.downcast_ref::<String>().map(String::as_str))
