@@ -74,18 +74,13 @@ async fn serve_forever(
     }
 }
 
-#[test]
-fn ab_ba_pair_fails_the_test_while_100_goroutines_serve() {
-    let served = Arc::new(AtomicUsize::new(0));
-    let s = served.clone();
-    let lines = Arc::new(std::sync::Mutex::new((0, 0)));
-    let l = lines.clone();
-    let r = std::panic::catch_unwind(move || {
+/// Runs `body` as a `#[goro::test]` body on 2 procs; the panic message of
+/// the lock-cycle report it must end in.
+fn cycle_report_of(body: impl std::future::Future<Output = ()> + Send + 'static) -> String {
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
         let rt = goro::Runtime::builder().procs(2).build().unwrap();
-        goro::testing::run_test(rt, false, async move {
-            serve_forever(start_servers(), s, l).await;
-        })
-    });
+        goro::testing::run_test(rt, false, body)
+    }));
     let p = r.expect_err("the cycle fails the test");
     let msg = p
         .downcast_ref::<String>()
@@ -95,6 +90,18 @@ fn ab_ba_pair_fails_the_test_while_100_goroutines_serve() {
         msg.starts_with("fatal error: goroutines deadlocked on locks\n"),
         "{msg}"
     );
+    msg
+}
+
+#[test]
+fn ab_ba_pair_fails_the_test_while_100_goroutines_serve() {
+    let served = Arc::new(AtomicUsize::new(0));
+    let s = served.clone();
+    let lines = Arc::new(std::sync::Mutex::new((0, 0)));
+    let l = lines.clone();
+    let msg = cycle_report_of(async move {
+        serve_forever(start_servers(), s, l).await;
+    });
     let (l1, l2) = *lines.lock().unwrap();
     for line in [l1, l2] {
         assert!(msg.contains(&format!("\t{}:{line}:", file!())), "{msg}");
@@ -181,25 +188,6 @@ async fn no_report_without_a_cycle() {
         drop(a.lock().await);
         h.await.unwrap();
     }
-}
-
-/// Runs `body` as a `#[goro::test]` body on 2 procs; the panic message of
-/// the lock-cycle report it must end in.
-fn cycle_report_of(body: impl std::future::Future<Output = ()> + Send + 'static) -> String {
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
-        let rt = goro::Runtime::builder().procs(2).build().unwrap();
-        goro::testing::run_test(rt, false, body)
-    }));
-    let p = r.expect_err("the cycle fails the test");
-    let msg = p
-        .downcast_ref::<String>()
-        .cloned()
-        .unwrap_or_else(|| p.downcast_ref::<&str>().unwrap().to_string());
-    assert!(
-        msg.starts_with("fatal error: goroutines deadlocked on locks\n"),
-        "{msg}"
-    );
-    msg
 }
 
 /// Main holds a lock and joins the goroutine that waits for it: a cycle
