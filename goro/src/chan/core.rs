@@ -1,8 +1,10 @@
 //! The channel core (Go's `hchan`): one shape for every capacity.
 //!
-//! Invariants (under `state`'s lock):
-//! - `buf.len() <= cap`, except transiently after a cancelled receiver gave
-//!   back a value it had been handed (see [`Chan::reinject`]).
+//! Invariants (under `state`'s lock), where "the buffer" is `front`
+//! followed by the ring (ring.rs), frozen while the lock is held:
+//! - the buffer holds at most `cap` values, except transiently after a
+//!   cancelled receiver gave back a value it had been handed (see
+//!   [`Chan::reinject`]).
 //! - A live (not yet chosen) receiver waits only while `buf` is empty; a live
 //!   sender waits only while `buf` is full (always, for `cap == 0`).
 //! - Once `closed`, no waiter is linked for long: `close` completes them all,
@@ -19,14 +21,15 @@
 //! # Protocol
 //!
 //! One channel core for every capacity (this file, Go's `hchan`): a mutex
-//! over a ring buffer of `cap` values, a `closed` flag, and two intrusive
+//! over a buffer of `cap` values, a `closed` flag, and two intrusive
 //! queues of blocked operations, `recvq` and `sendq` (`waiter.rs`, Go's
 //! `sudog`s). `cap == 0` is the same core with a buffer that is always
 //! full: a send completes only when a receiver has taken its value.
 //!
 //! **State and ownership.** Everything in the core is guarded by its one
-//! mutex (there is no lock-free path; the counts of senders and receivers
-//! and the `closed` mirror are atomics read without it). A waiter lives
+//! mutex, except the buffer's lock-free fast path (below, "The lock-free
+//! fast path") and the counts of senders and receivers and the `closed`
+//! mirror, atomics read without it. A waiter lives
 //! inside the pinned future of the operation that blocked — no allocation
 //! to block — and is linked while that operation waits; its fields are
 //! guarded by the lock of its channel. Every blocked operation owns one
@@ -141,26 +144,63 @@
 //! anything buffered now. Buffered senders do not wait for the receiver to
 //! come back: that would make every buffered send a rendezvous.
 //!
-//! # Why no lock-free fast path?
+//! # The lock-free fast path
 //!
-//! Go's `hchan` takes its lock on every operation too; an uncontended
-//! mutex costs about as much as the atomics a lock-free queue needs, and
-//! one lock keeps the close and select races simple enough to model-check.
+//! Go's `hchan` takes its lock on every operation. Measured, that lock was
+//! goro's cost under contention: with a worker pool's goroutines on two
+//! workers, the two cores took turns on one lock word for every message
+//! (about 60% of the time of `chan/mpmc_4x4` spun in the lock). So a
+//! buffered channel of up to `RING_MAX` values keeps its buffer in a
+//! bounded lock-free ring (ring.rs, Vyukov's queue as in crossbeam's array
+//! flavor), which sends and receives use without the lock **while nobody
+//! waits on the channel**: no receiver or sender linked, no watcher, no
+//! value given back, not closed. That is a worker pool's steady state.
+//!
+//! Everything else is unchanged, because it all happens under the lock
+//! and the lock freezes the ring ([`Chan::lock`]): a fast operation cannot
+//! win a slot of a frozen ring, and the lock holder counts every one that
+//! won a slot before the freeze. The ring thaws when the lock is released
+//! with nobody waiting ([`Locked`]'s drop). A receiver about to wait has
+//! frozen the ring and seen it empty, so no value can slip into the ring
+//! behind its back — every handoff, refill, wake and watcher of the
+//! protocol above runs as before. The loom models of `loom_tests.rs`
+//! (`ring_*`, and every buffered model) check the races.
 
-use std::{collections::VecDeque, fmt, ptr, task::Waker};
+use std::{
+    collections::VecDeque,
+    fmt,
+    ops::{Deref, DerefMut},
+    ptr,
+    task::Waker,
+};
 
 use crossbeam_utils::CachePadded;
 
-use super::waiter::{Node, Queue, Selection, Waiter};
+use super::{
+    ring::Ring,
+    waiter::{Node, Queue, Selection, Waiter},
+};
 use crate::loom::{
     atomic::{AtomicBool, AtomicUsize, Ordering},
     lock, Mutex, MutexGuard,
 };
 
+/// The largest capacity whose buffer is a lock-free [`Ring`], allocated
+/// whole when the channel is made (as Go allocates `hchan`'s buffer);
+/// a larger channel keeps its values in `State::front`, grown on demand,
+/// and every operation on it takes the lock.
+const RING_MAX: usize = 1 << 16;
+
 /// The locked part of a channel.
 #[derive(Debug)]
 pub(crate) struct State<T> {
-    pub(crate) buf: VecDeque<T>,
+    /// Buffered values ahead of the ring's: values given back by cancelled
+    /// receivers (see "Why give values back?"), or, for a channel with no
+    /// ring (`cap == 0` or above `RING_MAX`), the whole buffer. The buffer
+    /// is `front` followed by the ring.
+    pub(crate) front: VecDeque<T>,
+    /// Whether this lock holder (or an earlier one) froze the ring.
+    frozen: bool,
     pub(crate) closed: bool,
     pub(crate) recvq: Queue<T>,
     pub(crate) sendq: Queue<T>,
@@ -211,6 +251,51 @@ impl<T> State<T> {
             self.watchers.retain(|(i, _)| *i != id);
         }
     }
+
+    /// Whether the ring may go back to lock-free operation: nobody to hand
+    /// a value to, wake or refill from, nothing ahead of the ring, and not
+    /// closed (ring.rs).
+    fn may_thaw(&self) -> bool {
+        !self.closed
+            && self.front.is_empty()
+            && self.recvq.is_empty()
+            && self.sendq.is_empty()
+            && self.watchers.is_empty()
+    }
+}
+
+/// The channel lock held: the locked state, with the ring frozen (see
+/// ring.rs); on unlock the ring is thawed if [`State::may_thaw`].
+pub(crate) struct Locked<'a, T> {
+    st: MutexGuard<'a, State<T>>,
+    ring: Option<&'a Ring<T>>,
+}
+
+impl<T> Deref for Locked<'_, T> {
+    type Target = State<T>;
+    #[inline]
+    fn deref(&self) -> &State<T> {
+        &self.st
+    }
+}
+
+impl<T> DerefMut for Locked<'_, T> {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut State<T> {
+        &mut self.st
+    }
+}
+
+impl<T> Drop for Locked<'_, T> {
+    #[inline]
+    fn drop(&mut self) {
+        if let Some(r) = self.ring {
+            if self.st.frozen && self.st.may_thaw() {
+                self.st.frozen = false;
+                r.thaw();
+            }
+        }
+    }
 }
 
 /// Several watchers' wakers behind one.
@@ -231,6 +316,8 @@ pub(crate) struct Chan<T> {
     /// Padded to its own cache lines: the read-mostly fields below must not
     /// bounce between cores with the lock word.
     state: CachePadded<Mutex<State<T>>>,
+    /// The buffer of a buffered channel up to `RING_MAX` (see ring.rs).
+    ring: Option<Box<Ring<T>>>,
     pub(crate) cap: usize,
     /// Mirror of `State::closed`, for lock-free `is_closed`.
     closed: AtomicBool,
@@ -295,13 +382,19 @@ impl<T> Chan<T> {
     pub(crate) fn new(cap: usize, nil: bool) -> Chan<T> {
         Chan {
             state: CachePadded::new(Mutex::new(State {
-                buf: VecDeque::with_capacity(cap.min(4096)),
+                front: if cap <= RING_MAX {
+                    VecDeque::new()
+                } else {
+                    VecDeque::with_capacity(4096)
+                },
+                frozen: false,
                 closed: false,
                 recvq: Queue::new(),
                 sendq: Queue::new(),
                 watchers: Vec::new(),
                 next_watch: 0,
             })),
+            ring: (cap > 0 && cap <= RING_MAX).then(|| Box::new(Ring::new(cap))),
             cap,
             closed: AtomicBool::new(false),
             senders: AtomicUsize::new(1),
@@ -347,9 +440,56 @@ impl<T> Chan<T> {
         }
     }
 
+    /// Takes the channel lock, freezing the ring (ring.rs).
     #[inline]
-    pub(crate) fn lock(&self) -> MutexGuard<'_, State<T>> {
-        lock(&self.state)
+    pub(crate) fn lock(&self) -> Locked<'_, T> {
+        let mut st = lock(&self.state);
+        let ring = self.ring.as_deref();
+        if let Some(r) = ring {
+            if !st.frozen {
+                st.frozen = true;
+                r.freeze();
+            }
+        }
+        Locked { st, ring }
+    }
+
+    /// A send that needs no lock: into the ring while nobody waits on the
+    /// channel (ring.rs). Gives `v` back if the lock must decide.
+    #[inline]
+    pub(crate) fn try_send_fast(&self, v: T) -> Result<(), T> {
+        match &self.ring {
+            Some(r) => r.try_push(v),
+            None => Err(v),
+        }
+    }
+
+    /// A receive that needs no lock: from the ring while nobody waits on
+    /// the channel (ring.rs). `None` if the lock must decide.
+    #[inline]
+    pub(crate) fn try_recv_fast(&self) -> Option<T> {
+        self.ring.as_ref()?.try_pop()
+    }
+
+    /// How many values are buffered (lock held).
+    fn buf_len(&self, st: &State<T>) -> usize {
+        st.front.len() + self.ring.as_ref().map_or(0, |r| r.len())
+    }
+
+    /// Appends a value to the buffer (lock held, `buf_len < cap`).
+    fn buf_push_back(&self, st: &mut State<T>, v: T) {
+        match &self.ring {
+            Some(r) => r.push_locked(v),
+            None => st.front.push_back(v),
+        }
+    }
+
+    /// Takes the buffer's first value (lock held).
+    fn buf_pop_front(&self, st: &mut State<T>) -> Option<T> {
+        match st.front.pop_front() {
+            Some(v) => Some(v),
+            None => self.ring.as_ref()?.pop_locked(),
+        }
     }
 
     pub(crate) fn is_closed(&self) -> bool {
@@ -357,7 +497,8 @@ impl<T> Chan<T> {
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.lock().buf.len()
+        let st = self.lock();
+        self.buf_len(&st)
     }
 
     /// Whether the buffer holds `cap` values (always, unbuffered).
@@ -423,8 +564,8 @@ impl<T> Chan<T> {
             // complete and valid until we `finish`.
             return Ok(Sent::Done(unsafe { complete(w, |n| n.slot = Some(v)) }));
         }
-        if st.buf.len() < self.cap {
-            st.buf.push_back(v);
+        if self.buf_len(st) < self.cap {
+            self.buf_push_back(st, v);
             return Ok(Sent::Done(st.take_watchers()));
         }
         Err(SendFail::Full(v))
@@ -437,15 +578,18 @@ impl<T> Chan<T> {
         st: &mut State<T>,
         me: *const Selection,
     ) -> Result<(T, Option<Waker>), RecvFail> {
-        if let Some(v) = st.buf.pop_front() {
+        if let Some(v) = self.buf_pop_front(st) {
             let mut waker = None;
-            if st.buf.len() < self.cap {
+            if self.buf_len(st) < self.cap {
                 // SAFETY: lock held.
                 if let Some(w) = unsafe { st.sendq.claim_first(me) } {
-                    let buf = &mut st.buf;
+                    let mut refill = None;
                     // SAFETY: won under the lock; a waiting sender's slot
                     // holds its value.
-                    waker = unsafe { complete(w, |n| buf.extend(n.slot.take())) };
+                    waker = unsafe { complete(w, |n| refill = n.slot.take()) };
+                    if let Some(s) = refill {
+                        self.buf_push_back(st, s);
+                    }
                 } else {
                     // Room appeared: a send is ready now.
                     waker = st.take_watchers();
@@ -472,7 +616,7 @@ impl<T> Chan<T> {
     /// Whether a receive would complete now (select registration check).
     pub(crate) fn recv_ready(&self, st: &State<T>, me: *const Selection) -> bool {
         // SAFETY: lock held.
-        !st.buf.is_empty()
+        self.buf_len(st) != 0
             || st.closed
             || unsafe { st.sendq.has_live(me) }
             || self.timer.as_ref().is_some_and(|t| t.is_due())
@@ -481,7 +625,7 @@ impl<T> Chan<T> {
     /// Whether a send would complete now (select registration check).
     pub(crate) fn send_ready(&self, st: &State<T>, me: *const Selection) -> bool {
         // SAFETY: lock held.
-        st.closed || st.buf.len() < self.cap || unsafe { st.recvq.has_live(me) }
+        st.closed || self.buf_len(st) < self.cap || unsafe { st.recvq.has_live(me) }
     }
 
     /// Closes the channel. Returns `None` if it was closed already, else the
@@ -526,7 +670,12 @@ impl<T> Chan<T> {
         let (wakers, buf) = {
             let mut st = self.lock();
             let ws = self.close_locked(&mut st);
-            (ws, std::mem::take(&mut st.buf))
+            let mut buf = std::mem::take(&mut st.front);
+            if let Some(r) = &self.ring {
+                // Closed: the ring stays frozen, no push can come.
+                buf.extend(std::iter::from_fn(|| r.pop_locked()));
+            }
+            (ws, buf)
         };
         wakers.into_iter().flatten().for_each(Waker::wake);
         // One by one: if a value's destructor panics, the values after it
@@ -562,7 +711,7 @@ impl<T> Chan<T> {
             // SAFETY: won under the lock.
             Some(w) => unsafe { complete(w, |n| n.slot = Some(v)) },
             None => {
-                st.buf.push_front(v);
+                st.front.push_front(v);
                 st.take_watchers()
             }
         }

@@ -347,3 +347,78 @@ fn rendezvous_send_cancel_is_exact() {
         });
     }
 }
+
+// ---- The lock-free ring of buffered channels (ring.rs): fast pushes and
+// pops against the lock holder that freezes it.
+
+#[test]
+fn ring_fast_sends_against_waiting_receiver() {
+    loom::model(|| {
+        let (tx, rx) = chan::<i32>(2);
+        let t = thread::spawn(move || {
+            tx.try_send(1).unwrap();
+            tx.try_send(2).unwrap();
+        });
+        // The receiver may find the ring empty and wait: no lost wake-up.
+        assert_eq!(block_on(rx.recv()), Some(1));
+        assert_eq!(block_on(rx.recv()), Some(2));
+        t.join().unwrap();
+        // The sender is gone: closed, nothing left behind.
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+    });
+}
+
+#[test]
+fn ring_two_senders_against_full_buffer() {
+    loom::model(|| {
+        let (tx, rx) = chan::<i32>(1);
+        let tx2 = tx.clone();
+        let t1 = thread::spawn(move || block_on(tx.send(1)));
+        let t2 = thread::spawn(move || block_on(tx2.send(2)));
+        let mut got = [block_on(rx.recv()), block_on(rx.recv())];
+        got.sort();
+        assert_eq!(got, [Some(1), Some(2)]);
+        assert_eq!(t1.join().unwrap(), Ok(()));
+        assert_eq!(t2.join().unwrap(), Ok(()));
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+    });
+}
+
+#[test]
+fn ring_fast_send_against_close() {
+    loom::model(|| {
+        let (tx, rx) = chan::<i32>(1);
+        let tx2 = tx.clone();
+        let t = thread::spawn(move || tx.try_send(1).is_ok());
+        let c = thread::spawn(move || {
+            tx2.close();
+        });
+        let mut got = Vec::new();
+        while let Some(v) = block_on(rx.recv()) {
+            got.push(v);
+        }
+        let sent = t.join().unwrap();
+        c.join().unwrap();
+        // A send that succeeded is received before the close is seen.
+        assert_eq!(got, if sent { vec![1] } else { vec![] });
+    });
+}
+
+#[test]
+fn ring_value_given_back_stays_first() {
+    loom::model(|| {
+        let (tx, rx) = chan::<i32>(2);
+        let t = thread::spawn(move || {
+            tx.try_send(1).unwrap();
+            tx.try_send(2).unwrap();
+        });
+        // A receive handed 1 and then dropped gives it back ahead of 2.
+        let first = recv_then_drop(&rx, 1);
+        t.join().unwrap();
+        let mut got: Vec<i32> = first.into_iter().collect();
+        while let Ok(v) = rx.try_recv() {
+            got.push(v);
+        }
+        assert_eq!(got, [1, 2]);
+    });
+}

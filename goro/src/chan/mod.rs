@@ -86,6 +86,7 @@ mod error;
 mod macros;
 mod ready;
 mod receiver;
+mod ring;
 mod select;
 mod sender;
 mod sink;

@@ -211,6 +211,9 @@ impl<T> Receiver<T> {
         if self.chan.nil {
             return Err(TryRecvError::Empty);
         }
+        if let Some(v) = self.chan.try_recv_fast() {
+            return Ok(v);
+        }
         let r = {
             let mut st = self.chan.lock();
             self.chan.try_recv_locked(&mut st, std::ptr::null())
@@ -418,6 +421,9 @@ impl<T> futures_core::Stream for Receiver<T> {
         if this.chan.nil {
             wait::record(WaitReason::ChanReceiveNilChan, Location::caller());
             return Poll::Pending;
+        }
+        if let Some(v) = this.chan.try_recv_fast() {
+            return Poll::Ready(Some(v));
         }
         let (r, waker) = {
             let mut st = this.chan.lock();

@@ -152,6 +152,10 @@ impl<T> Sender<T> {
     /// assert_eq!(tx.try_send(1), Err(TrySendError::Closed(1)));
     /// ```
     pub fn try_send(&self, v: T) -> Result<(), TrySendError<T>> {
+        let v = match self.chan.try_send_fast(v) {
+            Ok(()) => return Ok(()),
+            Err(v) => v,
+        };
         let r = {
             let mut st = self.chan.lock();
             // No waiter of its own: on an unbuffered channel the value is

@@ -260,6 +260,11 @@ impl<T> Queue<T> {
         }
     }
 
+    /// Whether no waiter is linked (live or not).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.head.is_null()
+    }
+
     /// Appends `w`.
     ///
     /// # Safety

@@ -133,6 +133,9 @@ impl<T> Single for RecvArm<'_, T> {
         if this.ch().nil {
             return Start::Never;
         }
+        if let Some(v) = this.ch().try_recv_fast() {
+            return Start::Done(Some(v));
+        }
         let mut st = this.ch().lock();
         match this.ch().try_recv_locked(&mut st, std::ptr::null()) {
             Ok((v, w)) => {
@@ -205,6 +208,10 @@ impl<T> Arm for RecvArm<'_, T> {
         let this = self.project();
         if this.ch().nil {
             return Now::NotReady;
+        }
+        if let Some(v) = this.ch().try_recv_fast() {
+            this.out = Some(Some(v));
+            return Now::Done;
         }
         let r = {
             let mut st = this.ch().lock();

@@ -140,6 +140,24 @@ impl<'a, T> SendArm<'a, T> {
         }
     }
 
+    /// Sends into the channel's ring without the lock while nobody waits
+    /// (ring.rs): `Some(Ok(()))` if it did; `None` (the value kept) if the
+    /// lock must decide.
+    #[inline]
+    fn try_fast(&mut self) -> Option<Result<(), SendError<T>>> {
+        if self.registered || self.ch().cap == 0 {
+            return None;
+        }
+        let v = self.take_value()?;
+        match self.ch().try_send_fast(v) {
+            Ok(()) => Some(Ok(())),
+            Err(v) => {
+                self.put_value(v);
+                None
+            }
+        }
+    }
+
     /// # Safety
     ///
     /// `q` is this arm's channel's `sendq`, its lock is held, and `self` is
@@ -239,6 +257,9 @@ impl<T> Single for SendArm<'_, T> {
         waker: &Waker,
     ) -> Start<Result<(), SendError<T>>> {
         let this = self.project();
+        if let Some(r) = this.try_fast() {
+            return Start::Done(r);
+        }
         let mut st = this.ch().lock();
         match this.try_locked(&mut st, Some((sel, 0, waker, true))) {
             SendNow::Done(r, w) => {
@@ -282,6 +303,10 @@ impl<T> Drop for SendArm<'_, T> {
 impl<T> Arm for SendArm<'_, T> {
     fn try_now(self: Pin<&mut Self>, wait: Option<(&Selection, usize, &Waker)>) -> Now {
         let this = self.project();
+        if let Some(r) = this.try_fast() {
+            this.out = Some(r);
+            return Now::Done;
+        }
         let r = {
             let mut st = this.ch().lock();
             this.try_locked(&mut st, wait.map(|(s, i, w)| (s, i, w, false)))
