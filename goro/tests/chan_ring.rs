@@ -57,7 +57,9 @@ impl Order {
 }
 
 fn mixed(cap: usize, per: usize, drop_receives: bool) {
-    let seen = Arc::new(Seen((0..PRODUCERS * per).map(|_| AtomicU8::new(0)).collect()));
+    let seen = Arc::new(Seen(
+        (0..PRODUCERS * per).map(|_| AtomicU8::new(0)).collect(),
+    ));
     let rt = goro::Runtime::builder().procs(2).build().unwrap();
     let total = rt.block_on({
         let seen = seen.clone();
@@ -226,7 +228,9 @@ fn mixed_operations_beyond_the_ring() {
 fn threads_hammer_a_small_ring() {
     let per = 100_000;
     let (tx, rx) = goro::chan::<usize>(2);
-    let seen = Arc::new(Seen((0..PRODUCERS * per).map(|_| AtomicU8::new(0)).collect()));
+    let seen = Arc::new(Seen(
+        (0..PRODUCERS * per).map(|_| AtomicU8::new(0)).collect(),
+    ));
     let producers: Vec<_> = (0..PRODUCERS)
         .map(|p| {
             let tx = tx.clone();
