@@ -297,10 +297,14 @@ fn run_impl(opts: &Opts, w: &Workload, id: &str, command: impl Fn(usize) -> Comm
     }
 }
 
-/// Side values, e.g. `, p99 1.20 ms` (side values are latencies in µs).
+/// Side values, e.g. `, p99 1.20 ms` (a `p..` side value is a latency in
+/// µs) or `, locks/msg 0.031` (any other: a plain number).
 fn fmt_side(side: &[(String, f64)]) -> String {
     side.iter()
-        .map(|(name, us)| format!(", {name} {:.2} ms", us / 1000.0))
+        .map(|(name, v)| match name.starts_with('p') {
+            true => format!(", {name} {:.2} ms", v / 1000.0),
+            false => format!(", {name} {v:.3}"),
+        })
         .collect()
 }
 

@@ -298,3 +298,49 @@ fn values_left_in_the_ring_are_dropped() {
     drop(rx);
     assert_eq!(drops.load(Ordering::Relaxed), 9);
 }
+
+/// The lock-free claim, checked by the channel's own counter: sends into
+/// a buffer with room and receives from one holding values (awaited,
+/// tried, or through `select!`) take no lock while nobody waits; a
+/// receiver that must wait does.
+#[test]
+fn ready_operations_take_no_lock() {
+    goro::run(async {
+        let (tx, rx) = goro::chan::<u64>(64);
+        let before = tx.lock_acquisitions();
+        for round in 0..1_000u64 {
+            for i in 0..64 {
+                match i % 3 {
+                    0 => tx.send(round * 64 + i).await.unwrap(),
+                    1 => tx.try_send(round * 64 + i).unwrap(),
+                    _ => goro::select! {
+                        send(tx, round * 64 + i) -> r => r.unwrap(),
+                    },
+                }
+            }
+            for i in 0..64 {
+                let v = match i % 3 {
+                    0 => rx.recv().await.unwrap(),
+                    1 => rx.try_recv().unwrap(),
+                    _ => goro::select! {
+                        recv(rx) -> v => v.unwrap(),
+                    },
+                };
+                assert_eq!(v, round * 64 + i);
+            }
+        }
+        assert_eq!(tx.lock_acquisitions(), before, "a ready operation locked");
+
+        // A receiver that finds nothing takes the lock to wait.
+        let waiter = goro::go({
+            let rx = rx.clone();
+            async move { rx.recv().await }
+        });
+        while tx.lock_acquisitions() == before {
+            goro::yield_now().await;
+        }
+        tx.send(7).await.unwrap();
+        assert_eq!(waiter.await.unwrap(), Some(7));
+        assert!(rx.lock_acquisitions() > before);
+    });
+}

@@ -7,7 +7,7 @@ use crate::chan::{
     pool_sum, producer_values, sum_below, SelectCheck, CAP, MPMC, MPMC_SIDES, PINGPONG,
     POOL_WORKERS, SELECT_ARMS, SELECT_PER_PRODUCER, WORKER_POOL,
 };
-use crate::workload::{ns_per, Cfg, Outcome};
+use crate::workload::{ns_per, side, Cfg, Outcome};
 
 pub(crate) fn pingpong(cfg: &Cfg) -> Outcome {
     let n = cfg.n(PINGPONG.0, PINGPONG.1);
@@ -64,6 +64,7 @@ pub(crate) fn mpmc(cfg: &Cfg) -> Outcome {
         for p in producers {
             join(p).await;
         }
+        let locks = tx.lock_acquisitions();
         tx.close();
         let mut total = 0;
         for c in consumers {
@@ -71,6 +72,7 @@ pub(crate) fn mpmc(cfg: &Cfg) -> Outcome {
         }
         let elapsed = start.elapsed();
         assert_eq!(total, sum_below(n));
+        side("locks/msg", locks as f64 / n as f64);
         ns_per(elapsed, n)
     })
 }
@@ -119,6 +121,7 @@ pub(crate) fn worker_pool(cfg: &Cfg) -> Outcome {
         let start = Instant::now();
         let (jobs_tx, jobs_rx) = goro::chan::<u64>(CAP);
         let (res_tx, res_rx) = goro::chan::<u64>(CAP);
+        let jobs_probe = jobs_rx.clone();
         goro::go(async move {
             for x in 0..n as u64 {
                 assert!(jobs_tx.send(x).await.is_ok());
@@ -145,6 +148,9 @@ pub(crate) fn worker_pool(cfg: &Cfg) -> Outcome {
         }
         let elapsed = start.elapsed();
         assert_eq!(sum, pool_sum(n));
+        // Both channels' locks per job (each job is one message on each).
+        let locks = jobs_probe.lock_acquisitions() + res_rx.lock_acquisitions();
+        side("locks/msg", locks as f64 / n as f64);
         ns_per(elapsed, n)
     })
 }

@@ -214,6 +214,10 @@ pub(crate) struct State<T> {
     pub(crate) watchers: Vec<(u64, Waker)>,
     /// The id the next watcher registration gets (never 0).
     pub(crate) next_watch: u64,
+    /// Times `Chan::lock` took the lock: the number that checks the
+    /// lock-free claim (`Sender::lock_acquisitions`). Counted under the
+    /// lock, so it costs no atomic.
+    locks: u64,
 }
 
 impl<T> State<T> {
@@ -393,6 +397,7 @@ impl<T> Chan<T> {
                 sendq: Queue::new(),
                 watchers: Vec::new(),
                 next_watch: 0,
+                locks: 0,
             })),
             ring: (cap > 0 && cap <= RING_MAX).then(|| Box::new(Ring::new(cap))),
             cap,
@@ -444,6 +449,7 @@ impl<T> Chan<T> {
     #[inline]
     pub(crate) fn lock(&self) -> Locked<'_, T> {
         let mut st = lock(&self.state);
+        st.locks = st.locks.wrapping_add(1);
         let ring = self.ring.as_deref();
         if let Some(r) = ring {
             if !st.frozen {
@@ -499,6 +505,11 @@ impl<T> Chan<T> {
     pub(crate) fn len(&self) -> usize {
         let st = self.lock();
         self.buf_len(&st)
+    }
+
+    /// Times the channel's lock has been taken (this read not counted).
+    pub(crate) fn lock_acquisitions(&self) -> u64 {
+        lock(&self.state).locks
     }
 
     /// Whether the buffer holds `cap` values (always, unbuffered).

@@ -207,6 +207,33 @@ impl<T> Sender<T> {
         self.chan.is_closed()
     }
 
+    /// How many times the channel's internal lock has been taken since the
+    /// channel was made: a diagnostic for contention. A send into a
+    /// buffered channel with room, or a receive from one holding values,
+    /// takes no lock while nobody waits on the channel; blocking, waking a
+    /// waiter, `close`, `len` and `select`'s slow path take it. Divide by
+    /// the messages sent to get lock acquisitions per message. Reading
+    /// the counter is not counted.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = goro::chan::<u32>(8);
+    /// let before = tx.lock_acquisitions();
+    /// for i in 0..8 {
+    ///     tx.try_send(i).unwrap(); // room in the buffer: no lock
+    /// }
+    /// for i in 0..8 {
+    ///     assert_eq!(rx.try_recv(), Ok(i)); // values buffered: no lock
+    /// }
+    /// assert_eq!(tx.lock_acquisitions(), before);
+    /// tx.close(); // closing takes the lock
+    /// assert!(tx.lock_acquisitions() > before);
+    /// ```
+    pub fn lock_acquisitions(&self) -> u64 {
+        self.chan.lock_acquisitions()
+    }
+
     /// How many values are buffered (Go's `len(ch)`).
     ///
     /// # Examples
