@@ -44,7 +44,7 @@ pub fn workloads() -> Vec<Workload> {
             Unit::NsPerOp,
             "4 producers, 4 consumers, one channel of capacity 128; ns per message \
              (tokio mpsc is single-consumer: the 4 consumers share the Receiver behind a tokio Mutex; \
-             crossbeam on 8 threads)",
+             crossbeam on 8 threads); goro's channel-lock acquisitions per message beside it (locks/msg)",
         )
         .with("tokio", mpmc_tokio)
         .with("crossbeam", mpmc_crossbeam)
@@ -67,7 +67,8 @@ pub fn workloads() -> Vec<Workload> {
             "chan/worker_pool",
             Unit::NsPerOp,
             "a feeder, 8 workers pulling from one jobs channel (cap 128) and pushing x*2 into \
-             a results channel (cap 128), main sums; ns per job (tokio: jobs receiver behind a tokio Mutex)",
+             a results channel (cap 128), main sums; ns per job (tokio: jobs receiver behind a tokio Mutex); \
+             goro's lock acquisitions of both channels per job beside it (locks/msg)",
         )
         .with("tokio", pool_tokio)
         .with("crossbeam", pool_crossbeam)
