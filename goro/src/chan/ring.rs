@@ -48,7 +48,7 @@ use crossbeam_utils::CachePadded;
 
 use crate::loom::{
     atomic::{AtomicUsize, Ordering},
-    hint, UnsafeCell,
+    hint, thread, UnsafeCell,
 };
 
 struct Slot<T> {
@@ -246,8 +246,9 @@ impl<T> Ring<T> {
     pub(crate) fn push_locked(&self, v: T) {
         let tail = self.tail.load(Ordering::Relaxed) & !self.mark;
         let slot = self.slot(tail);
+        let mut spins = 0;
         while slot.stamp.load(Ordering::Acquire) != tail {
-            hint::spin_loop();
+            snooze(&mut spins);
         }
         // SAFETY: frozen: only the lock holder moves `tail`, and the slot
         // is free (stamp == tail).
@@ -265,8 +266,9 @@ impl<T> Ring<T> {
         }
         let head = self.head.load(Ordering::Relaxed) & !self.mark;
         let slot = self.slot(head);
+        let mut spins = 0;
         while slot.stamp.load(Ordering::Acquire) != head + 1 {
-            hint::spin_loop();
+            snooze(&mut spins);
         }
         // SAFETY: frozen: only the lock holder moves `head`, and the push
         // at `head` has published its value.
@@ -276,6 +278,24 @@ impl<T> Ring<T> {
         self.head
             .store(self.next(head) | self.mark, Ordering::SeqCst);
         Some(v)
+    }
+}
+
+/// One step of the lock holder's wait for a fast operation to finish its
+/// slot: a few growing spins, then `yield_now`. The fast operation has won
+/// its position and needs no one, so the wait is short unless its thread
+/// was preempted between its CAS and its stamp; then spinning on would
+/// only keep that thread off the core (crossbeam's `Backoff::snooze`).
+#[inline]
+fn snooze(spins: &mut u32) {
+    // Under loom a spin is a yield: one per step keeps the models small.
+    if !cfg!(loom) && *spins < 6 {
+        for _ in 0..1u32 << *spins {
+            hint::spin_loop();
+        }
+        *spins += 1;
+    } else {
+        thread::yield_now();
     }
 }
 
