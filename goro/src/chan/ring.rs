@@ -128,6 +128,7 @@ impl<T> Ring<T> {
     #[inline]
     pub(crate) fn try_push(&self, v: T) -> Result<(), T> {
         let mut tail = self.tail.load(Ordering::Relaxed);
+        let mut spins = 0;
         loop {
             if tail & self.mark != 0 {
                 return Err(v);
@@ -152,9 +153,16 @@ impl<T> Ring<T> {
                     Err(t) => tail = t,
                 }
             } else if stamp.wrapping_add(self.one_lap) == tail + 1 {
-                // The slot holds last lap's value: full (or its pop is not
-                // finished): the lock decides.
-                return Err(v);
+                // The slot holds last lap's value. Full if `head` is a lap
+                // behind: the lock decides. Otherwise its pop has won the
+                // position and is reading: wait a little for it (and give
+                // up to the lock if its thread seems preempted).
+                let head = self.head.load(Ordering::SeqCst) & !self.mark;
+                if head.wrapping_add(self.one_lap) == tail || spins >= SPINS {
+                    return Err(v);
+                }
+                snooze(&mut spins);
+                tail = self.tail.load(Ordering::Relaxed);
             } else {
                 // Another push took `tail`: look again.
                 hint::spin_loop();
@@ -168,6 +176,7 @@ impl<T> Ring<T> {
     #[inline]
     pub(crate) fn try_pop(&self) -> Option<T> {
         let mut head = self.head.load(Ordering::Relaxed);
+        let mut spins = 0;
         loop {
             if head & self.mark != 0 {
                 return None;
@@ -192,8 +201,15 @@ impl<T> Ring<T> {
                     Err(h) => head = h,
                 }
             } else if stamp == head {
-                // Empty (or its push is not finished): the lock decides.
-                return None;
+                // Empty if `tail` is here too: the lock decides. Otherwise
+                // its push has won the position and is writing: wait a
+                // little for it, as `try_push` does for a pop.
+                let tail = self.tail.load(Ordering::SeqCst) & !self.mark;
+                if tail == head || spins >= SPINS {
+                    return None;
+                }
+                snooze(&mut spins);
+                head = self.head.load(Ordering::Relaxed);
             } else {
                 hint::spin_loop();
                 head = self.head.load(Ordering::Relaxed);
@@ -280,6 +296,10 @@ impl<T> Ring<T> {
         Some(v)
     }
 }
+
+/// How many `snooze` steps a fast operation waits for a peer's slot
+/// before it lets the lock decide (all spins, no yield; one under loom).
+const SPINS: u32 = if cfg!(loom) { 1 } else { 6 };
 
 /// One step of the lock holder's wait for a fast operation to finish its
 /// slot: a few growing spins, then `yield_now`. The fast operation has won
