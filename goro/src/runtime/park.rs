@@ -62,6 +62,7 @@ const PARKED: usize = 1;
 const NOTIFIED: usize = 2;
 
 /// The longest a `spin_until_notified` spins (checked between rounds).
+#[cfg_attr(loom, allow(dead_code))]
 const SPIN_BUDGET: Duration = Duration::from_micros(10);
 /// Rounds of `spin_loop` hints, doubling from 1 to `1 << (SPIN_ROUNDS - 1)`.
 #[cfg(not(loom))]
