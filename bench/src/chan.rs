@@ -32,7 +32,8 @@ pub fn workloads() -> Vec<Workload> {
             Unit::NsPerOp,
             "two tasks bounce a counter through two rendezvous channels; ns per round trip \
              (tokio mpsc and async-channel have no capacity 0: capacity 1; \
-             crossbeam on two OS threads runs 1/10 of the round trips)",
+             crossbeam on two OS threads runs 1/10 of the round trips; goro_blocking: \
+             send_blocking/recv_blocking on two OS threads, no runtime, as crossbeam's)",
         )
         .with("tokio", pingpong_tokio)
         .with("crossbeam", pingpong_crossbeam)

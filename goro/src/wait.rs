@@ -320,9 +320,11 @@ pub(crate) fn tick_coarse_clock(now: Instant) {
     }
 }
 
-/// How many OS threads are parked inside a goro `_blocking` call right now.
-/// The deadlock detector will not report while any is: such a thread may be
-/// the one that wakes a goroutine.
+/// How many OS threads are parked inside a goro `_blocking` call right now
+/// (counted from the first `Pending` to the return, so a thread still
+/// spinning before it sleeps is counted as parked, and so is one that was
+/// woken and is polling again). The deadlock detector will not report while
+/// any is: such a thread may be the one that wakes a goroutine.
 static THREADS_IN_BLOCKING_CALLS: AtomicUsize = AtomicUsize::new(0);
 
 /// The number of OS threads currently parked inside a goro `_blocking` call.
@@ -358,6 +360,11 @@ thread_local! {
 
 /// Drives `fut` to completion on the calling OS thread, parking the thread
 /// while it is pending. This is the body of every `_blocking` twin.
+///
+/// Each wait spins for up to 10 µs before the thread sleeps
+/// (`Parker::spin_until_notified`): a hand-off between two threads then
+/// costs no futex sleep and wake-up when the other side answers quickly;
+/// a longer wait pays those 10 µs of CPU once per sleep.
 ///
 /// Called inside a goroutine it blocks that goroutine's worker thread, as a
 /// blocking syscall does in Go.
@@ -407,14 +414,20 @@ pub(crate) fn block_on_deadline<F: Future + ?Sized>(
             drop(call);
             std::panic::resume_unwind(Box::new(ShutdownUnwind));
         }
-        match deadline {
-            None => parker.0.park(),
-            Some(deadline) => {
-                let now = Instant::now();
-                if now >= deadline {
-                    return None;
+        // Spin first (at most 10 µs, never past the deadline): the other
+        // side of a hand-off between threads usually answers sooner than a
+        // futex sleep and wake-up would take (`Parker`, "Spinning before
+        // sleeping").
+        if !parker.0.spin_until_notified(deadline) {
+            match deadline {
+                None => parker.0.park(),
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        return None;
+                    }
+                    parker.0.park_timeout(deadline - now);
                 }
-                parker.0.park_timeout(deadline - now);
             }
         }
         if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {

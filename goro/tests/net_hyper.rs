@@ -307,18 +307,21 @@ fn debug_goroutines_page_over_http() {
         let conn = TcpStream::connect(addr).await.unwrap();
         let (mut sender, connection) = hyper::client::conn::http1::handshake(conn).await.unwrap();
         let driver = goro::go(connection);
-        let mut get = |path: &'static str| {
+        async fn get(
+            sender: &mut hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+            path: &'static str,
+        ) -> String {
+            // The connection takes a request only once it is done with the
+            // last response (else hyper fails it: "connection was not ready").
+            sender.ready().await.unwrap();
             let req = Request::get(path).body(Full::new(Bytes::new())).unwrap();
-            let resp = sender.send_request(req);
-            async move {
-                let resp = resp.await.unwrap();
-                assert_eq!(resp.status(), StatusCode::OK);
-                assert_eq!(resp.headers()["content-type"], "text/plain; charset=utf-8");
-                let body = resp.into_body().collect().await.unwrap().to_bytes();
-                String::from_utf8(body.to_vec()).unwrap()
-            }
-        };
-        let grouped = get("/debug/goroutines").await;
+            let resp = sender.send_request(req).await.unwrap();
+            assert_eq!(resp.status(), StatusCode::OK);
+            assert_eq!(resp.headers()["content-type"], "text/plain; charset=utf-8");
+            let body = resp.into_body().collect().await.unwrap().to_bytes();
+            String::from_utf8(body.to_vec()).unwrap()
+        }
+        let grouped = get(&mut sender, "/debug/goroutines").await;
         assert!(
             grouped.starts_with("goroutine profile: total "),
             "{grouped}"
@@ -326,7 +329,7 @@ fn debug_goroutines_page_over_http() {
         let header = format!("\n{PARKED} @ [chan receive]\n\t{}:", file!());
         assert!(grouped.contains(&header), "{grouped}");
         assert!(grouped.lines().count() < 60, "{grouped}");
-        let full = get("/debug/goroutines?debug=2").await;
+        let full = get(&mut sender, "/debug/goroutines?debug=2").await;
         assert!(!full.contains("goroutine profile"), "{full}");
         let receivers = full.matches("[chan receive]:").count();
         assert_eq!(receivers, PARKED, "{full}");

@@ -5,7 +5,7 @@ use std::time::Instant;
 use super::join;
 use crate::chan::{
     pool_sum, producer_values, sum_below, SelectCheck, CAP, MPMC, MPMC_SIDES, PINGPONG,
-    POOL_WORKERS, SELECT_ARMS, SELECT_PER_PRODUCER, WORKER_POOL,
+    POOL_WORKERS, SELECT_ARMS, SELECT_PER_PRODUCER, THREAD_SCALE, WORKER_POOL,
 };
 use crate::workload::{ns_per, side, Cfg, Outcome};
 
@@ -31,6 +31,30 @@ pub(crate) fn pingpong(cfg: &Cfg) -> Outcome {
         assert_eq!(v, n as u64);
         ns_per(elapsed, n)
     })
+}
+
+/// `send_blocking`/`recv_blocking` between two OS threads, no runtime: the
+/// twin of `pingpong_crossbeam` (same threads, same 1/10 of the round trips).
+pub(crate) fn pingpong_blocking(cfg: &Cfg) -> Outcome {
+    let n = cfg.n(PINGPONG.0 / THREAD_SCALE, PINGPONG.1 / THREAD_SCALE);
+    let (ping_tx, ping_rx) = goro::chan::<u64>(0);
+    let (pong_tx, pong_rx) = goro::chan::<u64>(0);
+    let echo = std::thread::spawn(move || {
+        while let Some(v) = ping_rx.recv_blocking() {
+            assert!(pong_tx.send_blocking(v + 1).is_ok());
+        }
+    });
+    let start = Instant::now();
+    let mut v = 0;
+    for _ in 0..n {
+        assert!(ping_tx.send_blocking(v).is_ok());
+        v = pong_rx.recv_blocking().expect("pong");
+    }
+    let elapsed = start.elapsed();
+    ping_tx.close();
+    echo.join().unwrap();
+    assert_eq!(v, n as u64);
+    ns_per(elapsed, n)
 }
 
 pub(crate) fn mpmc(cfg: &Cfg) -> Outcome {

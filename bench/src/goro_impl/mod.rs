@@ -86,6 +86,10 @@ pub fn impls() -> Vec<(&'static str, Impl)> {
             "chan/pingpong_unbuffered",
             i("goro_notrack", |c| untracked(chan::pingpong, c)),
         ),
+        (
+            "chan/pingpong_unbuffered",
+            i("goro_blocking", chan::pingpong_blocking),
+        ),
         ("chan/mpmc_4x4", i("goro", chan::mpmc)),
         (
             "chan/mpmc_4x4",

@@ -10,7 +10,9 @@
 //! The verdict, in order (cheap checks first):
 //! 1. *Something is still going on*: a worker awake, main running, work
 //!    queued, a `spawn_blocking` call queued or running, an OS thread
-//!    inside a goro `_blocking` call, a goroutine running or woken — then
+//!    inside a goro `_blocking` call (counted for the whole call: while it
+//!    spins before sleeping, asleep, and polling again after a wake-up;
+//!    `wait::block_on_deadline`), a goroutine running or woken — then
 //!    nothing to do.
 //! 2. *Virtual clock* (`start_paused`): a timer is armed — move the clock to
 //!    the earliest deadline and fire it.

@@ -89,7 +89,8 @@ pub struct Stats {
     pub blocking_in_flight: usize,
     /// Timers armed.
     pub timers: usize,
-    /// OS threads (in the whole process) parked inside a goro `_blocking` call.
+    /// OS threads (in the whole process) waiting inside a goro `_blocking`
+    /// call: asleep, or spinning for a few microseconds before they sleep.
     pub threads_in_blocking_calls: usize,
     /// Sockets registered with the netpoller.
     pub io_registrations: usize,
