@@ -42,8 +42,7 @@ where
             if std::env::var_os("GORO_BENCH_LOCK_CYCLES").is_some_and(|v| v == "1") {
                 b = b.lock_cycles(goro::runtime::LockCycles::Report);
             }
-            b.build()
-                .expect("goro runtime")
+            b.build().expect("goro runtime")
         });
         let fut = body();
         rt.block_on(async move {
