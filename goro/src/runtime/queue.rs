@@ -19,9 +19,8 @@
 //!
 //! `runnext` (the goroutine to run next, Go's `runnext`) lives here too, as
 //! one `AtomicPtr` slot, so that sysmon can take it from a worker stuck in a
-//! poll, and a searching worker from one whose poll runs on (worker.rs,
-//! `steal_runnext`). Only the owner puts a task in it; the owner, sysmon
-//! and thieves take it out with a swap, so exactly one of them gets it. A put into an empty slot is
+//! poll. Only the owner puts a task in it; the owner and sysmon take it out
+//! with a swap, so exactly one of them gets it. A put into an empty slot is
 //! a plain store: nobody but the owner can make an empty slot non-empty.
 
 use std::ptr::{self, NonNull};
@@ -214,8 +213,7 @@ impl Steal {
         !self.0.next.load(Relaxed).is_null()
     }
 
-    /// Takes the owner's `runnext`, if any (sysmon, from a stuck worker; a
-    /// searching worker, from a busy one).
+    /// Takes the owner's `runnext`, if any (sysmon, from a stuck worker).
     pub(crate) fn take_next(&self) -> Option<Notified> {
         self.0.take_next()
     }

@@ -72,8 +72,7 @@ pub struct Stats {
     /// Threads in the `spawn_blocking` pool.
     pub blocking_threads: usize,
     /// Successful steals (a worker or replacement thread took half of
-    /// another worker's ring, or a worker took its `runnext`), since the
-    /// runtime started.
+    /// another worker's ring), since the runtime started.
     pub steals: u64,
     /// Hand-offs: times sysmon found a thread stuck inside one poll for
     /// longer than the threshold and moved its queue to the others (Go's

@@ -12,8 +12,7 @@
 //! 4. a batch from the injector;
 //! 5. stealing half of a random victim's ring (as a "searching" worker,
 //!    at most half of the workers at once), polling the netpoller without
-//!    blocking between rounds; after 3 µs of finding nothing, a victim's
-//!    `runnext` too (Go's `runqgrab`);
+//!    blocking between rounds;
 //! 6. else park: announce, re-check, sleep on the parker — or, if this
 //!    worker takes the timer-driver role, in the netpoller (`io/`) with
 //!    a timeout to the earliest timer. Busy workers look at the netpoller
@@ -57,10 +56,6 @@ const GLOBAL_CHECK_INTERVAL: u32 = 61;
 /// producer that spawns in a loop (main spawning a million goroutines)
 /// refills the queues faster than that.
 const SEARCH_SPIN: std::time::Duration = std::time::Duration::from_micros(50);
-/// How long a searching worker leaves another worker's `runnext` alone
-/// (Go's `usleep(3)` in `runqgrab`): the owner is about to run it, on a
-/// warm cache, unless its current poll runs on; then the thief takes it.
-const RUNNEXT_STEAL_AFTER: std::time::Duration = std::time::Duration::from_micros(3);
 
 /// What a worker owns: touched only by its own thread.
 pub(crate) struct Worker {
@@ -150,7 +145,7 @@ impl Worker {
             }
             self.searching = true;
         }
-        let mut started = None;
+        let mut deadline = None;
         loop {
             if let Some(t) = steal_round(shared, &mut self.local, Some(self.index)) {
                 return Some(t);
@@ -170,14 +165,10 @@ impl Worker {
                 shared.io.poll_now();
             }
             let now = Instant::now();
-            let since = now - *started.get_or_insert(now);
-            if since >= RUNNEXT_STEAL_AFTER {
-                if let Some(t) = steal_runnext(shared, self.index) {
-                    return Some(t);
-                }
-            }
-            if since >= SEARCH_SPIN {
-                return None;
+            match deadline {
+                None => deadline = Some(now + SEARCH_SPIN),
+                Some(d) if now >= d => return None,
+                Some(_) => {}
             }
             for _ in 0..32 {
                 std::hint::spin_loop();
@@ -210,26 +201,6 @@ pub(crate) fn steal_round(
         }
     }
     None
-}
-
-/// Takes another worker's `runnext` (Go's `runqgrab` with
-/// `stealRunNextG`), for a worker that found every ring empty for a while:
-/// a goroutine woken into `runnext` behind a long poll would otherwise
-/// wait while this worker idles. `runnext` is taken with a swap, as
-/// sysmon does, so the owner or one thief gets it.
-fn steal_runnext(shared: &Shared, me: usize) -> Option<Notified> {
-    let n = shared.procs;
-    let start = crate::rand::below(n as u32) as usize;
-    (0..n)
-        .map(|i| (start + i) % n)
-        .filter(|&v| v != me)
-        .find_map(|v| {
-            let r = &shared.remotes[v];
-            let t = r.steal.take_next()?;
-            r.steals
-                .fetch_add(1, crate::loom::atomic::Ordering::Relaxed);
-            Some(t)
-        })
 }
 
 /// The `Schedule` of goroutines.
