@@ -38,11 +38,16 @@ use crate::{
 /// ```
 pub struct Receiver<T> {
     pub(crate) chan: Arc<Chan<T>>,
-    /// This receiver's watcher id for `Stream::poll_next` (0: none yet).
+    /// This receiver's watcher id for `Stream::poll_next` (0: none yet),
+    /// or [`TERMINATED`]: `poll_next` returned `None` (closed and drained),
+    /// for `FusedStream`. One word, not a word and a flag: a receiver is
+    /// part of every goroutine parked on a channel it owns.
     watch: u64,
-    /// `poll_next` returned `None` (closed and drained): `FusedStream`.
-    terminated: bool,
 }
+
+/// `Receiver::watch` once the stream has ended (no watcher id is ever
+/// this large: ids count registrations from 1).
+const TERMINATED: u64 = u64::MAX;
 
 // A panic cannot leave a channel half-updated for another user: every
 // update happens under its lock and completes before user code runs.
@@ -51,11 +56,7 @@ impl<T> std::panic::RefUnwindSafe for Receiver<T> {}
 
 impl<T> Receiver<T> {
     pub(crate) fn new(chan: Arc<Chan<T>>) -> Receiver<T> {
-        Receiver {
-            chan,
-            watch: 0,
-            terminated: false,
-        }
+        Receiver { chan, watch: 0 }
     }
 
     /// Receives a value, waiting while there is none. `None` means the
@@ -76,7 +77,6 @@ impl<T> Receiver<T> {
             // SAFETY: the future borrows `self`, which keeps the channel alive.
             arm: unsafe { RecvArm::new(Arc::as_ptr(&self.chan)) },
             sel: Selection::new(),
-            started: false,
             at: Location::caller(),
         }
     }
@@ -336,7 +336,7 @@ impl<T> Clone for Receiver<T> {
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        if self.watch != 0 {
+        if self.watch != 0 && self.watch != TERMINATED {
             self.chan.lock().unwatch(self.watch);
         }
         if self.chan.receivers.fetch_sub(1, Ordering::AcqRel) == 1 && !self.chan.nil {
@@ -377,7 +377,6 @@ pub struct Recv<'a, T> {
     // Declared before `sel`: dropped (unlinked) first.
     arm: RecvArm<'a, T>,
     sel: Selection,
-    started: bool,
     at: &'static Location<'static>,
 }
 
@@ -400,7 +399,7 @@ impl<T> Future for Recv<'_, T> {
         } else {
             WaitReason::ChanReceive
         };
-        poll_single(arm, &this.sel, &mut this.started, cx, reason, this.at)
+        poll_single(arm, &this.sel, cx, reason, this.at)
     }
 }
 
@@ -414,7 +413,7 @@ impl<T> futures_core::Stream for Receiver<T> {
     #[track_caller]
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let this = self.get_mut();
-        if this.terminated {
+        if this.watch == TERMINATED {
             return Poll::Ready(None);
         }
         std::task::ready!(crate::runtime::context::poll_proceed(cx));
@@ -432,7 +431,10 @@ impl<T> futures_core::Stream for Receiver<T> {
                     st.unwatch(std::mem::take(&mut this.watch));
                     (Poll::Ready(Some(v)), w)
                 }
-                Err(RecvFail::Closed) => (Poll::Ready(None), None),
+                Err(RecvFail::Closed) => {
+                    st.unwatch(std::mem::take(&mut this.watch));
+                    (Poll::Ready(None), None)
+                }
                 Err(RecvFail::Empty) => {
                     st.watch(&mut this.watch, cx.waker());
                     (Poll::Pending, None)
@@ -444,7 +446,7 @@ impl<T> futures_core::Stream for Receiver<T> {
         }
         match r {
             Poll::Pending => wait::record(WaitReason::ChanReceive, Location::caller()),
-            Poll::Ready(None) => this.terminated = true,
+            Poll::Ready(None) => this.watch = TERMINATED,
             Poll::Ready(Some(_)) => {}
         }
         r
@@ -453,7 +455,7 @@ impl<T> futures_core::Stream for Receiver<T> {
 
 impl<T> futures_core::FusedStream for Receiver<T> {
     fn is_terminated(&self) -> bool {
-        self.terminated
+        self.watch == TERMINATED
     }
 }
 

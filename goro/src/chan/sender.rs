@@ -71,7 +71,6 @@ impl<T> Sender<T> {
             // SAFETY: the future borrows `self`, which keeps the channel alive.
             arm: unsafe { SendArm::new(Arc::as_ptr(&self.chan), v) },
             sel: Selection::new(),
-            started: false,
             at: Location::caller(),
         }
     }
@@ -365,7 +364,6 @@ pub struct Send<'a, T> {
     // Declared before `sel`: dropped (unlinked) first.
     pub(super) arm: SendArm<'a, T>,
     pub(super) sel: Selection,
-    pub(super) started: bool,
     pub(super) at: &'static Location<'static>,
 }
 
@@ -397,6 +395,6 @@ impl<T> Future for Send<'_, T> {
         // SAFETY: structural pinning of `arm`, as above.
         let arm = unsafe { Pin::new_unchecked(&mut this.arm) };
         let (sel, at) = (&this.sel, this.at);
-        poll_single(arm, sel, &mut this.started, cx, WaitReason::ChanSend, at)
+        poll_single(arm, sel, cx, WaitReason::ChanSend, at)
     }
 }

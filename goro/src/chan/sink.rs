@@ -82,7 +82,6 @@ impl<T> futures_sink::Sink<T> for Sender<T> {
                 // order).
                 arm: unsafe { SendArm::new(Arc::as_ptr(&chan), item) },
                 sel: Selection::new(),
-                started: false,
                 at: Location::caller(),
             },
             _chan: chan,

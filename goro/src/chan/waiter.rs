@@ -166,32 +166,83 @@ impl Selection {
 }
 
 /// The lock-protected part of a waiter.
+///
+/// The layout is what a parked goroutine costs (one per blocked `recv` or
+/// `send`, one per select arm), so it shares its words: `next` is the queue
+/// link while the waiter is linked and the `peer` of a hand-off in flight
+/// while it is not (a pair in flight is never linked, see core.rs); the arm
+/// index is a `u32` beside the flags. Read and write the peer only through
+/// [`peer`](Node::peer) / [`set_peer`](Node::set_peer) /
+/// [`take_peer`](Node::take_peer).
 #[derive(Debug)]
 pub(crate) struct Node<T> {
     prev: *const Waiter<T>,
+    /// Linked: the next waiter of the queue. Unlinked: the other half of a
+    /// hand-off in flight (`cap == 0` only): for a receiver, the sender
+    /// whose value sits in its slot and waits for it to be taken; for that
+    /// sender, this receiver. Set and cleared in pairs, under the lock;
+    /// null otherwise (also for a receiver that holds a value whose sender
+    /// is gone).
     next: *const Waiter<T>,
-    /// In a channel queue right now.
-    pub(crate) linked: bool,
     /// The chosen word of the operation this waiter belongs to.
     pub(crate) sel: *const Selection,
-    /// Which arm of that operation this waiter is.
-    pub(crate) arm: usize,
     /// Woken after a channel completes this waiter.
     pub(crate) waker: Option<Waker>,
     /// A receiver's incoming value, or a sender's outgoing one.
     pub(crate) slot: Option<T>,
-    /// The other half of a hand-off in flight (`cap == 0` only): for a
-    /// receiver, the sender whose value sits in its slot and waits for it to
-    /// be taken; for that sender, this receiver. Set and cleared in pairs,
-    /// under the lock; null otherwise (also for a receiver that holds a
-    /// value whose sender is gone).
-    pub(crate) peer: *const Waiter<T>,
+    /// Which arm of that operation this waiter is.
+    arm: u32,
+    /// In a channel queue right now.
+    pub(crate) linked: bool,
     /// (senders) A plain `send`, not a select arm: given back its value, it
     /// is linked into `sendq` again instead of being woken to start over.
     pub(crate) single: bool,
     /// (receivers, `cap == 0`) Completed with a value whose sender was then
     /// dropped and took it back: nothing was received, start over.
     pub(crate) retracted: bool,
+}
+
+impl<T> Node<T> {
+    /// Makes this waiter arm `arm` of the operation whose word is `sel`.
+    #[inline]
+    pub(crate) fn set_arm(&mut self, sel: *const Selection, arm: usize) {
+        self.sel = sel;
+        self.arm = u32::try_from(arm).expect("goro: more than 2^32 select arms");
+    }
+
+    /// Which arm of its operation this waiter is.
+    #[inline]
+    pub(crate) fn arm(&self) -> usize {
+        self.arm as usize
+    }
+
+    /// The other half of a hand-off in flight, or null (always null while
+    /// linked: `next` is the queue link then).
+    #[inline]
+    pub(crate) fn peer(&self) -> *const Waiter<T> {
+        if self.linked {
+            ptr::null()
+        } else {
+            self.next
+        }
+    }
+
+    /// Pairs this (unlinked) waiter with `p`, or unpairs it (`p` null).
+    #[inline]
+    pub(crate) fn set_peer(&mut self, p: *const Waiter<T>) {
+        debug_assert!(!self.linked, "goro: a linked waiter cannot be in flight");
+        self.next = p;
+    }
+
+    /// Unpairs this waiter, returning its peer (null if none).
+    #[inline]
+    pub(crate) fn take_peer(&mut self) -> *const Waiter<T> {
+        let p = self.peer();
+        if !self.linked {
+            self.next = ptr::null();
+        }
+        p
+    }
 }
 
 /// A waiter: one arm of a blocked operation, linkable into one channel queue.
@@ -212,7 +263,6 @@ impl<T> Waiter<T> {
                 arm: 0,
                 waker: None,
                 slot: None,
-                peer: ptr::null(),
                 single: false,
                 retracted: false,
             }),
@@ -278,6 +328,7 @@ impl<T> Queue<T> {
         unsafe {
             (*w).with(|n| {
                 debug_assert!(!n.linked);
+                debug_assert!(n.next.is_null(), "goro: linking a waiter in flight");
                 n.prev = tail;
                 n.next = ptr::null();
                 n.linked = true;
@@ -339,7 +390,7 @@ impl<T> Queue<T> {
         let mut cur = self.head;
         while !cur.is_null() {
             // SAFETY: `cur` is linked, hence valid; lock held.
-            let (next, sel, arm) = unsafe { (*cur).with(|n| (n.next, n.sel, n.arm)) };
+            let (next, sel, arm) = unsafe { (*cur).with(|n| (n.next, n.sel, n.arm())) };
             if ptr::eq(sel, me) {
                 cur = next;
                 continue;
@@ -375,5 +426,19 @@ impl<T> Queue<T> {
             cur = next;
         }
         false
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    #[test]
+    fn print_sizes() {
+        eprintln!(
+            "waiter<()> {} waiter<u64> {} arm<()> {} sendarm<()> {}",
+            std::mem::size_of::<super::Waiter<()>>(),
+            std::mem::size_of::<super::Waiter<u64>>(),
+            std::mem::size_of::<crate::chan::arm::RecvArm<'static, ()>>(),
+            std::mem::size_of::<crate::chan::arm::SendArm<'static, ()>>(),
+        );
     }
 }

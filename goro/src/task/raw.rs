@@ -644,4 +644,31 @@ mod tests {
             std::mem::size_of::<Header>()
         );
     }
+
+    #[test]
+    fn print_sizes() {
+        use std::mem::size_of;
+        fn cell_of<F: std::future::Future>(_: &F) -> (usize, usize, usize) {
+            (
+                size_of::<super::Cell<F, ()>>(),
+                size_of::<F>(),
+                size_of::<super::Stage<F>>(),
+            )
+        }
+        let (_tx, rx) = crate::chan::<()>(0);
+        let fut = async move {
+            assert!(rx.recv().await.is_none());
+        };
+        let (_tx2, rx2) = crate::chan::<()>(0);
+        let recv = rx2.recv();
+        eprintln!(
+            "cell/fut/stage {:?} recv {} header {} receiver {} joinerror {} waitrecord {}",
+            cell_of(&fut),
+            std::mem::size_of_val(&recv),
+            size_of::<Header>(),
+            size_of::<crate::chan::Receiver<()>>(),
+            size_of::<super::JoinError>(),
+            size_of::<crate::wait::WaitRecord>(),
+        );
+    }
 }

@@ -180,6 +180,9 @@ pub(crate) trait Single: Arm {
     /// Whether `INFLIGHT` means "waiting": a send in flight waits for its
     /// receiver; a receive is never in flight.
     const IN_FLIGHT_WAITS: bool;
+    /// Whether the operation has started (linked, or in flight) and not
+    /// finished: [`poll_single`]'s own flag, kept in the arm.
+    fn started(self: Pin<&mut Self>) -> &mut bool;
     /// The first step: complete now (or go in flight), or link a waiter,
     /// under one lock.
     fn start_single(self: Pin<&mut Self>, sel: &Selection, waker: &Waker) -> Start<Self::Output>;
@@ -210,12 +213,12 @@ impl<A: Single + ?Sized> Blocked for One<'_, A> {
 }
 
 /// One poll of a plain `recv`/`send` future: spends the cooperative
-/// budget, starts the operation on the first poll (`started`), then waits
-/// on `sel`. A receive whose sender took its value back starts over.
+/// budget, starts the operation on the first poll ([`Single::started`]),
+/// then waits on `sel`. A receive whose sender took its value back starts
+/// over.
 pub(crate) fn poll_single<A: Single>(
     mut arm: Pin<&mut A>,
     sel: &Selection,
-    started: &mut bool,
     cx: &mut Context<'_>,
     reason: WaitReason,
     at: &'static Location<'static>,
@@ -223,12 +226,12 @@ pub(crate) fn poll_single<A: Single>(
     // A goroutine whose channel is always ready must still yield its worker.
     std::task::ready!(crate::runtime::context::poll_proceed(cx));
     loop {
-        if !*started {
-            *started = true;
+        if !*arm.as_mut().started() {
+            *arm.as_mut().started() = true;
             sel.reset();
             match arm.as_mut().start_single(sel, cx.waker()) {
                 Start::Done(v) => {
-                    *started = false;
+                    *arm.as_mut().started() = false;
                     return Poll::Ready(v);
                 }
                 Start::Linked | Start::Never => {
@@ -239,7 +242,7 @@ pub(crate) fn poll_single<A: Single>(
         }
         match wait(&mut One(arm.as_mut()), sel, cx, reason, at) {
             Woke::Done(_) => {
-                *started = false;
+                *arm.as_mut().started() = false;
                 if let Some(v) = arm.as_mut().take_done() {
                     return Poll::Ready(v);
                 }

@@ -20,6 +20,9 @@ pub struct RecvArm<'a, T> {
     _borrow: PhantomData<&'a ()>,
     waiter: Waiter<T>,
     registered: bool,
+    /// (a plain `recv`) Started: see [`Single::started`]. Here rather than
+    /// in `Recv`, where it would cost a word of padding.
+    started: bool,
     out: Option<Option<T>>,
 }
 
@@ -33,6 +36,7 @@ impl<'a, T> RecvArm<'a, T> {
             _borrow: PhantomData,
             waiter: Waiter::new(),
             registered: false,
+            started: false,
             out: None,
         }
     }
@@ -74,8 +78,7 @@ impl<'a, T> RecvArm<'a, T> {
         // SAFETY: lock held (caller); the waiter is unlinked.
         unsafe {
             self.waiter.with(|n| {
-                n.sel = sel;
-                n.arm = arm;
+                n.set_arm(sel, arm);
                 n.slot = None;
                 n.retracted = false;
                 update_waker(&mut n.waker, waker);
@@ -125,6 +128,10 @@ impl<'a, T> RecvArm<'a, T> {
 impl<T> Single for RecvArm<'_, T> {
     type Output = Option<T>;
     const IN_FLIGHT_WAITS: bool = false;
+
+    fn started(self: Pin<&mut Self>) -> &mut bool {
+        &mut self.project().started
+    }
 
     /// A plain receive's first step: receive now, or link a waiter, under
     /// one lock.

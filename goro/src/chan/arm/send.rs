@@ -22,6 +22,8 @@ pub struct SendArm<'a, T> {
     _borrow: PhantomData<&'a ()>,
     waiter: Waiter<T>,
     registered: bool,
+    /// (a plain `send`) Started: see [`Single::started`].
+    started: bool,
     out: Option<Result<(), SendError<T>>>,
 }
 
@@ -49,6 +51,7 @@ impl<'a, T> SendArm<'a, T> {
             _borrow: PhantomData,
             waiter,
             registered: false,
+            started: false,
             out: None,
         }
     }
@@ -111,8 +114,7 @@ impl<'a, T> SendArm<'a, T> {
                 // SAFETY: lock held; the waiter is unlinked.
                 unsafe {
                     self.waiter.with(|n| {
-                        n.sel = sel;
-                        n.arm = arm;
+                        n.set_arm(sel, arm);
                         n.single = single;
                     })
                 };
@@ -166,8 +168,7 @@ impl<'a, T> SendArm<'a, T> {
         // SAFETY: lock held (caller); the waiter is unlinked.
         unsafe {
             self.waiter.with(|n| {
-                n.sel = sel;
-                n.arm = arm;
+                n.set_arm(sel, arm);
                 update_waker(&mut n.waker, waker);
             });
             q.push_back(&self.waiter);
@@ -211,7 +212,7 @@ impl<'a, T> SendArm<'a, T> {
         // SAFETY: lock held.
         unsafe {
             self.waiter.with(|n| {
-                if n.linked || !n.peer.is_null() {
+                if n.linked || !n.peer().is_null() {
                     update_waker(&mut n.waker, waker);
                 }
             })
@@ -230,12 +231,10 @@ impl<'a, T> SendArm<'a, T> {
         // The receiver is marked `retracted` and starts over.
         unsafe {
             st.sendq.remove(&self.waiter);
-            let peer = self
-                .waiter
-                .with(|n| std::mem::replace(&mut n.peer, ptr::null()));
+            let peer = self.waiter.with(|n| n.take_peer());
             if !peer.is_null() {
                 let v = (*peer).with(|n| {
-                    n.peer = ptr::null();
+                    n.set_peer(ptr::null());
                     n.retracted = true;
                     n.slot.take()
                 });
@@ -248,6 +247,10 @@ impl<'a, T> SendArm<'a, T> {
 impl<T> Single for SendArm<'_, T> {
     type Output = Result<(), SendError<T>>;
     const IN_FLIGHT_WAITS: bool = true;
+
+    fn started(self: Pin<&mut Self>) -> &mut bool {
+        &mut self.project().started
+    }
 
     /// A plain send's first step: send now (or go in flight), or link a
     /// waiter, under one lock.
