@@ -15,7 +15,6 @@ use super::{
     arm::{poll_single, RecvArm},
     core::{Chan, RecvFail},
     error::{RecvTimeoutError, TryRecvError},
-    waiter::Selection,
 };
 use crate::{
     loom::atomic::Ordering,
@@ -76,7 +75,6 @@ impl<T> Receiver<T> {
         Recv {
             // SAFETY: the future borrows `self`, which keeps the channel alive.
             arm: unsafe { RecvArm::new(Arc::as_ptr(&self.chan)) },
-            sel: Selection::new(),
             at: Location::caller(),
         }
     }
@@ -374,9 +372,9 @@ impl<T> fmt::Debug for Receiver<T> {
 /// ```
 #[must_use = "futures do nothing unless polled"]
 pub struct Recv<'a, T> {
-    // Declared before `sel`: dropped (unlinked) first.
+    /// The receive, with its own chosen word (unlinked by its drop before
+    /// the word goes).
     arm: RecvArm<'a, T>,
-    sel: Selection,
     at: &'static Location<'static>,
 }
 
@@ -399,7 +397,7 @@ impl<T> Future for Recv<'_, T> {
         } else {
             WaitReason::ChanReceive
         };
-        poll_single(arm, &this.sel, cx, reason, this.at)
+        poll_single(arm, cx, reason, this.at)
     }
 }
 

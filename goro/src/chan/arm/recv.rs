@@ -19,6 +19,10 @@ pub struct RecvArm<'a, T> {
     chan: *const Chan<T>,
     _borrow: PhantomData<&'a ()>,
     waiter: Waiter<T>,
+    /// (a plain `recv`) The operation's chosen word; a select's arms share
+    /// the select's instead. Here, not beside the arm, because it fits in
+    /// the arm's padding.
+    sel: Selection,
     registered: bool,
     /// (a plain `recv`) Started: see [`Single::started`]. Here rather than
     /// in `Recv`, where it would cost a word of padding.
@@ -35,6 +39,7 @@ impl<'a, T> RecvArm<'a, T> {
             chan,
             _borrow: PhantomData,
             waiter: Waiter::new(),
+            sel: Selection::new(),
             registered: false,
             started: false,
             out: None,
@@ -131,6 +136,10 @@ impl<T> Single for RecvArm<'_, T> {
 
     fn started(self: Pin<&mut Self>) -> &mut bool {
         &mut self.project().started
+    }
+
+    fn sel(&self) -> *const Selection {
+        &self.sel
     }
 
     /// A plain receive's first step: receive now, or link a waiter, under

@@ -21,6 +21,10 @@ pub struct SendArm<'a, T> {
     chan: *const Chan<T>,
     _borrow: PhantomData<&'a ()>,
     waiter: Waiter<T>,
+    /// (a plain `send`) The operation's chosen word; a select's arms share
+    /// the select's instead. Here, not beside the arm, because it fits in
+    /// the arm's padding.
+    sel: Selection,
     registered: bool,
     /// (a plain `send`) Started: see [`Single::started`].
     started: bool,
@@ -50,6 +54,7 @@ impl<'a, T> SendArm<'a, T> {
             chan,
             _borrow: PhantomData,
             waiter,
+            sel: Selection::new(),
             registered: false,
             started: false,
             out: None,
@@ -180,12 +185,9 @@ impl<'a, T> SendArm<'a, T> {
     /// back if it is in flight, and returns it — or `Ok(result)` if a
     /// channel completed the send first (the unlink waited for its lock,
     /// so no completion is half done).
-    pub(crate) fn cancel_single(
-        mut self: Pin<&mut Self>,
-        sel: &Selection,
-    ) -> Result<Result<(), SendError<T>>, T> {
+    pub(crate) fn cancel_single(mut self: Pin<&mut Self>) -> Result<Result<(), SendError<T>>, T> {
         self.as_mut().project().unlink();
-        if let Status::Done(_) = sel.status() {
+        if let Status::Done(_) = self.sel.status() {
             return Ok(self.take_result());
         }
         match self.project().take_value() {
@@ -250,6 +252,10 @@ impl<T> Single for SendArm<'_, T> {
 
     fn started(self: Pin<&mut Self>) -> &mut bool {
         &mut self.project().started
+    }
+
+    fn sel(&self) -> *const Selection {
+        &self.sel
     }
 
     /// A plain send's first step: send now (or go in flight), or link a
