@@ -556,8 +556,8 @@ impl<T> Chan<T> {
                 // breaks the pair under this lock before it goes away).
                 let (sel, arm) = unsafe {
                     (*from).with(|n| {
-                        n.peer = w;
-                        (n.sel, n.arm)
+                        n.set_peer(w);
+                        (n.sel, n.arm())
                     })
                 };
                 // SAFETY: `sel` is the caller's own selection, alive.
@@ -566,7 +566,7 @@ impl<T> Chan<T> {
                 let waker = unsafe {
                     complete(w, |n| {
                         n.slot = Some(v);
-                        n.peer = from;
+                        n.set_peer(from);
                     })
                 };
                 return Ok(Sent::InFlight(waker));
@@ -743,15 +743,14 @@ impl<T> Chan<T> {
         r: &Waiter<T>,
     ) -> (Option<T>, Option<Waker>) {
         // SAFETY: lock held; our own waiter.
-        let (v, s) =
-            unsafe { r.with(|n| (n.slot.take(), std::mem::replace(&mut n.peer, ptr::null()))) };
+        let (v, s) = unsafe { r.with(|n| (n.slot.take(), n.take_peer())) };
         if s.is_null() {
             return (v, None);
         }
         // SAFETY: a sender in flight is valid while paired (its owner
         // breaks the pair under this lock first), and its word is
         // `INFLIGHT`: only the holder of its value may finish it.
-        let waker = unsafe { complete(s, |n| n.peer = ptr::null()) };
+        let waker = unsafe { complete(s, |n| n.set_peer(ptr::null())) };
         (v, waker)
     }
 
@@ -772,8 +771,7 @@ impl<T> Chan<T> {
     /// The lock is held; `r` is the caller's own receive waiter, unlinked.
     pub(crate) unsafe fn cancel_handed(&self, st: &mut State<T>, r: &Waiter<T>) -> Option<Waker> {
         // SAFETY: lock held; our own waiter.
-        let (v, s) =
-            unsafe { r.with(|n| (n.slot.take(), std::mem::replace(&mut n.peer, ptr::null()))) };
+        let (v, s) = unsafe { r.with(|n| (n.slot.take(), n.take_peer())) };
         let v = v?;
         if s.is_null() {
             return self.reinject_locked(st, v);
@@ -794,7 +792,7 @@ impl<T> Chan<T> {
         // SAFETY: lock held, `s` valid (caller).
         let (sel, single) = unsafe {
             (*s).with(|n| {
-                n.peer = ptr::null();
+                n.set_peer(ptr::null());
                 (n.sel, n.single)
             })
         };
@@ -807,12 +805,12 @@ impl<T> Chan<T> {
             if let Some(r) = unsafe { st.recvq.claim_first(sel) } {
                 // Straight to the next receiver: `s` stays in flight.
                 // SAFETY: lock held; `s` valid; `r` won under the lock.
-                unsafe { (*s).with(|n| n.peer = r) };
+                unsafe { (*s).with(|n| n.set_peer(r)) };
                 // SAFETY: as above.
                 return unsafe {
                     complete(r, |n| {
                         n.slot = Some(v);
-                        n.peer = s;
+                        n.set_peer(s);
                     })
                 };
             }
@@ -851,7 +849,7 @@ unsafe fn complete<T>(w: *const Waiter<T>, f: impl FnOnce(&mut Node<T>)) -> Opti
     let (sel, arm, waker) = unsafe {
         (*w).with(|n| {
             f(n);
-            (n.sel, n.arm, n.waker.take())
+            (n.sel, n.arm(), n.waker.take())
         })
     };
     // SAFETY: the owner keeps its selection alive until it sees DONE (or

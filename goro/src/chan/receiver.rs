@@ -15,7 +15,6 @@ use super::{
     arm::{poll_single, RecvArm},
     core::{Chan, RecvFail},
     error::{RecvTimeoutError, TryRecvError},
-    waiter::Selection,
 };
 use crate::{
     loom::atomic::Ordering,
@@ -38,11 +37,16 @@ use crate::{
 /// ```
 pub struct Receiver<T> {
     pub(crate) chan: Arc<Chan<T>>,
-    /// This receiver's watcher id for `Stream::poll_next` (0: none yet).
+    /// This receiver's watcher id for `Stream::poll_next` (0: none yet),
+    /// or [`TERMINATED`]: `poll_next` returned `None` (closed and drained),
+    /// for `FusedStream`. One word, not a word and a flag: a receiver is
+    /// part of every goroutine parked on a channel it owns.
     watch: u64,
-    /// `poll_next` returned `None` (closed and drained): `FusedStream`.
-    terminated: bool,
 }
+
+/// `Receiver::watch` once the stream has ended (no watcher id is ever
+/// this large: ids count registrations from 1).
+const TERMINATED: u64 = u64::MAX;
 
 // A panic cannot leave a channel half-updated for another user: every
 // update happens under its lock and completes before user code runs.
@@ -51,11 +55,7 @@ impl<T> std::panic::RefUnwindSafe for Receiver<T> {}
 
 impl<T> Receiver<T> {
     pub(crate) fn new(chan: Arc<Chan<T>>) -> Receiver<T> {
-        Receiver {
-            chan,
-            watch: 0,
-            terminated: false,
-        }
+        Receiver { chan, watch: 0 }
     }
 
     /// Receives a value, waiting while there is none. `None` means the
@@ -75,8 +75,6 @@ impl<T> Receiver<T> {
         Recv {
             // SAFETY: the future borrows `self`, which keeps the channel alive.
             arm: unsafe { RecvArm::new(Arc::as_ptr(&self.chan)) },
-            sel: Selection::new(),
-            started: false,
             at: Location::caller(),
         }
     }
@@ -363,7 +361,7 @@ impl<T> Clone for Receiver<T> {
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        if self.watch != 0 {
+        if self.watch != 0 && self.watch != TERMINATED {
             self.chan.lock().unwatch(self.watch);
         }
         if self.chan.receivers.fetch_sub(1, Ordering::AcqRel) == 1 && !self.chan.nil {
@@ -401,10 +399,9 @@ impl<T> fmt::Debug for Receiver<T> {
 /// ```
 #[must_use = "futures do nothing unless polled"]
 pub struct Recv<'a, T> {
-    // Declared before `sel`: dropped (unlinked) first.
+    /// The receive, with its own chosen word (unlinked by its drop before
+    /// the word goes).
     arm: RecvArm<'a, T>,
-    sel: Selection,
-    started: bool,
     at: &'static Location<'static>,
 }
 
@@ -427,7 +424,7 @@ impl<T> Future for Recv<'_, T> {
         } else {
             WaitReason::ChanReceive
         };
-        poll_single(arm, &this.sel, &mut this.started, cx, reason, this.at)
+        poll_single(arm, cx, reason, this.at)
     }
 }
 
@@ -441,7 +438,7 @@ impl<T> futures_core::Stream for Receiver<T> {
     #[track_caller]
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let this = self.get_mut();
-        if this.terminated {
+        if this.watch == TERMINATED {
             return Poll::Ready(None);
         }
         std::task::ready!(crate::runtime::context::poll_proceed(cx));
@@ -459,7 +456,10 @@ impl<T> futures_core::Stream for Receiver<T> {
                     st.unwatch(std::mem::take(&mut this.watch));
                     (Poll::Ready(Some(v)), w)
                 }
-                Err(RecvFail::Closed) => (Poll::Ready(None), None),
+                Err(RecvFail::Closed) => {
+                    st.unwatch(std::mem::take(&mut this.watch));
+                    (Poll::Ready(None), None)
+                }
                 Err(RecvFail::Empty) => {
                     st.watch(&mut this.watch, cx.waker());
                     (Poll::Pending, None)
@@ -471,7 +471,7 @@ impl<T> futures_core::Stream for Receiver<T> {
         }
         match r {
             Poll::Pending => wait::record(WaitReason::ChanReceive, Location::caller()),
-            Poll::Ready(None) => this.terminated = true,
+            Poll::Ready(None) => this.watch = TERMINATED,
             Poll::Ready(Some(_)) => {}
         }
         r
@@ -480,7 +480,7 @@ impl<T> futures_core::Stream for Receiver<T> {
 
 impl<T> futures_core::FusedStream for Receiver<T> {
     fn is_terminated(&self) -> bool {
-        self.terminated
+        self.watch == TERMINATED
     }
 }
 

@@ -14,7 +14,6 @@ use super::{
     arm::{poll_single, SendArm},
     core::{Chan, SendFail, Sent},
     error::{SendError, SendTimeoutError, TrySendError},
-    waiter::Selection,
 };
 use crate::{
     loom::atomic::Ordering,
@@ -70,8 +69,6 @@ impl<T> Sender<T> {
         Send {
             // SAFETY: the future borrows `self`, which keeps the channel alive.
             arm: unsafe { SendArm::new(Arc::as_ptr(&self.chan), v) },
-            sel: Selection::new(),
-            started: false,
             at: Location::caller(),
         }
     }
@@ -389,10 +386,9 @@ impl<T> fmt::Debug for Sender<T> {
 /// ```
 #[must_use = "futures do nothing unless polled"]
 pub struct Send<'a, T> {
-    // Declared before `sel`: dropped (unlinked) first.
+    /// The send, with its own chosen word (unlinked by its drop before
+    /// the word goes).
     pub(super) arm: SendArm<'a, T>,
-    pub(super) sel: Selection,
-    pub(super) started: bool,
     pub(super) at: &'static Location<'static>,
 }
 
@@ -411,7 +407,7 @@ impl<T> Send<'_, T> {
         let this = unsafe { self.get_unchecked_mut() };
         // SAFETY: structural pinning of `arm`.
         let arm = unsafe { Pin::new_unchecked(&mut this.arm) };
-        arm.cancel_single(&this.sel)
+        arm.cancel_single()
     }
 }
 
@@ -423,7 +419,6 @@ impl<T> Future for Send<'_, T> {
         let this = unsafe { self.get_unchecked_mut() };
         // SAFETY: structural pinning of `arm`, as above.
         let arm = unsafe { Pin::new_unchecked(&mut this.arm) };
-        let (sel, at) = (&this.sel, this.at);
-        poll_single(arm, sel, &mut this.started, cx, WaitReason::ChanSend, at)
+        poll_single(arm, cx, WaitReason::ChanSend, this.at)
     }
 }

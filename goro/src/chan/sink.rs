@@ -14,7 +14,6 @@ use super::{
     core::Chan,
     error::SendError,
     sender::{Send, Sender},
-    waiter::Selection,
 };
 
 /// A send owned by a `Sender` for its `Sink` implementation.
@@ -81,8 +80,6 @@ impl<T> futures_sink::Sink<T> for Sender<T> {
                 // beside the arm in the same box, dropped after it (field
                 // order).
                 arm: unsafe { SendArm::new(Arc::as_ptr(&chan), item) },
-                sel: Selection::new(),
-                started: false,
                 at: Location::caller(),
             },
             _chan: chan,

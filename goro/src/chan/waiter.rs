@@ -51,18 +51,27 @@
 use std::{marker::PhantomPinned, ptr, task::Waker};
 
 use crate::loom::{
-    atomic::{AtomicUsize, Ordering},
+    atomic::{AtomicU32, Ordering},
     UnsafeCell,
 };
 
-const WAITING: usize = 0;
-const ABORTED: usize = 1;
-const CLAIMED: usize = 2;
-const DONE: usize = 3;
-const INFLIGHT: usize = 4;
+const WAITING: u32 = 0;
+const ABORTED: u32 = 1;
+const CLAIMED: u32 = 2;
+const DONE: u32 = 3;
+const INFLIGHT: u32 = 4;
 /// Bits of the tag; the arm index sits above them.
-const TAG: usize = 7;
+const TAG: u32 = 7;
 const SHIFT: u32 = 3;
+/// One more than the largest arm index the word can name.
+const MAX_ARMS: usize = 1 << (32 - SHIFT);
+
+/// The word for `arm` with `tag`.
+#[inline]
+fn word(arm: usize, tag: u32) -> u32 {
+    debug_assert!(arm < MAX_ARMS);
+    ((arm as u32) << SHIFT) | tag
+}
 
 /// What the chosen word says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,27 +84,32 @@ pub(crate) enum Status {
 }
 
 /// The chosen word shared by every waiter of one blocked operation.
+///
+/// 32 bits: a plain `recv`/`send` keeps its word inside its arm
+/// (`RecvArm`, `SendArm`), where it fits beside the flags in what would be
+/// padding; a select keeps one for all its arms.
 #[derive(Debug)]
 pub(crate) struct Selection {
-    state: AtomicUsize,
+    state: AtomicU32,
     _pin: PhantomPinned,
 }
 
 impl Selection {
     pub(crate) fn new() -> Selection {
         Selection {
-            state: AtomicUsize::new(WAITING),
+            state: AtomicU32::new(WAITING),
             _pin: PhantomPinned,
         }
     }
 
-    fn decode(v: usize) -> Status {
+    fn decode(v: u32) -> Status {
+        let arm = (v >> SHIFT) as usize;
         match v & TAG {
             WAITING => Status::Waiting,
             ABORTED => Status::Aborted,
-            CLAIMED => Status::Claimed(v >> SHIFT),
-            DONE => Status::Done(v >> SHIFT),
-            _ => Status::InFlight(v >> SHIFT),
+            CLAIMED => Status::Claimed(arm),
+            DONE => Status::Done(arm),
+            _ => Status::InFlight(arm),
         }
     }
 
@@ -118,7 +132,7 @@ impl Selection {
         self.state
             .compare_exchange(
                 WAITING,
-                (arm << SHIFT) | CLAIMED,
+                word(arm, CLAIMED),
                 Ordering::AcqRel,
                 Ordering::Relaxed,
             )
@@ -129,7 +143,7 @@ impl Selection {
     /// lock it claimed under and touches the waiter no more.
     #[inline]
     pub(crate) fn finish(&self, arm: usize) {
-        self.state.store((arm << SHIFT) | DONE, Ordering::Release);
+        self.state.store(word(arm, DONE), Ordering::Release);
     }
 
     /// Owner side: `arm` handed its value to a receiver that has not taken
@@ -137,8 +151,7 @@ impl Selection {
     /// selection's waiters is linked (nobody else can touch the word).
     #[inline]
     pub(crate) fn set_in_flight(&self, arm: usize) {
-        self.state
-            .store((arm << SHIFT) | INFLIGHT, Ordering::Release);
+        self.state.store(word(arm, INFLIGHT), Ordering::Release);
     }
 
     /// Channel side: the receiver of an in-flight value was cancelled and
@@ -166,32 +179,84 @@ impl Selection {
 }
 
 /// The lock-protected part of a waiter.
+///
+/// The layout is what a parked goroutine costs (one per blocked `recv` or
+/// `send`, one per select arm), so it shares its words: `next` is the queue
+/// link while the waiter is linked and the `peer` of a hand-off in flight
+/// while it is not (a pair in flight is never linked, see core.rs); the arm
+/// index is a `u32` beside the flags. Read and write the peer only through
+/// [`peer`](Node::peer) / [`set_peer`](Node::set_peer) /
+/// [`take_peer`](Node::take_peer).
 #[derive(Debug)]
 pub(crate) struct Node<T> {
     prev: *const Waiter<T>,
+    /// Linked: the next waiter of the queue. Unlinked: the other half of a
+    /// hand-off in flight (`cap == 0` only): for a receiver, the sender
+    /// whose value sits in its slot and waits for it to be taken; for that
+    /// sender, this receiver. Set and cleared in pairs, under the lock;
+    /// null otherwise (also for a receiver that holds a value whose sender
+    /// is gone).
     next: *const Waiter<T>,
-    /// In a channel queue right now.
-    pub(crate) linked: bool,
     /// The chosen word of the operation this waiter belongs to.
     pub(crate) sel: *const Selection,
-    /// Which arm of that operation this waiter is.
-    pub(crate) arm: usize,
     /// Woken after a channel completes this waiter.
     pub(crate) waker: Option<Waker>,
     /// A receiver's incoming value, or a sender's outgoing one.
     pub(crate) slot: Option<T>,
-    /// The other half of a hand-off in flight (`cap == 0` only): for a
-    /// receiver, the sender whose value sits in its slot and waits for it to
-    /// be taken; for that sender, this receiver. Set and cleared in pairs,
-    /// under the lock; null otherwise (also for a receiver that holds a
-    /// value whose sender is gone).
-    pub(crate) peer: *const Waiter<T>,
+    /// Which arm of that operation this waiter is.
+    arm: u32,
+    /// In a channel queue right now.
+    pub(crate) linked: bool,
     /// (senders) A plain `send`, not a select arm: given back its value, it
     /// is linked into `sendq` again instead of being woken to start over.
     pub(crate) single: bool,
     /// (receivers, `cap == 0`) Completed with a value whose sender was then
     /// dropped and took it back: nothing was received, start over.
     pub(crate) retracted: bool,
+}
+
+impl<T> Node<T> {
+    /// Makes this waiter arm `arm` of the operation whose word is `sel`.
+    #[inline]
+    pub(crate) fn set_arm(&mut self, sel: *const Selection, arm: usize) {
+        self.sel = sel;
+        assert!(arm < MAX_ARMS, "goro: more than 2^29 select arms");
+        self.arm = arm as u32;
+    }
+
+    /// Which arm of its operation this waiter is.
+    #[inline]
+    pub(crate) fn arm(&self) -> usize {
+        self.arm as usize
+    }
+
+    /// The other half of a hand-off in flight, or null (always null while
+    /// linked: `next` is the queue link then).
+    #[inline]
+    pub(crate) fn peer(&self) -> *const Waiter<T> {
+        if self.linked {
+            ptr::null()
+        } else {
+            self.next
+        }
+    }
+
+    /// Pairs this (unlinked) waiter with `p`, or unpairs it (`p` null).
+    #[inline]
+    pub(crate) fn set_peer(&mut self, p: *const Waiter<T>) {
+        debug_assert!(!self.linked, "goro: a linked waiter cannot be in flight");
+        self.next = p;
+    }
+
+    /// Unpairs this waiter, returning its peer (null if none).
+    #[inline]
+    pub(crate) fn take_peer(&mut self) -> *const Waiter<T> {
+        let p = self.peer();
+        if !self.linked {
+            self.next = ptr::null();
+        }
+        p
+    }
 }
 
 /// A waiter: one arm of a blocked operation, linkable into one channel queue.
@@ -212,7 +277,6 @@ impl<T> Waiter<T> {
                 arm: 0,
                 waker: None,
                 slot: None,
-                peer: ptr::null(),
                 single: false,
                 retracted: false,
             }),
@@ -278,6 +342,7 @@ impl<T> Queue<T> {
         unsafe {
             (*w).with(|n| {
                 debug_assert!(!n.linked);
+                debug_assert!(n.next.is_null(), "goro: linking a waiter in flight");
                 n.prev = tail;
                 n.next = ptr::null();
                 n.linked = true;
@@ -339,7 +404,7 @@ impl<T> Queue<T> {
         let mut cur = self.head;
         while !cur.is_null() {
             // SAFETY: `cur` is linked, hence valid; lock held.
-            let (next, sel, arm) = unsafe { (*cur).with(|n| (n.next, n.sel, n.arm)) };
+            let (next, sel, arm) = unsafe { (*cur).with(|n| (n.next, n.sel, n.arm())) };
             if ptr::eq(sel, me) {
                 cur = next;
                 continue;
@@ -375,5 +440,29 @@ impl<T> Queue<T> {
             cur = next;
         }
         false
+    }
+}
+
+#[cfg(all(test, not(loom), target_pointer_width = "64"))]
+mod tests {
+    use std::mem::size_of;
+
+    /// What a goroutine parked in `recv` (or `send`) pays for its wait
+    /// (issue 14): the waiter is two links (the second doubling as the
+    /// peer in flight), the chosen word's address, the waker, and the arm
+    /// index with the flags and (for `()`) the slot; a plain `recv` is the
+    /// channel's address, that waiter, its own 32-bit chosen word and
+    /// flags in what would be padding, and the call site. Sizes are exact:
+    /// a failure here means a parked goroutine grew.
+    #[test]
+    fn a_parked_recv_is_small() {
+        assert_eq!(size_of::<super::Selection>(), 4);
+        assert_eq!(size_of::<super::Waiter<()>>(), 48);
+        assert_eq!(size_of::<super::Waiter<u64>>(), 64);
+        assert_eq!(size_of::<crate::chan::arm::RecvArm<'static, ()>>(), 64);
+        assert_eq!(size_of::<crate::chan::arm::SendArm<'static, ()>>(), 64);
+        assert_eq!(size_of::<crate::chan::Recv<'static, ()>>(), 72);
+        assert_eq!(size_of::<crate::chan::Send<'static, ()>>(), 72);
+        assert_eq!(size_of::<crate::chan::Receiver<()>>(), 16);
     }
 }

@@ -644,4 +644,21 @@ mod tests {
             std::mem::size_of::<Header>()
         );
     }
+
+    /// The whole parked goroutine of `spawn/parked_mem` (issue 14): one
+    /// block of the header, the join-waker slot and the stage holding an
+    /// `async move { rx.recv().await }` over a `Receiver<()>`. 184 bytes is
+    /// a 192-byte `malloc` chunk (its 8-byte header included).
+    #[cfg(target_pointer_width = "64")]
+    #[test]
+    fn a_parked_goroutine_is_one_small_block() {
+        fn cell_size<F: std::future::Future>(_: &F) -> usize {
+            std::mem::size_of::<super::Cell<F, ()>>()
+        }
+        let (_tx, rx) = crate::chan::<()>(0);
+        let parked = async move {
+            assert!(rx.recv().await.is_none());
+        };
+        assert_eq!(cell_size(&parked), 184);
+    }
 }

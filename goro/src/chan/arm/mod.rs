@@ -1,10 +1,12 @@
 //! Operations in flight: a receive ([`RecvArm`]) or a send ([`SendArm`]) on
 //! one channel, each owning the [`Waiter`](super::waiter::Waiter) it links while blocked. A plain
-//! `recv()`/`send()` future is one arm plus its own [`Selection`]; a select
-//! is several arms sharing one.
+//! `recv()`/`send()` future is one arm using its own [`Selection`] (a word
+//! inside the arm, beside the flags); a select is several arms sharing the
+//! select's.
 //!
-//! Owner-side fields (`registered`, `out`) are touched only by the owner,
-//! through `&mut`. The waiter follows waiter.rs's rules.
+//! Owner-side fields (`registered`, `started`, `out`) are touched only by
+//! the owner, through `&mut`; the arm's own word through its atomics. The
+//! waiter follows waiter.rs's rules.
 //!
 //! Cancellation: dropping an arm unlinks its waiter under the channel lock.
 //! A receive arm that was handed a value by a sender but never gave it to
@@ -180,6 +182,13 @@ pub(crate) trait Single: Arm {
     /// Whether `INFLIGHT` means "waiting": a send in flight waits for its
     /// receiver; a receive is never in flight.
     const IN_FLIGHT_WAITS: bool;
+    /// Whether the operation has started (linked, or in flight) and not
+    /// finished: [`poll_single`]'s own flag, kept in the arm.
+    fn started(self: Pin<&mut Self>) -> &mut bool;
+    /// The operation's own chosen word, inside the arm. A pointer: the
+    /// arm is borrowed mutably beside it (the word is only ever read and
+    /// written through atomics, and the arm is `!Unpin`, as for the waiter).
+    fn sel(&self) -> *const Selection;
     /// The first step: complete now (or go in flight), or link a waiter,
     /// under one lock.
     fn start_single(self: Pin<&mut Self>, sel: &Selection, waker: &Waker) -> Start<Self::Output>;
@@ -210,25 +219,28 @@ impl<A: Single + ?Sized> Blocked for One<'_, A> {
 }
 
 /// One poll of a plain `recv`/`send` future: spends the cooperative
-/// budget, starts the operation on the first poll (`started`), then waits
-/// on `sel`. A receive whose sender took its value back starts over.
+/// budget, starts the operation on the first poll ([`Single::started`]),
+/// then waits on the arm's own word ([`Single::sel`]). A receive whose
+/// sender took its value back starts over.
 pub(crate) fn poll_single<A: Single>(
     mut arm: Pin<&mut A>,
-    sel: &Selection,
-    started: &mut bool,
     cx: &mut Context<'_>,
     reason: WaitReason,
     at: &'static Location<'static>,
 ) -> Poll<A::Output> {
     // A goroutine whose channel is always ready must still yield its worker.
     std::task::ready!(crate::runtime::context::poll_proceed(cx));
+    // SAFETY: the word lives in the pinned arm, which outlives this call
+    // and never moves or hands out `&mut` to it; it is shared with the
+    // channels through atomics only.
+    let sel = unsafe { &*arm.sel() };
     loop {
-        if !*started {
-            *started = true;
+        if !*arm.as_mut().started() {
+            *arm.as_mut().started() = true;
             sel.reset();
             match arm.as_mut().start_single(sel, cx.waker()) {
                 Start::Done(v) => {
-                    *started = false;
+                    *arm.as_mut().started() = false;
                     return Poll::Ready(v);
                 }
                 Start::Linked | Start::Never => {
@@ -239,7 +251,7 @@ pub(crate) fn poll_single<A: Single>(
         }
         match wait(&mut One(arm.as_mut()), sel, cx, reason, at) {
             Woke::Done(_) => {
-                *started = false;
+                *arm.as_mut().started() = false;
                 if let Some(v) = arm.as_mut().take_done() {
                     return Poll::Ready(v);
                 }

@@ -19,7 +19,14 @@ pub struct RecvArm<'a, T> {
     chan: *const Chan<T>,
     _borrow: PhantomData<&'a ()>,
     waiter: Waiter<T>,
+    /// (a plain `recv`) The operation's chosen word; a select's arms share
+    /// the select's instead. Here, not beside the arm, because it fits in
+    /// the arm's padding.
+    sel: Selection,
     registered: bool,
+    /// (a plain `recv`) Started: see [`Single::started`]. Here rather than
+    /// in `Recv`, where it would cost a word of padding.
+    started: bool,
     out: Option<Option<T>>,
 }
 
@@ -32,7 +39,9 @@ impl<'a, T> RecvArm<'a, T> {
             chan,
             _borrow: PhantomData,
             waiter: Waiter::new(),
+            sel: Selection::new(),
             registered: false,
+            started: false,
             out: None,
         }
     }
@@ -74,8 +83,7 @@ impl<'a, T> RecvArm<'a, T> {
         // SAFETY: lock held (caller); the waiter is unlinked.
         unsafe {
             self.waiter.with(|n| {
-                n.sel = sel;
-                n.arm = arm;
+                n.set_arm(sel, arm);
                 n.slot = None;
                 n.retracted = false;
                 update_waker(&mut n.waker, waker);
@@ -125,6 +133,14 @@ impl<'a, T> RecvArm<'a, T> {
 impl<T> Single for RecvArm<'_, T> {
     type Output = Option<T>;
     const IN_FLIGHT_WAITS: bool = false;
+
+    fn started(self: Pin<&mut Self>) -> &mut bool {
+        &mut self.project().started
+    }
+
+    fn sel(&self) -> *const Selection {
+        &self.sel
+    }
 
     /// A plain receive's first step: receive now, or link a waiter, under
     /// one lock.

@@ -21,7 +21,13 @@ pub struct SendArm<'a, T> {
     chan: *const Chan<T>,
     _borrow: PhantomData<&'a ()>,
     waiter: Waiter<T>,
+    /// (a plain `send`) The operation's chosen word; a select's arms share
+    /// the select's instead. Here, not beside the arm, because it fits in
+    /// the arm's padding.
+    sel: Selection,
     registered: bool,
+    /// (a plain `send`) Started: see [`Single::started`].
+    started: bool,
     out: Option<Result<(), SendError<T>>>,
 }
 
@@ -48,7 +54,9 @@ impl<'a, T> SendArm<'a, T> {
             chan,
             _borrow: PhantomData,
             waiter,
+            sel: Selection::new(),
             registered: false,
+            started: false,
             out: None,
         }
     }
@@ -111,8 +119,7 @@ impl<'a, T> SendArm<'a, T> {
                 // SAFETY: lock held; the waiter is unlinked.
                 unsafe {
                     self.waiter.with(|n| {
-                        n.sel = sel;
-                        n.arm = arm;
+                        n.set_arm(sel, arm);
                         n.single = single;
                     })
                 };
@@ -166,8 +173,7 @@ impl<'a, T> SendArm<'a, T> {
         // SAFETY: lock held (caller); the waiter is unlinked.
         unsafe {
             self.waiter.with(|n| {
-                n.sel = sel;
-                n.arm = arm;
+                n.set_arm(sel, arm);
                 update_waker(&mut n.waker, waker);
             });
             q.push_back(&self.waiter);
@@ -179,12 +185,9 @@ impl<'a, T> SendArm<'a, T> {
     /// back if it is in flight, and returns it — or `Ok(result)` if a
     /// channel completed the send first (the unlink waited for its lock,
     /// so no completion is half done).
-    pub(crate) fn cancel_single(
-        mut self: Pin<&mut Self>,
-        sel: &Selection,
-    ) -> Result<Result<(), SendError<T>>, T> {
+    pub(crate) fn cancel_single(mut self: Pin<&mut Self>) -> Result<Result<(), SendError<T>>, T> {
         self.as_mut().project().unlink();
-        if let Status::Done(_) = sel.status() {
+        if let Status::Done(_) = self.sel.status() {
             return Ok(self.take_result());
         }
         match self.project().take_value() {
@@ -211,7 +214,7 @@ impl<'a, T> SendArm<'a, T> {
         // SAFETY: lock held.
         unsafe {
             self.waiter.with(|n| {
-                if n.linked || !n.peer.is_null() {
+                if n.linked || !n.peer().is_null() {
                     update_waker(&mut n.waker, waker);
                 }
             })
@@ -230,12 +233,10 @@ impl<'a, T> SendArm<'a, T> {
         // The receiver is marked `retracted` and starts over.
         unsafe {
             st.sendq.remove(&self.waiter);
-            let peer = self
-                .waiter
-                .with(|n| std::mem::replace(&mut n.peer, ptr::null()));
+            let peer = self.waiter.with(|n| n.take_peer());
             if !peer.is_null() {
                 let v = (*peer).with(|n| {
-                    n.peer = ptr::null();
+                    n.set_peer(ptr::null());
                     n.retracted = true;
                     n.slot.take()
                 });
@@ -248,6 +249,14 @@ impl<'a, T> SendArm<'a, T> {
 impl<T> Single for SendArm<'_, T> {
     type Output = Result<(), SendError<T>>;
     const IN_FLIGHT_WAITS: bool = true;
+
+    fn started(self: Pin<&mut Self>) -> &mut bool {
+        &mut self.project().started
+    }
+
+    fn sel(&self) -> *const Selection {
+        &self.sel
+    }
 
     /// A plain send's first step: send now (or go in flight), or link a
     /// waiter, under one lock.
