@@ -11,7 +11,7 @@
 
 use std::{
     sync::{
-        atomic::{AtomicU8, AtomicUsize, Ordering},
+        atomic::{AtomicUsize, Ordering},
         Arc, Barrier,
     },
     thread,
@@ -20,32 +20,8 @@ use std::{
 
 use goro::chan::{RecvTimeoutError, SendTimeoutError};
 
-fn scale() -> usize {
-    std::env::var("GORO_STRESS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1)
-}
-
-/// One counter per value: each must be received exactly once.
-struct Seen(Vec<AtomicU8>);
-
-impl Seen {
-    fn new(n: usize) -> Arc<Seen> {
-        Arc::new(Seen((0..n).map(|_| AtomicU8::new(0)).collect()))
-    }
-
-    fn mark(&self, v: usize) {
-        let c = self.0[v].fetch_add(1, Ordering::Relaxed);
-        assert_eq!(c, 0, "value {v} received twice");
-    }
-
-    fn assert_all(&self) {
-        for (v, c) in self.0.iter().enumerate() {
-            assert_eq!(c.load(Ordering::Relaxed), 1, "value {v} lost");
-        }
-    }
-}
+mod common;
+use common::{scale, Seen};
 
 /// Two threads bounce a counter through two channels of capacity `cap`:
 /// every round trip adds one.
@@ -232,7 +208,7 @@ fn contended(cap: usize, per: usize) {
     tx.close();
     let total: usize = receivers.into_iter().map(|r| r.join().unwrap()).sum();
     assert_eq!(total, SIDES * per);
-    seen.assert_all();
+    seen.assert_all_once();
 }
 
 #[test]
@@ -293,7 +269,7 @@ fn timeouts_racing_hand_offs_lose_nothing() {
             }
         }
         sender.join().unwrap();
-        seen.assert_all();
+        seen.assert_all_once();
         assert_eq!(rx.try_recv().ok(), None);
     }
 }

@@ -13,10 +13,7 @@
 
 use std::{
     pin::pin,
-    sync::{
-        atomic::{AtomicU8, Ordering},
-        Arc,
-    },
+    sync::{atomic::Ordering, Arc},
     task::Poll,
 };
 
@@ -24,15 +21,8 @@ use futures::StreamExt;
 
 const PRODUCERS: usize = 4;
 
-/// One counter per value.
-struct Seen(Vec<AtomicU8>);
-
-impl Seen {
-    fn mark(&self, v: usize) {
-        let c = self.0[v].fetch_add(1, Ordering::Relaxed);
-        assert_eq!(c, 0, "value {v} received twice");
-    }
-}
+mod common;
+use common::Seen;
 
 /// A consumer's check: values of each producer arrive in order.
 struct Order {
@@ -57,9 +47,7 @@ impl Order {
 }
 
 fn mixed(cap: usize, per: usize, drop_receives: bool) {
-    let seen = Arc::new(Seen(
-        (0..PRODUCERS * per).map(|_| AtomicU8::new(0)).collect(),
-    ));
+    let seen = Seen::new(PRODUCERS * per);
     let rt = goro::Runtime::builder().procs(2).build().unwrap();
     let total = rt.block_on({
         let seen = seen.clone();
@@ -185,8 +173,8 @@ fn mixed(cap: usize, per: usize, drop_receives: bool) {
         }
     });
     assert_eq!(total, PRODUCERS * per, "cap {cap}");
-    for (v, c) in seen.0.iter().enumerate() {
-        assert_eq!(c.load(Ordering::Relaxed), 1, "cap {cap}: value {v}");
+    for v in 0..PRODUCERS * per {
+        assert_eq!(seen.count(v), 1, "cap {cap}: value {v}");
     }
 }
 
@@ -228,9 +216,7 @@ fn mixed_operations_beyond_the_ring() {
 fn threads_hammer_a_small_ring() {
     let per = 100_000;
     let (tx, rx) = goro::chan::<usize>(2);
-    let seen = Arc::new(Seen(
-        (0..PRODUCERS * per).map(|_| AtomicU8::new(0)).collect(),
-    ));
+    let seen = Seen::new(PRODUCERS * per);
     let producers: Vec<_> = (0..PRODUCERS)
         .map(|p| {
             let tx = tx.clone();

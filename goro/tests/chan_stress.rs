@@ -5,7 +5,7 @@
 
 use std::{
     sync::{
-        atomic::{AtomicU8, AtomicUsize, Ordering},
+        atomic::{AtomicUsize, Ordering},
         Arc,
     },
     task::Poll,
@@ -13,35 +13,8 @@ use std::{
     time::Duration,
 };
 
-fn scale() -> usize {
-    std::env::var("GORO_STRESS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1)
-}
-
-/// One counter per value id.
-struct Seen(Vec<AtomicU8>);
-
-impl Seen {
-    fn new(n: usize) -> Arc<Seen> {
-        Arc::new(Seen((0..n).map(|_| AtomicU8::new(0)).collect()))
-    }
-    fn mark(&self, v: usize) {
-        let c = self.0[v].fetch_add(1, Ordering::Relaxed);
-        assert_eq!(c, 0, "value {v} received twice");
-    }
-    fn assert_all_once(&self) {
-        for (i, c) in self.0.iter().enumerate() {
-            assert_eq!(
-                c.load(Ordering::Relaxed),
-                1,
-                "value {i} received {} times",
-                c.load(Ordering::Relaxed)
-            );
-        }
-    }
-}
+mod common;
+use common::{scale, Seen};
 
 fn threads_mpmc(cap: usize) {
     let per = 5_000 * scale();
@@ -291,11 +264,7 @@ fn cancelled_send_selects() {
     let got = consumer.join().unwrap();
     assert!(got >= confirmed.len());
     for v in confirmed {
-        assert_eq!(
-            seen.0[v].load(Ordering::Relaxed),
-            1,
-            "confirmed {v} not received"
-        );
+        assert_eq!(seen.count(v), 1, "confirmed {v} not received");
     }
 }
 

@@ -5,11 +5,47 @@
 use std::{
     future::Future,
     sync::{
-        atomic::{AtomicUsize, Ordering},
+        atomic::{AtomicU8, AtomicUsize, Ordering},
         Arc,
     },
     task::{Context, Poll, Wake, Waker},
 };
+
+/// The stress tests' size factor: `GORO_STRESS` (default 1).
+pub(crate) fn scale() -> usize {
+    std::env::var("GORO_STRESS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1)
+}
+
+/// One counter per value id: each value must be received exactly once.
+pub(crate) struct Seen(Vec<AtomicU8>);
+
+impl Seen {
+    pub(crate) fn new(n: usize) -> Arc<Seen> {
+        Arc::new(Seen((0..n).map(|_| AtomicU8::new(0)).collect()))
+    }
+
+    /// Counts value `v`; fails if it was received before.
+    pub(crate) fn mark(&self, v: usize) {
+        let c = self.0[v].fetch_add(1, Ordering::Relaxed);
+        assert_eq!(c, 0, "value {v} received twice");
+    }
+
+    /// How many times value `v` was received.
+    pub(crate) fn count(&self, v: usize) -> u8 {
+        self.0[v].load(Ordering::Relaxed)
+    }
+
+    /// Fails unless every value was received exactly once.
+    pub(crate) fn assert_all_once(&self) {
+        for (v, c) in self.0.iter().enumerate() {
+            let c = c.load(Ordering::Relaxed);
+            assert_eq!(c, 1, "value {v} received {c} times");
+        }
+    }
+}
 
 /// Polls `fut` once with a waker that counts its wakes.
 pub(crate) fn poll_once<F: Future + ?Sized>(
