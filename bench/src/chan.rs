@@ -57,7 +57,8 @@ pub fn workloads() -> Vec<Workload> {
             Unit::NsPerOp,
             "one consumer selects over 4 channels (cap 128) fed by 4 producers until all close; \
              ns per message; per-producer order checked (tokio/kanal/async-channel via tokio::select!, \
-             crossbeam Select and flume Selector on threads, flume with 1/10 of the messages; LOST n = messages a dropped recv future lost)",
+             crossbeam Select and flume Selector on threads, flume with 1/10 of the messages; LOST n = messages a dropped recv future lost); \
+             goro's lock acquisitions of the 4 channels per message beside it (locks/msg)",
         )
         .with("tokio", select_tokio)
         .with("crossbeam", select_crossbeam)

@@ -317,6 +317,30 @@ fn ready_operations_take_no_lock() {
         }
         assert_eq!(tx.lock_acquisitions(), before, "a ready operation locked");
 
+        // Go's `empty()`/`full()` fail-fast: a non-blocking receive from an
+        // empty channel, a non-blocking send to a full one, and a select
+        // with a default over them settle without the lock while nobody
+        // waits.
+        let (tx2, rx2) = goro::chan::<u64>(1);
+        tx2.send(1).await.unwrap();
+        let before2 = tx2.lock_acquisitions();
+        for _ in 0..1_000 {
+            assert_eq!(rx.try_recv(), Err(goro::chan::TryRecvError::Empty));
+            assert!(matches!(
+                tx2.try_send(2),
+                Err(goro::chan::TrySendError::Full(2))
+            ));
+            let chosen = goro::select! {
+                recv(rx) -> _v => 0,
+                send(tx2, 3) -> _r => 1,
+                default => 2,
+            };
+            assert_eq!(chosen, 2);
+        }
+        assert_eq!(tx.lock_acquisitions(), before, "an empty receive locked");
+        assert_eq!(tx2.lock_acquisitions(), before2, "a full send locked");
+        assert_eq!(rx2.recv().await, Some(1));
+
         // A receiver that finds nothing takes the lock to wait.
         let waiter = goro::go({
             let rx = rx.clone();

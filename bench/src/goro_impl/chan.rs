@@ -119,6 +119,7 @@ pub(crate) fn select4(cfg: &Cfg) -> Outcome {
             rxs.push(rx);
         }
         let mut open = SELECT_ARMS;
+        let mut locks = 0;
         let mut check = SelectCheck::new();
         while open > 0 {
             let mut closed = None;
@@ -129,12 +130,14 @@ pub(crate) fn select4(cfg: &Cfg) -> Outcome {
                 recv(rxs[3]) -> v => match v { Some(seq) => check.got(3, seq), None => closed = Some(3) },
             }
             if let Some(arm) = closed {
+                locks += rxs[arm].lock_acquisitions();
                 rxs[arm] = goro::chan::never::<u64>();
                 open -= 1;
             }
         }
         let elapsed = start.elapsed();
         check.assert_complete(per);
+        side("locks/msg", locks as f64 / (SELECT_ARMS * per) as f64);
         ns_per(elapsed, SELECT_ARMS * per)
     })
 }

@@ -176,6 +176,7 @@ use std::{
 
 use crossbeam_utils::CachePadded;
 
+pub(crate) use super::ring::Miss;
 use super::{
     ring::Ring,
     waiter::{Node, Queue, Selection, Waiter},
@@ -461,20 +462,25 @@ impl<T> Chan<T> {
     }
 
     /// A send that needs no lock: into the ring while nobody waits on the
-    /// channel (ring.rs). Gives `v` back if the lock must decide.
+    /// channel (ring.rs). Gives `v` back if the lock must decide, or with
+    /// [`Miss::Settled`] if the channel was full (ring.rs, [`Miss`]).
     #[inline]
-    pub(crate) fn try_send_fast(&self, v: T) -> Result<(), T> {
+    pub(crate) fn try_send_fast(&self, v: T) -> Result<(), (T, Miss)> {
         match &self.ring {
             Some(r) => r.try_push(v),
-            None => Err(v),
+            None => Err((v, Miss::Lock)),
         }
     }
 
     /// A receive that needs no lock: from the ring while nobody waits on
-    /// the channel (ring.rs). `None` if the lock must decide.
+    /// the channel (ring.rs). `Err` if the lock must decide, or
+    /// [`Miss::Settled`] if the channel was empty (ring.rs, [`Miss`]).
     #[inline]
-    pub(crate) fn try_recv_fast(&self) -> Option<T> {
-        self.ring.as_ref()?.try_pop()
+    pub(crate) fn try_recv_fast(&self) -> Result<T, Miss> {
+        match &self.ring {
+            Some(r) => r.try_pop(),
+            None => Err(Miss::Lock),
+        }
     }
 
     /// How many values are buffered (lock held).

@@ -422,3 +422,72 @@ fn ring_value_given_back_stays_first() {
         assert_eq!(got, [1, 2]);
     });
 }
+
+// Go's lock-free `empty()`/`full()` checks (ring.rs, `Miss::Settled`): a
+// non-blocking operation or a select's first pass that settles without the
+// lock must still be linearizable against a concurrent lock holder.
+
+#[test]
+fn ring_settled_empty_against_send_and_close() {
+    loom::model(|| {
+        let (tx, rx) = chan::<i32>(1);
+        let t = thread::spawn(move || {
+            tx.try_send(1).unwrap();
+            // `tx` drops here: the channel closes.
+        });
+        let first = rx.try_recv();
+        t.join().unwrap();
+        // Empty only before the send; never Closed while 1 is buffered.
+        match first {
+            Ok(v) => assert_eq!(v, 1),
+            Err(TryRecvError::Empty) => assert_eq!(rx.try_recv(), Ok(1)),
+            Err(TryRecvError::Closed) => panic!("closed with a value buffered"),
+        }
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+    });
+}
+
+#[test]
+fn ring_settled_full_against_recv() {
+    loom::model(|| {
+        let (tx, rx) = chan::<i32>(1);
+        let rx2 = rx.clone();
+        tx.try_send(1).unwrap();
+        let t = thread::spawn(move || block_on(rx.recv()));
+        // Full only before the receive took 1; after it, room.
+        let sent = tx.try_send(2).is_ok();
+        assert_eq!(t.join().unwrap(), Some(1));
+        // Now there is room for certain: a refused 2 goes in now.
+        if !sent {
+            assert!(tx.try_send(2).is_ok(), "full after the receive");
+        }
+        assert_eq!(rx2.try_recv(), Ok(2));
+        assert_eq!(rx2.try_recv(), Err(TryRecvError::Empty));
+    });
+}
+
+#[test]
+fn ring_select_settled_empty_arms_then_wait() {
+    loom::model(|| {
+        let (tx1, rx1) = chan::<i32>(1);
+        let (tx2, rx2) = chan::<i32>(1);
+        let t = thread::spawn(move || {
+            tx2.try_send(2).unwrap();
+            tx1.try_send(1).unwrap();
+        });
+        // Pass 1 may find both rings empty without a lock; pass 2 must
+        // then see (or be woken by) the sends.
+        let mut sel = Select::new();
+        sel.recv(&rx1);
+        sel.recv(&rx2);
+        let op = block_on(sel.select());
+        let (got, other) = match op.index() {
+            0 => (op.recv(&rx1), block_on(rx2.recv())),
+            _ => (op.recv(&rx2), block_on(rx1.recv())),
+        };
+        t.join().unwrap();
+        let mut all = [got.unwrap(), other.unwrap()];
+        all.sort();
+        assert_eq!(all, [1, 2]);
+    });
+}

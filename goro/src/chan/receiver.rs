@@ -13,7 +13,7 @@ use std::{
 
 use super::{
     arm::{poll_single, RecvArm},
-    core::{Chan, RecvFail},
+    core::{Chan, Miss, RecvFail},
     error::{RecvTimeoutError, TryRecvError},
 };
 use crate::{
@@ -209,8 +209,11 @@ impl<T> Receiver<T> {
         if self.chan.nil {
             return Err(TryRecvError::Empty);
         }
-        if let Some(v) = self.chan.try_recv_fast() {
-            return Ok(v);
+        match self.chan.try_recv_fast() {
+            Ok(v) => return Ok(v),
+            // Empty in fast mode: Go's lock-free `empty()` check.
+            Err(Miss::Settled) => return Err(TryRecvError::Empty),
+            Err(Miss::Lock) => {}
         }
         let r = {
             let mut st = self.chan.lock();
@@ -446,7 +449,7 @@ impl<T> futures_core::Stream for Receiver<T> {
             wait::record(WaitReason::ChanReceiveNilChan, Location::caller());
             return Poll::Pending;
         }
-        if let Some(v) = this.chan.try_recv_fast() {
+        if let Ok(v) = this.chan.try_recv_fast() {
             return Poll::Ready(Some(v));
         }
         let (r, waker) = {

@@ -69,6 +69,19 @@ pub(crate) struct Ring<T> {
     one_lap: usize,
 }
 
+/// Why a fast operation gave up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Miss {
+    /// The lock must decide: the ring is frozen, or a peer was slow.
+    Lock,
+    /// Settled without the lock (Go's `full()`/`empty()` fail-fast): at one
+    /// instant the ring was in fast mode — so nobody waited on the channel,
+    /// nothing was ahead of the ring, and it was not closed — and full (for
+    /// a push) or empty (for a pop). A non-blocking operation may report
+    /// `Full`/`Empty` at that instant; one that will wait must still lock.
+    Settled,
+}
+
 // SAFETY: a slot's value is written by the one push that won its position
 // and read by the one pop that won it, ordered by the slot's stamp
 // (Release/Acquire); values move between threads, hence `T: Send`.
@@ -124,14 +137,15 @@ impl<T> Ring<T> {
     }
 
     /// Pushes without the lock; gives `v` back if the ring is frozen, full,
-    /// or its next slot is still being read.
+    /// or its next slot is still being read, with [`Miss::Settled`] if it
+    /// was full in fast mode (see [`Miss`]).
     #[inline]
-    pub(crate) fn try_push(&self, v: T) -> Result<(), T> {
+    pub(crate) fn try_push(&self, v: T) -> Result<(), (T, Miss)> {
         let mut tail = self.tail.load(Ordering::Relaxed);
         let mut spins = 0;
         loop {
             if tail & self.mark != 0 {
-                return Err(v);
+                return Err((v, Miss::Lock));
             }
             let slot = self.slot(tail);
             let stamp = slot.stamp.load(Ordering::Acquire);
@@ -157,9 +171,15 @@ impl<T> Ring<T> {
                 // behind: the lock decides. Otherwise its pop has won the
                 // position and is reading: wait a little for it (and give
                 // up to the lock if its thread seems preempted).
-                let head = self.head.load(Ordering::SeqCst) & !self.mark;
-                if head.wrapping_add(self.one_lap) == tail || spins >= SPINS {
-                    return Err(v);
+                let head = self.head.load(Ordering::SeqCst);
+                if head.wrapping_add(self.one_lap) == tail {
+                    // Full at this load, and `head` unfrozen: no lock
+                    // holder had begun (it freezes `head` first), so the
+                    // channel was in fast mode — nobody waiting, not closed.
+                    return Err((v, Miss::Settled));
+                }
+                if (head & !self.mark).wrapping_add(self.one_lap) == tail || spins >= SPINS {
+                    return Err((v, Miss::Lock));
                 }
                 snooze(&mut spins);
                 tail = self.tail.load(Ordering::Relaxed);
@@ -171,15 +191,16 @@ impl<T> Ring<T> {
         }
     }
 
-    /// Pops without the lock; `None` if the ring is frozen, empty, or its
-    /// first value is still being written.
+    /// Pops without the lock; `Err` if the ring is frozen, empty, or its
+    /// first value is still being written, with [`Miss::Settled`] if it was
+    /// empty in fast mode (see [`Miss`]).
     #[inline]
-    pub(crate) fn try_pop(&self) -> Option<T> {
+    pub(crate) fn try_pop(&self) -> Result<T, Miss> {
         let mut head = self.head.load(Ordering::Relaxed);
         let mut spins = 0;
         loop {
             if head & self.mark != 0 {
-                return None;
+                return Err(Miss::Lock);
             }
             let slot = self.slot(head);
             let stamp = slot.stamp.load(Ordering::Acquire);
@@ -196,7 +217,7 @@ impl<T> Ring<T> {
                         let v = slot.value.with(|p| unsafe { (*p).assume_init_read() });
                         slot.stamp
                             .store(head.wrapping_add(self.one_lap), Ordering::Release);
-                        return Some(v);
+                        return Ok(v);
                     }
                     Err(h) => head = h,
                 }
@@ -204,9 +225,16 @@ impl<T> Ring<T> {
                 // Empty if `tail` is here too: the lock decides. Otherwise
                 // its push has won the position and is writing: wait a
                 // little for it, as `try_push` does for a pop.
-                let tail = self.tail.load(Ordering::SeqCst) & !self.mark;
-                if tail == head || spins >= SPINS {
-                    return None;
+                let tail = self.tail.load(Ordering::SeqCst);
+                if tail == head {
+                    // Empty at this load, and `tail` unfrozen: no lock
+                    // holder had frozen the ring (it freezes `head` and then
+                    // `tail`; a holder that froze only `head` has changed
+                    // nothing yet), so the channel was in fast mode.
+                    return Err(Miss::Settled);
+                }
+                if tail & !self.mark == head || spins >= SPINS {
+                    return Err(Miss::Lock);
                 }
                 snooze(&mut spins);
                 head = self.head.load(Ordering::Relaxed);

@@ -12,7 +12,7 @@ use std::{
 
 use super::{
     arm::{poll_single, SendArm},
-    core::{Chan, SendFail, Sent},
+    core::{Chan, Miss, SendFail, Sent},
     error::{SendError, SendTimeoutError, TrySendError},
 };
 use crate::{
@@ -151,7 +151,9 @@ impl<T> Sender<T> {
     pub fn try_send(&self, v: T) -> Result<(), TrySendError<T>> {
         let v = match self.chan.try_send_fast(v) {
             Ok(()) => return Ok(()),
-            Err(v) => v,
+            // Full in fast mode: Go's lock-free `full()` check.
+            Err((v, Miss::Settled)) => return Err(TrySendError::Full(v)),
+            Err((v, Miss::Lock)) => v,
         };
         let r = {
             let mut st = self.chan.lock();

@@ -6,7 +6,7 @@ use std::{marker::PhantomData, pin::Pin, ptr, task::Waker};
 
 use super::{Arm, Now, Reg, Single, Start};
 use crate::chan::{
-    core::{Chan, RecvFail},
+    core::{Chan, Miss, RecvFail},
     waiter::{Queue, Selection, Waiter},
 };
 use crate::wait::update_waker;
@@ -149,7 +149,7 @@ impl<T> Single for RecvArm<'_, T> {
         if this.ch().nil {
             return Start::Never;
         }
-        if let Some(v) = this.ch().try_recv_fast() {
+        if let Ok(v) = this.ch().try_recv_fast() {
             return Start::Done(Some(v));
         }
         let mut st = this.ch().lock();
@@ -225,9 +225,15 @@ impl<T> Arm for RecvArm<'_, T> {
         if this.ch().nil {
             return Now::NotReady;
         }
-        if let Some(v) = this.ch().try_recv_fast() {
-            this.out = Some(Some(v));
-            return Now::Done;
+        match this.ch().try_recv_fast() {
+            Ok(v) => {
+                this.out = Some(Some(v));
+                return Now::Done;
+            }
+            // Empty in fast mode: not ready, no lock (pass 2 looks again
+            // under the lock before it waits).
+            Err(Miss::Settled) => return Now::NotReady,
+            Err(Miss::Lock) => {}
         }
         let r = {
             let mut st = this.ch().lock();

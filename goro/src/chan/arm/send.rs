@@ -7,7 +7,7 @@ use std::{marker::PhantomData, pin::Pin, ptr, task::Waker};
 
 use super::{Arm, Now, Reg, Single, Start};
 use crate::chan::{
-    core::{Chan, SendFail, Sent, State},
+    core::{Chan, Miss, SendFail, Sent, State},
     error::SendError,
     waiter::{Queue, Selection, Status, Waiter},
 };
@@ -148,19 +148,19 @@ impl<'a, T> SendArm<'a, T> {
     }
 
     /// Sends into the channel's ring without the lock while nobody waits
-    /// (ring.rs): `Some(Ok(()))` if it did; `None` (the value kept) if the
-    /// lock must decide.
+    /// (ring.rs): `Ok(Ok(()))` if it did; `Err` (the value kept) if the
+    /// lock must decide, or [`Miss::Settled`] if the channel was full.
     #[inline]
-    fn try_fast(&mut self) -> Option<Result<(), SendError<T>>> {
+    fn try_fast(&mut self) -> Result<Result<(), SendError<T>>, Miss> {
         if self.registered || self.ch().cap == 0 {
-            return None;
+            return Err(Miss::Lock);
         }
-        let v = self.take_value()?;
+        let v = self.take_value().ok_or(Miss::Lock)?;
         match self.ch().try_send_fast(v) {
-            Ok(()) => Some(Ok(())),
-            Err(v) => {
+            Ok(()) => Ok(Ok(())),
+            Err((v, miss)) => {
                 self.put_value(v);
-                None
+                Err(miss)
             }
         }
     }
@@ -266,7 +266,7 @@ impl<T> Single for SendArm<'_, T> {
         waker: &Waker,
     ) -> Start<Result<(), SendError<T>>> {
         let this = self.project();
-        if let Some(r) = this.try_fast() {
+        if let Ok(r) = this.try_fast() {
             return Start::Done(r);
         }
         let mut st = this.ch().lock();
@@ -312,9 +312,15 @@ impl<T> Drop for SendArm<'_, T> {
 impl<T> Arm for SendArm<'_, T> {
     fn try_now(self: Pin<&mut Self>, wait: Option<(&Selection, usize, &Waker)>) -> Now {
         let this = self.project();
-        if let Some(r) = this.try_fast() {
-            this.out = Some(r);
-            return Now::Done;
+        match this.try_fast() {
+            Ok(r) => {
+                this.out = Some(r);
+                return Now::Done;
+            }
+            // Full in fast mode: not ready, no lock (pass 2 looks again
+            // under the lock before it waits).
+            Err(Miss::Settled) => return Now::NotReady,
+            Err(Miss::Lock) => {}
         }
         let r = {
             let mut st = this.ch().lock();
