@@ -160,7 +160,7 @@
 //! and the lock freezes the ring ([`Chan::lock`]): a fast operation cannot
 //! win a slot of a frozen ring, and the lock holder counts every one that
 //! won a slot before the freeze. The ring thaws when the lock is released
-//! with nobody waiting ([`Locked`]'s drop). A receiver about to wait has
+//! with nobody waiting and room left ([`Locked`]'s drop). A receiver about to wait has
 //! frozen the ring and seen it empty, so no value can slip into the ring
 //! behind its back — every handoff, refill, wake and watcher of the
 //! protocol above runs as before. The loom models of `loom_tests.rs`
@@ -295,7 +295,11 @@ impl<T> Drop for Locked<'_, T> {
     #[inline]
     fn drop(&mut self) {
         if let Some(r) = self.ring {
-            if self.st.frozen && self.st.may_thaw() {
+            // A full ring stays frozen: its next push would fail and lock
+            // anyway (and likely wait), and a freeze-thaw pair per message
+            // is four read-modify-writes on the lines every peer uses
+            // (chan/select4 with its producers ahead). The next pop thaws.
+            if self.st.frozen && self.st.may_thaw() && !r.is_full_frozen() {
                 self.st.frozen = false;
                 r.thaw();
             }

@@ -9,7 +9,9 @@
 //!   with one CAS on `tail` ([`Ring::try_push`]) and pops with one CAS on
 //!   `head` ([`Ring::try_pop`]); no lock. A push that finds the ring full,
 //!   or a pop that finds it empty, gives up (`Err`) and the caller takes
-//!   the channel lock.
+//!   the channel lock — unless it only wanted to know: a full or empty
+//!   ring seen in fast mode settles a non-blocking operation without the
+//!   lock ([`Miss::Settled`], Go's `full()`/`empty()`).
 //! - **Frozen** (the bit set in both): the channel lock holder alone moves
 //!   `head` and `tail` ([`Ring::push_locked`], [`Ring::pop_locked`]); a fast
 //!   operation's CAS expects the bit clear, so it fails and its caller
@@ -18,7 +20,9 @@
 //! Every holder of the channel lock freezes the ring first
 //! ([`Ring::freeze`]) and thaws it on unlock ([`Ring::thaw`]) only if the
 //! channel has nobody waiting on it, no watcher, no value given back ahead
-//! of the ring, and is not closed (core.rs, `Locked`). So the ring changes
+//! of the ring, is not closed, and the ring is not full (core.rs,
+//! `Locked`: a full ring's next push locks anyway, and the next pop
+//! thaws it). So the ring changes
 //! without the lock only while no invariant of the locked protocol can be
 //! broken by it: with nobody linked in `recvq`/`sendq` there is nobody to
 //! hand a value to, wake, or refill from.
@@ -259,6 +263,15 @@ impl<T> Ring<T> {
     pub(crate) fn thaw(&self) {
         self.tail.fetch_and(!self.mark, Ordering::SeqCst);
         self.head.fetch_and(!self.mark, Ordering::SeqCst);
+    }
+
+    /// Whether every slot holds a value (the caller holds the channel lock
+    /// and froze the ring, so the count is exact).
+    #[inline]
+    pub(crate) fn is_full_frozen(&self) -> bool {
+        let head = self.head.load(Ordering::Relaxed) & !self.mark;
+        let tail = self.tail.load(Ordering::Relaxed) & !self.mark;
+        head.wrapping_add(self.one_lap) == tail
     }
 
     /// How many values the ring holds, counting pushes and pops that have
