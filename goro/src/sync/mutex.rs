@@ -840,6 +840,35 @@ mod loom_tests {
         });
     }
 
+    /// Starvation mode: the unlock that hands the lock off (its
+    /// `fetch_sub` leaves `WAITERS|STARVING`, then it grants the head) races
+    /// the head's cancel; the lock must reach the next waiter either way.
+    #[test]
+    fn hand_off_races_cancelled_head() {
+        loom::model(|| {
+            let m = std::sync::Arc::new(Mutex::new(0));
+            let g = m.clone().try_lock_owned().unwrap();
+            let mut first = m.clone().lock_owned();
+            assert!(poll_once(&mut first).is_pending());
+            let mut second = m.clone().lock_owned();
+            assert!(poll_once(&mut second).is_pending());
+            drop(g); // wakes `first`
+            let b1 = m.clone().try_lock_owned().unwrap();
+            assert!(poll_once(&mut first).is_pending()); // lost once
+            drop(b1); // wakes `first` again
+            let b2 = m.clone().try_lock_owned().unwrap();
+            assert!(poll_once(&mut first).is_pending()); // lost twice
+            assert_eq!(m.state.load(SeqCst), LOCKED | WAITERS | STARVING);
+            let canceller = thread::spawn(move || drop(first));
+            let waiter = thread::spawn(move || *block_on(second) += 1);
+            drop(b2);
+            canceller.join().unwrap();
+            waiter.join().unwrap();
+            assert_eq!(*m.try_lock().unwrap(), 1);
+            assert_eq!(m.state.load(SeqCst), 0);
+        });
+    }
+
     /// A queued waiter cancelled while the lock is released (and possibly
     /// handed or turned to it) must not lose the lock for the others.
     #[test]
@@ -863,5 +892,61 @@ mod loom_tests {
             assert!(*m.try_lock().unwrap() >= 1);
             assert_eq!(m.state.load(SeqCst), 0);
         });
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    fn poll_once<F: Future + Unpin>(f: &mut F) -> Poll<F::Output> {
+        let waker = futures::task::noop_waker();
+        Pin::new(f).poll(&mut Context::from_waker(&waker))
+    }
+
+    /// Starvation mode step by step: the unlock's `fetch_sub` leaves
+    /// `WAITERS|STARVING`, which still refuses newcomers, and the slow path
+    /// hands the lock to the head, also after the former head left.
+    #[test]
+    fn hand_off_after_release_and_cancel() {
+        for drop_granted in [false, true] {
+            let m = Mutex::new(0);
+            let g = m.try_lock().unwrap();
+            let mut first = m.lock();
+            assert!(poll_once(&mut first).is_pending());
+            let mut second = m.lock();
+            assert!(poll_once(&mut second).is_pending());
+            drop(g); // wakes `first` (WOKEN)
+            assert_eq!(m.state.load(SeqCst), WAITERS | WOKEN);
+            std::thread::sleep(STARVATION_THRESHOLD * 2);
+            let barger = m.try_lock().expect("a newcomer barges in");
+            // `first` lost after waiting past the threshold: starvation mode.
+            assert!(poll_once(&mut first).is_pending());
+            assert_eq!(m.state.load(SeqCst), LOCKED | WAITERS | STARVING);
+            drop(first); // the head leaves; `second` is the head now
+            assert_eq!(m.state.load(SeqCst), LOCKED | WAITERS | STARVING);
+            // Release by `fetch_sub` alone: newcomers are still refused.
+            assert_eq!(
+                m.state.fetch_sub(LOCKED, SeqCst),
+                LOCKED | WAITERS | STARVING
+            );
+            assert!(m.try_lock().is_none());
+            m.state.fetch_add(LOCKED, SeqCst);
+            drop(barger); // hands the lock to `second`, the last waiter
+            assert_eq!(m.state.load(SeqCst), LOCKED);
+            assert!(m.try_lock().is_none());
+            if drop_granted {
+                drop(second); // passes the granted lock on: free again
+            } else {
+                let Poll::Ready(mut g) = poll_once(&mut second) else {
+                    panic!("the granted waiter owns the lock");
+                };
+                *g += 1;
+                drop(g);
+                drop(second);
+            }
+            assert_eq!(m.state.load(SeqCst), 0);
+            assert!(m.try_lock().is_some());
+        }
     }
 }
