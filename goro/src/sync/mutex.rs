@@ -67,10 +67,22 @@
 //! the link.
 //!
 //! Why `fetch_sub` and not a CAS `LOCKED → 0` for the unlock? On the
-//! 2-core AMD EPYC the benchmarks run on, a `lock xadd` made an
-//! uncontended lock/unlock pair 0.7 ns cheaper than a second `lock cmpxchg`
-//! (4.1 vs 4.8 ns, `std::sync::Mutex` 4.4 ns). It costs the state
-//! `WAITERS|STARVING` above, the hand-off's re-set of `LOCKED`.
+//! 2-core AMD EPYC the benchmarks run on, it made an uncontended
+//! lock/unlock pair 0.7 ns cheaper (4.1 vs 4.8 ns; `std::sync::Mutex`
+//! 4.4 ns) — as long as its result is only compared with `LOCKED`, which
+//! compiles to `lock dec`; keeping the old word made it a `lock xadd`, as
+//! slow as the CAS. It costs the state `WAITERS|STARVING` above, the
+//! hand-off's re-set of `LOCKED`.
+//!
+//! Why may step 3 decide without `queue`? Under contention most unlocks
+//! find a newcomer already holding the lock or a woken head on its way;
+//! taking `queue` only to learn that (as this file once did) made
+//! `sync/mutex_contended` twice as slow. Both facts are read from the word
+//! after the release and are kept true by whoever changes them: step 4
+//! clears `WOKEN` only by a CAS that sees `LOCKED` set (that holder's
+//! unlock then wakes), a cancelled woken node passes `WOKEN` on or clears
+//! it under the same condition, and a newcomer's unlock sees `WAITERS`.
+//! Go's `unlockSlow` makes the same check.
 //!
 //! Steps 2, 4 and 6 live in `poll_acquire` and `cancel_acquire`, which take
 //! the waiter's node key by reference: `MutexLock`, `lock_owned`'s future
