@@ -13,7 +13,11 @@
 //! references then (Go's `allgs` keeps dead goroutines around too).
 //!
 //! The exact number of live goroutines is the sum of the per-thread
-//! counters (each may be negative on its own). A task is counted from
+//! counters (each may be negative on its own). A worker's counter has one
+//! writer, its worker thread (spawns and exits are counted on the thread
+//! where they happen), so it is updated with a plain load and store rather
+//! than a locked read-modify-write: two fewer atomic RMWs per goroutine.
+//! The last slot, shared by every other thread, keeps `fetch_add`. A task is counted from
 //! spawn until it is about to be marked complete, so whoever sees a task
 //! finished also sees `num_goroutine()` without it.
 //!
@@ -81,6 +85,24 @@ impl OwnedTasks {
         &self.lists[i.min(self.lists.len() - 1)]
     }
 
+    /// Adds `d` to the live counter of the calling thread's slot (`worker`
+    /// as for [`insert`](Self::insert)).
+    #[inline]
+    fn count(&self, worker: Option<usize>, d: isize) {
+        let slot = self.slot(worker);
+        match worker {
+            // Worker `i`'s slot is written by worker thread `i` alone (only
+            // that thread has `worker == Some(i)` in its context), so no
+            // update can be lost between the load and the store.
+            Some(i) if i < self.lists.len() - 1 => {
+                slot.live.store(slot.live.load(Relaxed) + d, Relaxed)
+            }
+            _ => {
+                slot.live.fetch_add(d, Relaxed);
+            }
+        }
+    }
+
     /// Adds a task to the calling thread's list (`worker`: its index, or
     /// `None` for other threads). False when the runtime is shutting down.
     pub(crate) fn insert(&self, task: NonNull<Header>, worker: Option<usize>) -> bool {
@@ -90,11 +112,11 @@ impl OwnedTasks {
             if list.closed {
                 // The refused task is cancelled at once and its exit is
                 // counted like any other's: count it live first.
-                slot.live.fetch_add(1, Relaxed);
+                self.count(worker, 1);
                 return false;
             }
             list.tasks.push(task);
-            slot.live.fetch_add(1, Relaxed);
+            self.count(worker, 1);
             if list.tasks.len() >= list.sweep_at {
                 let mut done = Vec::new();
                 list.tasks.retain(|t| {
@@ -125,7 +147,7 @@ impl OwnedTasks {
 
     /// A goroutine finished on the calling thread: one fewer live.
     pub(crate) fn exited(&self, worker: Option<usize>) {
-        self.slot(worker).live.fetch_sub(1, Relaxed);
+        self.count(worker, -1);
     }
 
     /// How many goroutines are live.
