@@ -327,7 +327,7 @@ impl<T> JoinHandle<T> {
     /// });
     /// ```
     pub fn id(&self) -> GoroutineId {
-        GoroutineId(self.header().id)
+        GoroutineId(self.header().id())
     }
 
     /// True once the goroutine has finished (returned, panicked or been
@@ -378,7 +378,7 @@ impl<T> Future for JoinHandle<T> {
             wait::record(WaitReason::Join, Location::caller());
             if crate::sync::cycle::enabled() {
                 let h = self.header();
-                crate::sync::cycle::joins(h as *const _ as usize, h.id, Location::caller());
+                crate::sync::cycle::joins(h as *const _ as usize, h.id(), Location::caller());
             }
         }
         r
@@ -396,7 +396,7 @@ impl<T> Drop for JoinHandle<T> {
 impl<T> fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JoinHandle")
-            .field("id", &self.header().id)
+            .field("id", &self.header().id())
             .field("finished", &self.is_finished())
             .finish()
     }

@@ -25,8 +25,11 @@ use crate::loom::{lock, Mutex};
 
 const SHARDS: usize = 8;
 
+/// Task address → the waker of the handle waiting for it.
+type Shard = Mutex<HashMap<usize, Waker, BuildHasherDefault<AddrHasher>>>;
+
 pub(crate) struct JoinWakers {
-    shards: [CachePadded<Mutex<HashMap<usize, Waker, BuildHasherDefault<AddrHasher>>>>; SHARDS],
+    shards: [CachePadded<Shard>; SHARDS],
 }
 
 impl JoinWakers {
@@ -36,10 +39,7 @@ impl JoinWakers {
         }
     }
 
-    fn shard(
-        &self,
-        task: usize,
-    ) -> &Mutex<HashMap<usize, Waker, BuildHasherDefault<AddrHasher>>> {
+    fn shard(&self, task: usize) -> &Shard {
         // Task blocks are at least 16 bytes apart and usually a few hundred.
         &self.shards[(task >> 6) % SHARDS]
     }
