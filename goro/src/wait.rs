@@ -282,7 +282,7 @@ impl std::fmt::Display for WaitReason {
 /// is about to block for `reason` at the user's call site `at`.
 ///
 /// Call it right before returning `Poll::Pending`. Costs a thread-local read
-/// and three relaxed stores; does nothing outside a goroutine.
+/// and two relaxed stores; does nothing outside a goroutine.
 #[inline]
 pub(crate) fn record(reason: WaitReason, at: &'static Location<'static>) {
     if TRACKING.load(Ordering::Relaxed) {
