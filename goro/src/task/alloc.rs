@@ -32,7 +32,10 @@ use std::{
     alloc::{alloc, dealloc, handle_alloc_error, Layout},
     cell::RefCell,
     ptr::NonNull,
-    sync::Mutex,
+    sync::{
+        atomic::{AtomicUsize, Ordering::Relaxed},
+        Mutex,
+    },
 };
 
 /// Blocks of alignment up to `GRAIN` have classes 8 bytes apart; blocks
@@ -87,6 +90,18 @@ static POOL: Mutex<Pool> = Mutex::new(Pool {
     tails: Vec::new(),
 });
 
+/// How many blocks of each class the pool holds, written under its lock:
+/// a thread whose cache is empty looks here before it takes the lock (a
+/// spawn-heavy program that only grows finds the pool empty every time).
+static POOLED: [AtomicUsize; ALL_CLASSES] = [const { AtomicUsize::new(0) }; ALL_CLASSES];
+
+impl Pool {
+    fn put(&mut self, class: usize, blocks: impl IntoIterator<Item = Block>) {
+        self.lists[class].extend(blocks);
+        POOLED[class].store(self.lists[class].len(), Relaxed);
+    }
+}
+
 struct Cache {
     lists: [Vec<Block>; ALL_CLASSES],
     /// The bytes of the blocks in `lists`.
@@ -101,17 +116,15 @@ impl Cache {
             self.bytes -= real.size();
             return b.0;
         }
-        {
+        if POOLED[class].load(Relaxed) != 0 {
             let mut pool = crate::runtime::lock_static(&POOL);
             let list = &mut pool.lists[class];
-            if !list.is_empty() {
-                let at = list.len().saturating_sub(BATCH);
-                let batch = list.split_off(at);
-                drop(pool);
-                self.bytes += batch.len() * real.size();
-                self.lists[class].extend(batch);
-                let b = self.lists[class].pop().expect("a batch of blocks");
-                self.bytes -= real.size();
+            let at = list.len().saturating_sub(BATCH);
+            self.lists[class].extend(list.drain(at..));
+            POOLED[class].store(list.len(), Relaxed);
+            drop(pool);
+            if let Some(b) = self.lists[class].pop() {
+                self.bytes += self.lists[class].len() * real.size();
                 return b.0;
             }
         }
@@ -156,9 +169,8 @@ impl Cache {
             // Give a batch of this class to the pool.
             let list = &mut self.lists[class];
             let at = list.len().saturating_sub(BATCH);
-            let batch = list.split_off(at);
-            self.bytes -= batch.len() * real.size();
-            crate::runtime::lock_static(&POOL).lists[class].extend(batch);
+            self.bytes -= (list.len() - at) * real.size();
+            crate::runtime::lock_static(&POOL).put(class, list.drain(at..));
         }
     }
 }
@@ -167,7 +179,9 @@ impl Drop for Cache {
     fn drop(&mut self) {
         let mut pool = crate::runtime::lock_static(&POOL);
         for (class, list) in self.lists.iter_mut().enumerate() {
-            pool.lists[class].append(list);
+            if !list.is_empty() {
+                pool.put(class, list.drain(..));
+            }
         }
         if let Some(t) = self.tail.take() {
             // Pooled tails hold a block of any class.
@@ -202,9 +216,12 @@ pub(crate) fn allocate(layout: Layout) -> NonNull<u8> {
     cached.unwrap_or_else(|| {
         // No cache on this thread (it is exiting): the pool, or the system
         // allocator. Either way the block is one of the class's from now on.
-        if let Some(b) = crate::runtime::lock_static(&POOL).lists[class].pop() {
+        let mut pool = crate::runtime::lock_static(&POOL);
+        if let Some(b) = pool.lists[class].pop() {
+            POOLED[class].store(pool.lists[class].len(), Relaxed);
             return b.0;
         }
+        drop(pool);
         // SAFETY: a non-zero size.
         let p = unsafe { alloc(real) };
         NonNull::new(p).unwrap_or_else(|| handle_alloc_error(real))
@@ -232,7 +249,7 @@ pub(crate) unsafe fn free(p: NonNull<u8>, layout: Layout) {
         })
         .unwrap_or(false);
     if !kept {
-        crate::runtime::lock_static(&POOL).lists[class].push(Block(p));
+        crate::runtime::lock_static(&POOL).put(class, [Block(p)]);
     }
 }
 
