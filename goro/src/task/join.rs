@@ -18,7 +18,8 @@ use crate::wait::{self, WaitReason};
 
 /// A goroutine's id, unique within the process, as Go prints it
 /// (`goroutine 7 [chan receive]:`). The goroutine running `main` is 1 in
-/// the first runtime of a process.
+/// the first runtime of a process. A goroutine keeps its id in 48 bits:
+/// ids are unique for the first 2^48 goroutines of a process.
 ///
 /// # Examples
 ///
