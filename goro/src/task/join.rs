@@ -402,3 +402,79 @@ impl<T> fmt::Debug for JoinHandle<T> {
             .finish()
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::{
+        future::Future,
+        pin::Pin,
+        sync::{
+            atomic::{AtomicUsize, Ordering::SeqCst},
+            Arc,
+        },
+        task::{Context, Poll, Wake, Waker},
+    };
+
+    struct Count(AtomicUsize);
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, SeqCst);
+        }
+    }
+
+    fn poll_with<T>(h: &mut super::JoinHandle<T>, w: &Waker) -> Poll<Result<T, super::JoinError>> {
+        Pin::new(h).poll(&mut Context::from_waker(w))
+    }
+
+    /// Waits (yielding) until no handle's waker is left in the map.
+    async fn map_empties(h: &super::Header) {
+        for _ in 0..10_000 {
+            if h.shared().join_wakers.len() == 0 {
+                return;
+            }
+            crate::yield_now().await;
+        }
+        panic!("a join waker was left in the map");
+    }
+
+    /// A handle's waker sits in the runtime's map only while it waits
+    /// (issue 14): replaced, not added to, by a poll with another waker;
+    /// taken out and woken at completion; taken out at completion too when
+    /// the handle was dropped meanwhile.
+    #[test]
+    fn join_wakers_leave_the_map() {
+        crate::run(async {
+            let (tx, rx) = crate::chan::<()>(0);
+            let mut h = crate::go(async move { rx.recv().await });
+            let header = h.raw;
+            // SAFETY: `h` (then the goroutine's own list entry) keeps the
+            // task alive until the runtime ends, after this test's checks.
+            let hdr = unsafe { header.as_ref() };
+            let a = Arc::new(Count(AtomicUsize::new(0)));
+            let b = Arc::new(Count(AtomicUsize::new(0)));
+            assert!(poll_with(&mut h, &Waker::from(a.clone())).is_pending());
+            assert!(poll_with(&mut h, &Waker::from(b.clone())).is_pending());
+            assert_eq!(hdr.shared().join_wakers.len(), 1);
+            assert!(tx.send(()).await.is_ok());
+            map_empties(hdr).await;
+            assert_eq!((a.0.load(SeqCst), b.0.load(SeqCst)), (0, 1));
+            assert!(matches!(
+                poll_with(&mut h, &Waker::from(b.clone())),
+                Poll::Ready(Ok(Some(())))
+            ));
+
+            let (tx, rx) = crate::chan::<()>(0);
+            let mut h = crate::go(async move { rx.recv().await });
+            assert!(poll_with(&mut h, &Waker::from(a.clone())).is_pending());
+            let hdr = h.header() as *const super::Header;
+            drop(h);
+            // SAFETY: the goroutine's list entry keeps it alive until swept,
+            // which needs a spawn on this thread: none happens below.
+            let hdr = unsafe { &*hdr };
+            assert_eq!(hdr.shared().join_wakers.len(), 1);
+            assert!(tx.send(()).await.is_ok());
+            map_empties(hdr).await;
+            assert_eq!(a.0.load(SeqCst), 0);
+        });
+    }
+}

@@ -57,6 +57,12 @@ impl JoinWakers {
             .is_some_and(|w| w.will_wake(waker))
     }
 
+    /// How many wakers are stored.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.shards.iter().map(|s| lock(s).len()).sum()
+    }
+
     /// Takes `task`'s waker out.
     pub(crate) fn take(&self, task: usize) -> Option<Waker> {
         lock(self.shard(task)).remove(&task)
