@@ -4,6 +4,7 @@
 
 mod loom;
 mod rand;
+mod site;
 mod wait;
 
 pub mod chan;

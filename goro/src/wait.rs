@@ -19,14 +19,14 @@ use std::{
     panic::Location,
     pin::pin,
     sync::{
-        atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU8, AtomicUsize, Ordering},
+        atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering},
         Arc, OnceLock,
     },
     task::{Context, Poll, Wake, Waker},
     time::Instant,
 };
 
-use crate::runtime::park::Parker;
+use crate::{runtime::park::Parker, site::Site};
 
 /// Why a goroutine is blocked: Go's fixed vocabulary, shared by the dump and
 /// the deadlock detector.
@@ -155,44 +155,57 @@ impl WaitReason {
 /// the main goroutine.
 /// `std` atomics (see the `loom-exempt` import), as the record is outside
 /// every protocol and the loom models need not explore it.
+///
+/// Eight bytes (it is in every goroutine's header, issue 14): the site as
+/// a 32-bit [`Site`], and the reason in the low byte of a word whose upper
+/// 24 bits are the coarse second the wait began, modulo 2^24 (194 days;
+/// a wait is read back relative to now, so it is right for any wait
+/// shorter than that).
 #[repr(C)]
 pub(crate) struct WaitRecord {
-    /// The user's blocking call, while blocked on a goro primitive.
-    at: AtomicPtr<Location<'static>>,
-    /// A `WaitReason` as `u8`; `None` while running or on a foreign future.
-    reason: AtomicU8,
-    since: AtomicU32,
+    /// The user's blocking call (a `Site`), while blocked on a goro
+    /// primitive.
+    at: AtomicU32,
+    /// `since << 8 | reason`: the reason a `WaitReason` as `u8` (`None`
+    /// while running or on a foreign future), `since` 24 bits of
+    /// `coarse_now`.
+    since_reason: AtomicU32,
 }
+
+/// The bits of `since` a `WaitRecord` keeps.
+const SINCE_MASK: u32 = (1 << 24) - 1;
 
 impl WaitRecord {
     pub(crate) fn new() -> WaitRecord {
         WaitRecord {
-            at: AtomicPtr::new(std::ptr::null_mut()),
-            reason: AtomicU8::new(0),
-            since: AtomicU32::new(0),
+            at: AtomicU32::new(0),
+            since_reason: AtomicU32::new(0),
         }
     }
 
     /// The goroutine waits for `reason` at `at`, from now on.
     #[inline]
     pub(crate) fn record(&self, reason: WaitReason, at: &'static Location<'static>) {
-        self.at.store(at as *const _ as *mut _, Ordering::Relaxed);
-        self.since.store(coarse_now(), Ordering::Relaxed);
-        self.reason.store(reason as u8, Ordering::Relaxed);
+        self.at.store(Site::new(at).to_bits(), Ordering::Relaxed);
+        self.since_reason
+            .store(coarse_now() << 8 | reason as u32, Ordering::Relaxed);
     }
 
     /// Running again (or on a foreign future): no reason.
     #[inline]
     pub(crate) fn clear(&self) {
-        self.reason.store(0, Ordering::Relaxed);
+        self.since_reason.store(0, Ordering::Relaxed);
     }
 
-    /// The recorded wait: reason, call site and since when.
+    /// The recorded wait: reason, call site and since when (on the coarse
+    /// clock, as `coarse_now` counts).
     pub(crate) fn get(&self) -> (WaitReason, Option<&'static Location<'static>>, u32) {
-        let reason = WaitReason::from_u8(self.reason.load(Ordering::Relaxed));
-        // SAFETY: only `&'static Location`s (or null) are stored.
-        let at = unsafe { self.at.load(Ordering::Relaxed).as_ref() };
-        (reason, at, self.since.load(Ordering::Relaxed))
+        let v = self.since_reason.load(Ordering::Relaxed);
+        let reason = WaitReason::from_u8(v as u8);
+        let at = Site::from_bits(self.at.load(Ordering::Relaxed)).get();
+        let now = coarse_now();
+        let since = now.wrapping_sub(now.wrapping_sub(v >> 8) & SINCE_MASK);
+        (reason, at, since)
     }
 }
 
@@ -269,7 +282,7 @@ impl std::fmt::Display for WaitReason {
 /// is about to block for `reason` at the user's call site `at`.
 ///
 /// Call it right before returning `Poll::Pending`. Costs a thread-local read
-/// and three relaxed stores; does nothing outside a goroutine.
+/// and two relaxed stores; does nothing outside a goroutine.
 #[inline]
 pub(crate) fn record(reason: WaitReason, at: &'static Location<'static>) {
     if TRACKING.load(Ordering::Relaxed) {

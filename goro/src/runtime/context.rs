@@ -218,7 +218,7 @@ pub(crate) fn with_current<R>(f: impl FnOnce(Current<'_>) -> R) -> R {
     // thread-local, which is destroyed only when the thread exits.
     let (ctx, task, ids) = unsafe { (ctx.as_ref(), task.as_ref(), ids.as_ref()) };
     let goroutine = match (task, ctx) {
-        (Some(h), _) => h.id,
+        (Some(h), _) => h.id(),
         (None, Some(c)) if matches!(c.kind, Kind::Main) => c.shared().main.id(),
         _ => 0,
     };

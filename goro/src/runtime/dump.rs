@@ -150,9 +150,9 @@ impl Status {
 impl Goroutine {
     fn from_header(h: &Header, now: u32) -> Goroutine {
         let (reason, at, since) = h.wait();
-        let mut g = Goroutine::blocked_or_not(h.id, Status::of(h, reason), at, since, now);
-        g.created_at = Some(h.spawned_at);
-        g.parent = h.parent;
+        let mut g = Goroutine::blocked_or_not(h.id(), Status::of(h, reason), at, since, now);
+        g.created_at = Some(h.spawned_at());
+        g.parent = h.parent();
         g
     }
 

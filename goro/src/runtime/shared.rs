@@ -170,6 +170,8 @@ pub(crate) struct Shared {
     pub(crate) inject: inject::Inject,
     pub(crate) idle: idle::Idle,
     pub(crate) owned: owned::OwnedTasks,
+    /// The wakers of `JoinHandle`s waiting for their goroutine.
+    pub(crate) join_wakers: crate::task::join_waker::JoinWakers,
     pub(crate) timers: TimerDriver,
     /// The netpoller; polled by the timer-driver worker while it parks.
     pub(crate) io: io::IoDriver,
@@ -332,6 +334,7 @@ impl Shared {
             inject: inject::Inject::new(),
             idle: idle::Idle::new(procs),
             owned: owned::OwnedTasks::new(procs),
+            join_wakers: crate::task::join_waker::JoinWakers::new(),
             timers: TimerDriver::new(),
             io: io::IoDriver::new()?,
             timer_driver: TimerRole::new(),

@@ -25,14 +25,6 @@ pub(crate) fn wake_contained(waker: Waker) {
     }
 }
 
-/// Wakes `waker` by reference; a panic in its `wake_by_ref` is contained.
-#[inline]
-pub(crate) fn wake_by_ref_contained(waker: &Waker) {
-    if let Err(p) = catch_unwind(AssertUnwindSafe(|| waker.wake_by_ref())) {
-        contained("wake", p);
-    }
-}
-
 /// Drops `v` (wakers, or anything holding them); a panicking destructor is
 /// contained.
 #[inline]

@@ -18,7 +18,8 @@ use crate::wait::{self, WaitReason};
 
 /// A goroutine's id, unique within the process, as Go prints it
 /// (`goroutine 7 [chan receive]:`). The goroutine running `main` is 1 in
-/// the first runtime of a process.
+/// the first runtime of a process. A goroutine keeps its id in 48 bits:
+/// ids are unique for the first 2^48 goroutines of a process.
 ///
 /// # Examples
 ///
@@ -327,7 +328,7 @@ impl<T> JoinHandle<T> {
     /// });
     /// ```
     pub fn id(&self) -> GoroutineId {
-        GoroutineId(self.header().id)
+        GoroutineId(self.header().id())
     }
 
     /// True once the goroutine has finished (returned, panicked or been
@@ -378,7 +379,7 @@ impl<T> Future for JoinHandle<T> {
             wait::record(WaitReason::Join, Location::caller());
             if crate::sync::cycle::enabled() {
                 let h = self.header();
-                crate::sync::cycle::joins(h as *const _ as usize, h.id, Location::caller());
+                crate::sync::cycle::joins(h as *const _ as usize, h.id(), Location::caller());
             }
         }
         r
@@ -396,8 +397,84 @@ impl<T> Drop for JoinHandle<T> {
 impl<T> fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JoinHandle")
-            .field("id", &self.header().id)
+            .field("id", &self.header().id())
             .field("finished", &self.is_finished())
             .finish()
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::{
+        future::Future,
+        pin::Pin,
+        sync::{
+            atomic::{AtomicUsize, Ordering::SeqCst},
+            Arc,
+        },
+        task::{Context, Poll, Wake, Waker},
+    };
+
+    struct Count(AtomicUsize);
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, SeqCst);
+        }
+    }
+
+    fn poll_with<T>(h: &mut super::JoinHandle<T>, w: &Waker) -> Poll<Result<T, super::JoinError>> {
+        Pin::new(h).poll(&mut Context::from_waker(w))
+    }
+
+    /// Waits (yielding) until no handle's waker is left in the map.
+    async fn map_empties(h: &super::Header) {
+        for _ in 0..10_000 {
+            if h.shared().join_wakers.len() == 0 {
+                return;
+            }
+            crate::yield_now().await;
+        }
+        panic!("a join waker was left in the map");
+    }
+
+    /// A handle's waker sits in the runtime's map only while it waits
+    /// (issue 14): replaced, not added to, by a poll with another waker;
+    /// taken out and woken at completion; taken out at completion too when
+    /// the handle was dropped meanwhile.
+    #[test]
+    fn join_wakers_leave_the_map() {
+        crate::run(async {
+            let (tx, rx) = crate::chan::<()>(0);
+            let mut h = crate::go(async move { rx.recv().await });
+            let header = h.raw;
+            // SAFETY: `h` (then the goroutine's own list entry) keeps the
+            // task alive until the runtime ends, after this test's checks.
+            let hdr = unsafe { header.as_ref() };
+            let a = Arc::new(Count(AtomicUsize::new(0)));
+            let b = Arc::new(Count(AtomicUsize::new(0)));
+            assert!(poll_with(&mut h, &Waker::from(a.clone())).is_pending());
+            assert!(poll_with(&mut h, &Waker::from(b.clone())).is_pending());
+            assert_eq!(hdr.shared().join_wakers.len(), 1);
+            assert!(tx.send(()).await.is_ok());
+            map_empties(hdr).await;
+            assert_eq!((a.0.load(SeqCst), b.0.load(SeqCst)), (0, 1));
+            assert!(matches!(
+                poll_with(&mut h, &Waker::from(b.clone())),
+                Poll::Ready(Ok(Some(())))
+            ));
+
+            let (tx, rx) = crate::chan::<()>(0);
+            let mut h = crate::go(async move { rx.recv().await });
+            assert!(poll_with(&mut h, &Waker::from(a.clone())).is_pending());
+            let hdr = h.header() as *const super::Header;
+            drop(h);
+            // SAFETY: the goroutine's list entry keeps it alive until swept,
+            // which needs a spawn on this thread: none happens below.
+            let hdr = unsafe { &*hdr };
+            assert_eq!(hdr.shared().join_wakers.len(), 1);
+            assert!(tx.send(()).await.is_ok());
+            map_empties(hdr).await;
+            assert_eq!(a.0.load(SeqCst), 0);
+        });
     }
 }

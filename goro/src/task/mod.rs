@@ -1,13 +1,14 @@
 //! Goroutines as tasks: one allocation holding a header and the future (or
 //! its output); wakers and join handles point at that allocation.
 //!
-//! Layout (`raw.rs`): `Cell<F, S> = { Header, join waker slot, stage }`,
+//! Layout (`raw.rs`): `Cell<F, S> = { Header, stage }` (a joining handle's
+//! waker waits in the runtime's `join_waker.rs` map, not in the block),
 //! `#[repr(C)]` so a `NonNull<Header>` can be cast back to the cell by the
 //! type-erased functions of the task's vtable.
 //!
 //! The state word (`state.rs`) carries the lifecycle bits and the reference
-//! count; its table of bits says who may touch the stage and the join-waker
-//! slot, and when. References are held by: the run queue (while notified),
+//! count; its table of bits says who may touch the stage and the join
+//! waker, and when. References are held by: the run queue (while notified),
 //! the owned-task list (until swept after completion), the `JoinHandle`,
 //! each `Waker`.
 //!
@@ -20,6 +21,7 @@
 mod alloc;
 mod contain;
 pub(crate) mod join;
+pub(crate) mod join_waker;
 pub(crate) mod raw;
 pub(crate) mod state;
 mod waker;
@@ -29,7 +31,7 @@ mod loom_tests;
 #[cfg(all(test, loom))]
 pub(crate) mod testing;
 
-pub(crate) use contain::{drop_contained, wake_by_ref_contained, wake_contained};
+pub(crate) use contain::{drop_contained, wake_contained};
 pub use join::{GoroutineId, JoinError, JoinHandle};
 pub(crate) use raw::{Header, Notified, Schedule};
 pub(crate) use waker::is_task_waker;

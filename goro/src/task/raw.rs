@@ -2,13 +2,14 @@
 //!
 //! Every function here takes a `NonNull<Header>` and relies on the state
 //! word's ownership rules (see `state.rs`) for the right to touch the stage
-//! or the join-waker slot. The scheduler is reached through the `Schedule`
+//! or the join waker. The scheduler is reached through the `Schedule`
 //! type parameter: goroutines go to the worker run queues, `spawn_blocking`
 //! calls to the blocking pool.
 
 use std::{
     future::Future,
     marker::PhantomData,
+    mem::ManuallyDrop,
     panic::{catch_unwind, AssertUnwindSafe, Location},
     pin::Pin,
     ptr::NonNull,
@@ -24,6 +25,7 @@ use super::{
 use crate::{
     loom::UnsafeCell,
     runtime::{context, Shared},
+    site::Site,
     wait::{WaitReason, WaitRecord},
 };
 
@@ -47,14 +49,37 @@ pub(crate) struct Header {
     pub(crate) vtable: &'static Vtable,
     /// The runtime, kept alive by one strong count per task.
     pub(crate) shared: NonNull<Shared>,
-    /// Go's goroutine id.
-    pub(crate) id: u64,
-    /// The id of the goroutine that spawned this one (0: none).
-    pub(crate) parent: u64,
+    /// Go's goroutine id and its parent's, 48 bits each.
+    ids: Ids,
     /// The user's `go(..)` call.
-    pub(crate) spawned_at: &'static Location<'static>,
+    spawned_at: Site,
     /// What it waits for (reason, site, since when).
     pub(crate) wait: WaitRecord,
+}
+
+/// A goroutine's id and the id of the goroutine that spawned it (0: none),
+/// 48 bits each, in 12 bytes of 4-byte alignment: beside the 32-bit sites
+/// they keep the header at 48 bytes (issue 14). Ids count spawns from 1,
+/// so they stay unique for the first 2^48 (281 trillion) goroutines of a
+/// process: a million spawns a second for nine years.
+#[derive(Clone, Copy)]
+struct Ids {
+    lo: [u32; 2],
+    hi: [u16; 2],
+}
+
+impl Ids {
+    fn new(id: u64, parent: u64) -> Ids {
+        Ids {
+            lo: [id as u32, parent as u32],
+            hi: [(id >> 32) as u16, (parent >> 32) as u16],
+        }
+    }
+
+    #[inline]
+    fn get(self, i: usize) -> u64 {
+        u64::from(self.hi[i]) << 32 | u64::from(self.lo[i])
+    }
 }
 
 impl Header {
@@ -63,6 +88,28 @@ impl Header {
         // SAFETY: each task holds a strong count on its runtime's `Shared`
         // until it is deallocated.
         unsafe { self.shared.as_ref() }
+    }
+
+    /// Go's goroutine id.
+    #[inline]
+    pub(crate) fn id(&self) -> u64 {
+        self.ids.get(0)
+    }
+
+    /// The id of the goroutine that spawned this one (0: none).
+    pub(crate) fn parent(&self) -> u64 {
+        self.ids.get(1)
+    }
+
+    /// The user's `go(..)` call.
+    pub(crate) fn spawned_at(&self) -> &'static Location<'static> {
+        self.spawned_at.get().expect("a goroutine's spawn site")
+    }
+
+    /// The spawn site, encoded (for a stamp read by another thread).
+    #[inline]
+    pub(crate) fn spawn_site(&self) -> Site {
+        self.spawned_at
     }
 
     /// The recorded wait: reason, call site and since when (coarse seconds).
@@ -80,16 +127,25 @@ pub(crate) struct Vtable {
     shutdown: unsafe fn(NonNull<Header>),
 }
 
-enum Stage<F: Future> {
-    Running(F),
-    Finished(Result<F::Output, JoinError>),
-    Consumed,
+/// The future, then its output: no tag of its own, the state word says
+/// which one is there (see `state.rs`, "Who owns the stage"):
+/// - not `COMPLETE`: the future, until the worker holding `RUNNING` takes
+///   it out in `finish` or `cancel_running` (then nothing until it writes
+///   the output and sets `COMPLETE`);
+/// - `COMPLETE` with `JOIN_HANDLE`: the output, until the handle takes it
+///   (`read_output`, which clears `JOIN_HANDLE`) or drops it;
+/// - `COMPLETE` without `JOIN_HANDLE`: nothing (the output was dropped by
+///   whoever saw the handle gone, or taken by the handle).
+///
+/// A tag would cost a word per goroutine (issue 14).
+union Stage<F: Future> {
+    future: ManuallyDrop<F>,
+    output: ManuallyDrop<Result<F::Output, JoinError>>,
 }
 
 #[repr(C)]
 struct Cell<F: Future, S> {
     header: Header,
-    join_waker: UnsafeCell<Option<Waker>>,
     stage: UnsafeCell<Stage<F>>,
     _s: PhantomData<S>,
 }
@@ -150,7 +206,7 @@ impl Drop for Notified {
 
 impl std::fmt::Debug for Notified {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Notified(goroutine {})", self.header().id)
+        write!(f, "Notified(goroutine {})", self.header().id())
     }
 }
 
@@ -174,13 +230,13 @@ where
             state: State::new_spawned(),
             vtable: vtable::<F, S>(),
             shared: NonNull::from(shared),
-            id,
-            parent,
-            spawned_at,
+            ids: Ids::new(id, parent),
+            spawned_at: Site::new(spawned_at),
             wait: WaitRecord::new(),
         },
-        join_waker: UnsafeCell::new(None),
-        stage: UnsafeCell::new(Stage::Running(future)),
+        stage: UnsafeCell::new(Stage {
+            future: ManuallyDrop::new(future),
+        }),
         _s: PhantomData,
     };
     // The strong count released in `dealloc`.
@@ -322,13 +378,11 @@ where
     let guard = context::enter_task(header);
     let result = catch_unwind(AssertUnwindSafe(|| {
         cell.stage.with_mut(|stage| {
-            // SAFETY: we hold RUNNING, so we own the stage.
-            match unsafe { &mut *stage } {
-                // SAFETY: the future lives in the task allocation, which
-                // never moves until it is freed: it is pinned.
-                Stage::Running(fut) => unsafe { Pin::new_unchecked(fut) }.poll(&mut cx),
-                _ => unreachable!("polled a finished goroutine"),
-            }
+            // SAFETY: we hold RUNNING on a task that is not complete (`start`
+            // skips complete ones), so we own the stage and it holds the
+            // future. The future lives in the task allocation, which never
+            // moves until it is freed: it is pinned.
+            unsafe { Pin::new_unchecked(&mut *(*stage).future) }.poll(&mut cx)
         })
     }));
     drop(guard);
@@ -353,18 +407,18 @@ where
             }
         },
         Ok(Poll::Ready(out)) => {
-            // SAFETY: RUNNING: we own the stage.
-            unsafe { finish::<F, S>(ptr, Ok(out), true) }
+            // SAFETY: RUNNING: we own the stage, which holds the future.
+            unsafe { finish::<F, S>(ptr, Ok(out), true, true) }
         }
         Err(panic) => {
             // A `_blocking` call released by shutdown is a cancellation.
             let err = if crate::wait::is_shutdown_unwind(&*panic) {
-                JoinError::cancelled(header.id)
+                JoinError::cancelled(header.id())
             } else {
-                JoinError::panic(header.id, panic)
+                JoinError::panic(header.id(), panic)
             };
-            // SAFETY: RUNNING: we own the stage.
-            unsafe { finish::<F, S>(ptr, Err(err), true) }
+            // SAFETY: RUNNING: we own the stage, which holds the future.
+            unsafe { finish::<F, S>(ptr, Err(err), true, true) }
         }
     }
 }
@@ -388,16 +442,20 @@ where
     // task's result.
     let _g = context::enter_task(&cell.header);
     let dropped = catch_unwind(AssertUnwindSafe(|| {
-        // SAFETY: RUNNING: we own the stage.
-        cell.stage.with_mut(|s| unsafe { *s = Stage::Consumed });
+        // SAFETY: RUNNING on a task not complete: we own the stage and it
+        // holds the future, dropped once here (`finish` is told it is gone).
+        cell.stage
+            .with_mut(|s| unsafe { ManuallyDrop::drop(&mut (*s).future) });
     }));
     drop(_g);
     let result = match dropped {
-        Err(p) if !crate::wait::is_shutdown_unwind(&*p) => Err(JoinError::panic(cell.header.id, p)),
-        _ => Err(JoinError::cancelled(cell.header.id)),
+        Err(p) if !crate::wait::is_shutdown_unwind(&*p) => {
+            Err(JoinError::panic(cell.header.id(), p))
+        }
+        _ => Err(JoinError::cancelled(cell.header.id())),
     };
-    // SAFETY: forwarded from the caller.
-    unsafe { finish::<F, S>(ptr, result, queue_ref) }
+    // SAFETY: forwarded from the caller; the future is gone.
+    unsafe { finish::<F, S>(ptr, result, queue_ref, false) }
 }
 
 /// Stores the result, counts the exit, marks the task complete and
@@ -405,9 +463,14 @@ where
 ///
 /// # Safety
 /// The caller holds `RUNNING`; `queue_ref` says whether it owns a run queue
-/// reference to drop.
-unsafe fn finish<F, S>(ptr: NonNull<Header>, result: Result<F::Output, JoinError>, queue_ref: bool)
-where
+/// reference to drop; `has_future` whether the stage still holds the future
+/// (else it holds nothing).
+unsafe fn finish<F, S>(
+    ptr: NonNull<Header>,
+    result: Result<F::Output, JoinError>,
+    queue_ref: bool,
+    has_future: bool,
+) where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
     S: Schedule,
@@ -418,44 +481,59 @@ where
     // Take the future out first (after a `Ready` or a panic it is still
     // there): its destructor may panic. Then the panic is the result and
     // the output it replaces is dropped, never leaked.
-    // SAFETY: RUNNING: we own the stage.
-    let old = cell
-        .stage
-        .with_mut(|s| unsafe { std::mem::replace(&mut *s, Stage::Consumed) });
-    let result = match catch_unwind(AssertUnwindSafe(|| drop(old))) {
+    let dropped = catch_unwind(AssertUnwindSafe(|| {
+        if has_future {
+            // SAFETY: RUNNING: we own the stage, which holds the future
+            // (the caller says), dropped once here.
+            cell.stage
+                .with_mut(|s| unsafe { ManuallyDrop::drop(&mut (*s).future) });
+        }
+    }));
+    let result = match dropped {
         Ok(()) => result,
         Err(p) if crate::wait::is_shutdown_unwind(&*p) => {
             let _ = catch_unwind(AssertUnwindSafe(|| drop(result)));
-            Err(JoinError::cancelled(header.id))
+            Err(JoinError::cancelled(header.id()))
         }
         Err(p) => {
             let _ = catch_unwind(AssertUnwindSafe(|| drop(result)));
-            Err(JoinError::panic(header.id, p))
+            Err(JoinError::panic(header.id(), p))
         }
     };
-    // SAFETY: as above; the stage is `Consumed`, nothing to drop.
-    cell.stage
-        .with_mut(|s| unsafe { std::ptr::write(s, Stage::Finished(result)) });
+    // SAFETY: as above; the stage holds nothing now.
+    cell.stage.with_mut(|s| unsafe {
+        std::ptr::write(
+            s,
+            Stage {
+                output: ManuallyDrop::new(result),
+            },
+        )
+    });
     // Count the exit first, so that whoever sees the task complete also
     // sees `num_goroutine` without it.
     let released = S::release(header.shared(), ptr);
     let prev: Snapshot = header.state.complete();
     if !prev.has(JOIN_HANDLE) {
         // Nobody will read the output: drop it here.
-        // SAFETY: COMPLETE without a join handle: the stage is ours.
-        let stage = cell
+        // SAFETY: COMPLETE without a join handle: the stage is ours, and
+        // holds the output just written; taken once.
+        let out = cell
             .stage
-            .with_mut(|s| unsafe { std::mem::replace(&mut *s, Stage::Consumed) });
-        drop_output(header, stage);
-    } else if prev.has(JOIN_WAKER) {
-        cell.join_waker.with(|w| {
-            // SAFETY: JOIN_WAKER was set before COMPLETE: the slot holds the
-            // handle's waker and the handle will not write it again.
-            // A foreign executor's waker: its panic must not unwind here.
-            if let Some(w) = unsafe { &*w } {
-                super::wake_by_ref_contained(w);
+            .with_mut(|s| unsafe { ManuallyDrop::take(&mut (*s).output) });
+        drop_output(header, out);
+    }
+    if prev.has(JOIN_WAKER) {
+        // JOIN_WAKER was set before COMPLETE: the entry is the runtime's
+        // now and the handle will not touch it again. Woken only if the
+        // handle is still there; a foreign executor's waker must not unwind
+        // here, in its wake or its drop.
+        if let Some(w) = header.shared().join_wakers.take(ptr.as_ptr() as usize) {
+            if prev.has(JOIN_HANDLE) {
+                super::wake_contained(w);
+            } else {
+                super::drop_contained(w);
             }
-        });
+        }
     }
     let refs = usize::from(queue_ref) + usize::from(released);
     let last = match refs {
@@ -470,13 +548,13 @@ where
 }
 
 /// Drops an output nobody will read; a panic nobody will see is reported.
-fn drop_output<F: Future>(header: &Header, stage: Stage<F>) {
-    if let Stage::Finished(Err(e)) = &stage {
+fn drop_output<T>(header: &Header, out: Result<T, JoinError>) {
+    if let Err(e) = &out {
         if e.is_panic() {
             report_detached_panic(header, e.panic_message().unwrap_or("Box<dyn Any>"));
         }
     }
-    if let Err(p) = catch_unwind(AssertUnwindSafe(|| drop(stage))) {
+    if let Err(p) = catch_unwind(AssertUnwindSafe(|| drop(out))) {
         // A `_blocking` call released by shutdown is not a user panic.
         if !crate::wait::is_shutdown_unwind(&*p) {
             report_detached_panic(header, crate::task::join::panic_message(&*p));
@@ -487,7 +565,9 @@ fn drop_output<F: Future>(header: &Header, stage: Stage<F>) {
 fn report_detached_panic(header: &Header, msg: &str) {
     eprintln!(
         "goro: goroutine {} (spawned at {}) panicked: {}; the runtime goes on",
-        header.id, header.spawned_at, msg
+        header.id(),
+        header.spawned_at(),
+        msg
     );
 }
 
@@ -522,16 +602,19 @@ where
     // SAFETY: the join handle's reference keeps the task alive.
     let cell = unsafe { cell::<F, S>(ptr) };
     let dst = dst as *mut Poll<Result<F::Output, JoinError>>;
-    if can_read_output(&cell.header, &cell.join_waker, waker) {
-        // SAFETY: COMPLETE with the join handle present: the handle owns
-        // the stage.
-        let stage = cell
+    if can_read_output(&cell.header, ptr, waker) {
+        // The handle gives up the stage as it takes the output: a second
+        // take, or its drop, then finds `JOIN_HANDLE` clear.
+        let prev = cell.header.state.take_output();
+        assert!(
+            prev.has(JOIN_HANDLE),
+            "JoinHandle polled after it returned Ready"
+        );
+        // SAFETY: COMPLETE with the join handle present: the handle owned
+        // the stage, which holds the output; taken once (`take_output`).
+        let out = cell
             .stage
-            .with_mut(|s| unsafe { std::mem::replace(&mut *s, Stage::Consumed) });
-        let out = match stage {
-            Stage::Finished(r) => r,
-            _ => panic!("JoinHandle polled after it returned Ready"),
-        };
+            .with_mut(|s| unsafe { ManuallyDrop::take(&mut (*s).output) });
         // SAFETY: `dst` points at a valid `Poll<..>` owned by the caller.
         unsafe { *dst = Poll::Ready(out) };
     }
@@ -539,28 +622,36 @@ where
 
 /// The join-waker protocol: true when the output is ready to take; false
 /// after storing `waker` to be woken on completion.
-fn can_read_output(header: &Header, slot: &UnsafeCell<Option<Waker>>, waker: &Waker) -> bool {
+/// The waker lives in the runtime's `JoinWakers`, keyed by the task.
+fn can_read_output(header: &Header, ptr: NonNull<Header>, waker: &Waker) -> bool {
     let snap = header.state.load();
     if snap.has(super::state::COMPLETE) {
         return true;
     }
+    let wakers = &header.shared().join_wakers;
+    let key = ptr.as_ptr() as usize;
     if snap.has(JOIN_WAKER) {
-        // SAFETY: JOIN_WAKER set: the runtime may read the slot, nobody
-        // writes it; reading it here is a shared read.
-        let same = slot.with(|w| unsafe { &*w }.as_ref().is_some_and(|w| w.will_wake(waker)));
-        if same {
+        // JOIN_WAKER set: the runtime may take the entry; looking at it
+        // under the map's lock is safe either way.
+        if wakers.will_wake(key, waker) {
             return false;
         }
         if header.state.unset_join_waker().is_err() {
             return true;
         }
     }
-    // SAFETY: JOIN_WAKER clear and not complete: the handle owns the slot.
-    let old = slot.with_mut(|w| unsafe { (*w).replace(waker.clone()) });
+    // JOIN_WAKER clear and not complete: the handle owns the entry.
+    let old = wakers.insert(key, waker.clone());
     // The waker it replaces may be another executor's: its drop must not
     // unwind into this joiner.
     super::drop_contained(old);
-    header.state.set_join_waker().is_err()
+    if header.state.set_join_waker().is_err() {
+        // Completed meanwhile, without seeing JOIN_WAKER: the entry is
+        // still the handle's, and nobody else would remove it.
+        super::drop_contained(wakers.take(key));
+        return true;
+    }
+    false
 }
 
 unsafe fn drop_join_handle<F, S>(ptr: NonNull<Header>)
@@ -572,13 +663,14 @@ where
     // SAFETY: the join handle's reference keeps the task alive.
     let cell = unsafe { cell::<F, S>(ptr) };
     let prev = cell.header.state.drop_join_handle();
-    if prev.has(super::state::COMPLETE) {
-        // SAFETY: completed while the handle existed: the handle owns the
-        // output and nobody else touches the stage any more.
-        let stage = cell
+    if prev.has(super::state::COMPLETE) && prev.has(JOIN_HANDLE) {
+        // SAFETY: completed while the handle existed, which has not taken
+        // the output: the handle owns it and nobody else touches the stage
+        // any more.
+        let out = cell
             .stage
-            .with_mut(|s| unsafe { std::mem::replace(&mut *s, Stage::Consumed) });
-        drop_output(&cell.header, stage);
+            .with_mut(|s| unsafe { ManuallyDrop::take(&mut (*s).output) });
+        drop_output(&cell.header, out);
     }
     // SAFETY: the handle's reference.
     unsafe { drop_ref(ptr) }
@@ -592,13 +684,26 @@ where
 {
     let cell = ptr.cast::<Cell<F, S>>();
     // SAFETY: the last reference is gone; we are the only user.
-    let shared = unsafe { cell.as_ref() }.header.shared;
-    // Dropping the stage (an unread output or a never-run future of a
-    // blocking task) may panic; never unwind out of a waker drop.
-    // SAFETY: the cell is initialised and nobody else can reach it.
-    let _ = catch_unwind(AssertUnwindSafe(|| unsafe {
-        cell.as_ptr().drop_in_place()
-    }));
+    let c = unsafe { cell.as_ref() };
+    let shared = c.header.shared;
+    // A task freed before it completed (a blocking task never run) still
+    // holds its future; a complete one holds nothing (its output was
+    // taken or dropped by whoever owned it). Dropping the future, or the
+    // join waker, may panic; never unwind out of a waker drop.
+    let snap = c.header.state.load();
+    if !snap.has(super::state::COMPLETE) {
+        let _ = catch_unwind(AssertUnwindSafe(|| {
+            // SAFETY: not complete: the stage holds the future, and nobody
+            // else can reach it.
+            c.stage
+                .with_mut(|s| unsafe { ManuallyDrop::drop(&mut (*s).future) });
+        }));
+        if snap.has(JOIN_WAKER) {
+            // Never completed, so nobody took the handle's waker out.
+            let w = c.header.shared().join_wakers.take(ptr.as_ptr() as usize);
+            super::drop_contained(w);
+        }
+    }
     // SAFETY: the block came from `alloc::allocate` with this layout, and
     // its contents are dropped.
     unsafe { super::alloc::free(cell.cast(), std::alloc::Layout::new::<Cell<F, S>>()) };
@@ -634,21 +739,19 @@ mod tests {
     use super::Header;
 
     /// The header, with everything the dump and the deadlock detector read
-    /// (id, parent, spawn site, wait reason, site and start), fits one
-    /// cache line.
+    /// (id, parent, spawn site, wait reason, site and start), is 48 bytes
+    /// (issue 14): packed ids, 32-bit sites.
+    #[cfg(target_pointer_width = "64")]
     #[test]
-    fn header_fits_one_cache_line() {
-        assert!(
-            std::mem::size_of::<Header>() <= 64,
-            "{}",
-            std::mem::size_of::<Header>()
-        );
+    fn header_is_48_bytes() {
+        assert_eq!(std::mem::size_of::<Header>(), 48);
+        assert_eq!(std::mem::size_of::<crate::wait::WaitRecord>(), 8);
     }
 
     /// The whole parked goroutine of `spawn/parked_mem` (issue 14): one
-    /// block of the header, the join-waker slot and the stage holding an
-    /// `async move { rx.recv().await }` over a `Receiver<()>`. 184 bytes is
-    /// a 192-byte `malloc` chunk (its 8-byte header included).
+    /// block of the header and the stage (no tag: the state word says
+    /// what it holds) holding an `async move { rx.recv().await }` over a
+    /// `Receiver<()>`; no join-waker slot (`join_waker.rs`).
     #[cfg(target_pointer_width = "64")]
     #[test]
     fn a_parked_goroutine_is_one_small_block() {
@@ -659,6 +762,6 @@ mod tests {
         let parked = async move {
             assert!(rx.recv().await.is_none());
         };
-        assert_eq!(cell_size(&parked), 184);
+        assert_eq!(cell_size(&parked), 144);
     }
 }

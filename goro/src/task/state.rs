@@ -7,7 +7,7 @@
 //! | `NOTIFIED`     | a wake (or `abort`)             | the worker that starts a poll  |
 //! | `COMPLETE`     | the worker whose poll finished  | never                          |
 //! | `CANCELLED`    | `abort()` or runtime shutdown   | never                          |
-//! | `JOIN_HANDLE`  | spawn                           | dropping the `JoinHandle`      |
+//! | `JOIN_HANDLE`  | spawn                           | dropping the `JoinHandle`, or its taking the output |
 //! | `JOIN_WAKER`   | the `JoinHandle` after storing its waker | the `JoinHandle`, before replacing it |
 //!
 //! The bits above `REF_SHIFT` count references: the run queue (while
@@ -18,11 +18,19 @@
 //! - while not `COMPLETE`: whoever holds `RUNNING`;
 //! - once `COMPLETE`: the `JoinHandle` if `JOIN_HANDLE` was set at the
 //!   moment of completion, otherwise the completing worker, which drops it.
+//!   The handle gives it up by clearing `JOIN_HANDLE` as it takes the
+//!   output (`take_output`), or drops it with the handle.
 //!
-//! Who owns the join-waker slot: the `JoinHandle` while `JOIN_WAKER` is
-//! clear; the runtime (read only, to wake) while it is set. The handle
-//! clears `JOIN_WAKER` only by a compare-and-swap that fails once
-//! `COMPLETE` is set, so after completion the slot is never written again.
+//! The stage has no tag of its own (raw.rs `Stage`): these bits say
+//! whether it holds the future, the output or nothing.
+//!
+//! Who owns the join waker (an entry in the runtime's `JoinWakers`, keyed
+//! by the task, see `join_waker.rs`): the `JoinHandle` while `JOIN_WAKER`
+//! is clear; the runtime while it is set (the completing worker takes it
+//! out to wake it). The handle clears `JOIN_WAKER` only by a
+//! compare-and-swap that fails once `COMPLETE` is set, so after completion
+//! the handle never writes it again; an entry it wrote too late (its
+//! `set_join_waker` failed) it removes itself.
 
 use crate::loom::atomic::{
     AtomicUsize,
@@ -240,6 +248,13 @@ impl State {
     /// The join handle is dropped. Returns the snapshot before.
     pub(crate) fn drop_join_handle(&self) -> Snapshot {
         self.update(|s| (Some(s.0 & !JOIN_HANDLE), s))
+    }
+
+    /// The join handle takes the output (the task is complete): it clears
+    /// `JOIN_HANDLE`, giving up the stage. Returns the snapshot before
+    /// (without `JOIN_HANDLE`: the output was already taken).
+    pub(crate) fn take_output(&self) -> Snapshot {
+        Snapshot(self.0.fetch_and(!JOIN_HANDLE, AcqRel))
     }
 
     /// The join handle stored its waker: set JOIN_WAKER unless already

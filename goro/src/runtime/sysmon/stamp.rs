@@ -2,11 +2,10 @@
 //! each poll and read by sysmon; and what the OS says about a thread
 //! (`os`, Linux `/proc`).
 
-use std::panic::Location;
-
 use super::watch::Observation;
 use crate::{
-    loom::atomic::{AtomicPtr, AtomicU64, Ordering::*},
+    loom::atomic::{AtomicU32, AtomicU64, Ordering::*},
+    site::Site,
     task::Header,
 };
 
@@ -19,7 +18,8 @@ pub(crate) struct PollStamp {
     /// `polls << 1 | IN_POLL`.
     word: AtomicU64,
     id: AtomicU64,
-    site: AtomicPtr<Location<'static>>,
+    /// The goroutine's spawn site (a `Site`).
+    site: AtomicU32,
     /// The OS thread id (Linux; 0 elsewhere), to ask the OS why it is stuck.
     tid: AtomicU64,
     /// Nonzero while the thread waits inside a goro `_blocking` call (a
@@ -37,9 +37,8 @@ impl PollStamp {
     /// owning thread calls this.
     #[inline]
     pub(crate) fn enter(&self, polls: u64, task: &Header) {
-        self.id.store(task.id, Relaxed);
-        self.site
-            .store(task.spawned_at as *const _ as *mut _, Relaxed);
+        self.id.store(task.id(), Relaxed);
+        self.site.store(task.spawn_site().to_bits(), Relaxed);
         self.word.store(polls << 1 | IN_POLL, Release);
     }
 
@@ -70,8 +69,7 @@ impl PollStamp {
     pub(super) fn observe(&self) -> Observation {
         let word = self.word.load(Acquire);
         let id = self.id.load(Relaxed);
-        // SAFETY: only `&'static Location`s (or null) are stored.
-        let site = unsafe { self.site.load(Relaxed).as_ref() };
+        let site = Site::from_bits(self.site.load(Relaxed)).get();
         Observation {
             word,
             id,
