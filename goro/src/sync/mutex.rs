@@ -421,9 +421,11 @@ impl<T> Mutex<T> {
     /// Steps 3 and 5, after our `fetch_sub` released the lock.
     #[cold]
     fn unlock_slow(&self) {
-        // Any word read after our release will do: `STARVING` stays set
-        // until we hand off (or the list empties), and nobody else sets
-        // `LOCKED` meanwhile.
+        // A word read after our release: if `LOCKED` is set again, someone
+        // holds the lock now — a newcomer that barged in before the woken
+        // head turned the mutex to starvation mode, or the head another
+        // unlocker handed it to — and that holder's unlock, which finds
+        // `WAITERS`, hands off or wakes in our place.
         let new = self.state.load(Relaxed);
         // Step 3 needs nobody woken if a newcomer already holds the lock (its
         // unlock comes here in turn) or a woken head is on its way: then
@@ -432,7 +434,8 @@ impl<T> Mutex<T> {
         // by a CAS that keeps the wake-up someone's duty (step 4 clears
         // `WOKEN` only while `LOCKED` is set). Not with lock-cycle detection
         // on: every release with waiters must clear the lock's wait edges.
-        if new & STARVING == 0 && new & (LOCKED | WOKEN) != 0 && !super::cycle::enabled() {
+        let holder_or_woken = new & LOCKED != 0 || new & (WOKEN | STARVING) == WOKEN;
+        if holder_or_woken && !super::cycle::enabled() {
             return;
         }
         let mut q = lock(&self.queue);
@@ -452,12 +455,19 @@ impl<T> Mutex<T> {
             // Nobody waits (then `WAITERS`, `WOKEN` and `STARVING` are clear:
             // they change only under `queue`, with the list).
             let head = q.front()?;
+            // Somebody holds the lock again (see `unlock_slow`): its unlock
+            // hands off or wakes. Without this check two releases could
+            // both grant the lock — ours, made before a newcomer barged in
+            // and the woken head turned on `STARVING`, and the newcomer's.
+            if s & LOCKED != 0 {
+                return None;
+            }
             if s & STARVING != 0 {
-                // Step 5: hand-off. Nobody took `LOCKED` since our release:
-                // `STARVING` keeps every newcomer and the spinners out, and
-                // no node is `woken` in starvation mode. Set it again for the
-                // new owner.
-                debug_assert!(s & (LOCKED | WOKEN) == 0);
+                // Step 5: hand-off. `LOCKED` is clear, and while `STARVING`
+                // is set only a hand-off sets it (newcomers and spinners stay
+                // out); no node is `woken` in starvation mode. Set it again
+                // for the new owner.
+                debug_assert!(s & WOKEN == 0);
                 let short_wait = !q.get_mut(head).clock.expired();
                 let mut new = s | LOCKED;
                 if q.len() == 1 {
@@ -478,10 +488,9 @@ impl<T> Mutex<T> {
                     }
                 }
             }
-            // Step 3: wake the head, unless a newcomer holds the lock now
-            // (its unlock finds `WAITERS` and comes here) or a woken head is
-            // already on its way.
-            if s & (LOCKED | WOKEN) != 0 {
+            // Step 3: wake the head, unless a woken head is already on its
+            // way.
+            if s & WOKEN != 0 {
                 return None;
             }
             match self
@@ -884,6 +893,56 @@ mod loom_tests {
             canceller.join().unwrap();
             waiter.join().unwrap();
             assert_eq!(*m.try_lock().unwrap(), 1);
+            assert_eq!(m.state.load(SeqCst), 0);
+        });
+    }
+
+    /// An unlock whose slow path reads the word late: between its
+    /// `fetch_sub` and its look, a newcomer barges in and the woken head,
+    /// losing a second time, turns on `STARVING`. The late unlock must not
+    /// hand the lock to the head while the newcomer holds it (it did once:
+    /// two owners at a time, caught by `sync_adversarial`'s debug assert;
+    /// this model fails on that code with "two owners").
+    #[test]
+    fn late_unlock_against_barger_and_starving_head() {
+        // The failing schedule needs three preemptions (CI bounds the
+        // models at two): 0.4 s at three.
+        let mut model = loom::model::Builder::new();
+        model.preemption_bound = Some(3);
+        model.check(|| {
+            let m = std::sync::Arc::new(Mutex::new(0));
+            let g = m.clone().try_lock_owned().unwrap();
+            let mut first = m.clone().lock_owned();
+            assert!(poll_once(&mut first).is_pending());
+            let mut second = m.clone().lock_owned();
+            assert!(poll_once(&mut second).is_pending());
+            drop(g); // wakes `first`
+            let b1 = m.clone().try_lock_owned().unwrap();
+            assert!(poll_once(&mut first).is_pending()); // lost once
+            drop(b1); // wakes `first` again
+            let n = m.clone().try_lock_owned().unwrap(); // barges, WOKEN set
+            let unlocker = thread::spawn(move || drop(n));
+            let m2 = m.clone();
+            let barger = thread::spawn(move || {
+                if let Some(mut b) = m2.try_lock() {
+                    *b += 1;
+                }
+            });
+            let head = thread::spawn(move || {
+                let r = poll_once(&mut first).map(|mut g| *g += 1);
+                (first, r.is_ready())
+            });
+            unlocker.join().unwrap();
+            barger.join().unwrap();
+            let (first, got) = head.join().unwrap();
+            let g1 = if got { None } else { Some(block_on(first)) };
+            // One owner at a time: `second` waits while `first` holds.
+            if g1.is_some() {
+                assert!(poll_once(&mut second).is_pending(), "two owners");
+            }
+            drop(g1);
+            *block_on(second) += 1;
+            assert!(m.try_lock().is_some());
             assert_eq!(m.state.load(SeqCst), 0);
         });
     }
