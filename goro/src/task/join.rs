@@ -405,6 +405,7 @@ impl<T> fmt::Debug for JoinHandle<T> {
 
 #[cfg(all(test, not(loom)))]
 mod tests {
+    // loom-exempt: a test's wake counter, read after the runtime is gone.
     use std::{
         future::Future,
         pin::Pin,
