@@ -868,22 +868,32 @@ mod loom_tests {
         });
     }
 
+    use crate::sync::OwnedMutexLock;
+    type Shared = std::sync::Arc<Mutex<i32>>;
+
+    /// Two queued lockers, `first` woken again after losing once to a
+    /// newcomer (under the loom clock its next loss turns on `STARVING`).
+    fn woken_after_one_loss() -> (Shared, OwnedMutexLock<i32>, OwnedMutexLock<i32>) {
+        let m = std::sync::Arc::new(Mutex::new(0));
+        let g = m.clone().try_lock_owned().unwrap();
+        let mut first = m.clone().lock_owned();
+        assert!(poll_once(&mut first).is_pending());
+        let mut second = m.clone().lock_owned();
+        assert!(poll_once(&mut second).is_pending());
+        drop(g); // wakes `first`
+        let b1 = m.clone().try_lock_owned().unwrap();
+        assert!(poll_once(&mut first).is_pending()); // lost once
+        drop(b1); // wakes `first` again
+        (m, first, second)
+    }
+
     /// Starvation mode: the unlock that hands the lock off (its
     /// `fetch_sub` leaves `WAITERS|STARVING`, then it grants the head) races
     /// the head's cancel; the lock must reach the next waiter either way.
     #[test]
     fn hand_off_races_cancelled_head() {
         loom::model(|| {
-            let m = std::sync::Arc::new(Mutex::new(0));
-            let g = m.clone().try_lock_owned().unwrap();
-            let mut first = m.clone().lock_owned();
-            assert!(poll_once(&mut first).is_pending());
-            let mut second = m.clone().lock_owned();
-            assert!(poll_once(&mut second).is_pending());
-            drop(g); // wakes `first`
-            let b1 = m.clone().try_lock_owned().unwrap();
-            assert!(poll_once(&mut first).is_pending()); // lost once
-            drop(b1); // wakes `first` again
+            let (m, mut first, second) = woken_after_one_loss();
             let b2 = m.clone().try_lock_owned().unwrap();
             assert!(poll_once(&mut first).is_pending()); // lost twice
             assert_eq!(m.state.load(SeqCst), LOCKED | WAITERS | STARVING);
@@ -910,16 +920,7 @@ mod loom_tests {
         let mut model = loom::model::Builder::new();
         model.preemption_bound = Some(3);
         model.check(|| {
-            let m = std::sync::Arc::new(Mutex::new(0));
-            let g = m.clone().try_lock_owned().unwrap();
-            let mut first = m.clone().lock_owned();
-            assert!(poll_once(&mut first).is_pending());
-            let mut second = m.clone().lock_owned();
-            assert!(poll_once(&mut second).is_pending());
-            drop(g); // wakes `first`
-            let b1 = m.clone().try_lock_owned().unwrap();
-            assert!(poll_once(&mut first).is_pending()); // lost once
-            drop(b1); // wakes `first` again
+            let (m, mut first, mut second) = woken_after_one_loss();
             let n = m.clone().try_lock_owned().unwrap(); // barges, WOKEN set
             let unlocker = thread::spawn(move || drop(n));
             let m2 = m.clone();
