@@ -129,6 +129,14 @@ fn _assert_send_sync() {
     send::<OnceValueInit<'static, Vec<u8>, fn() -> Vec<u8>>>();
 }
 
+/// Polls an unpinned future once with a no-op waker (the protocol tests'
+/// step-by-step driver).
+#[cfg(test)]
+pub(crate) fn poll_once<F: std::future::Future + Unpin>(f: &mut F) -> std::task::Poll<F::Output> {
+    let waker = std::task::Waker::noop();
+    std::pin::Pin::new(f).poll(&mut std::task::Context::from_waker(waker))
+}
+
 /// A `block_on` for loom models: parks the loom thread while pending (the
 /// crate's `wait::block_on` keeps its parker in a `thread_local`, which
 /// loom's threads do not model, and loom's own needs its `futures` feature).

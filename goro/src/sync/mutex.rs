@@ -824,13 +824,8 @@ impl<T> From<T> for Mutex<T> {
 #[cfg(all(test, loom))]
 mod loom_tests {
     use super::*;
-    use crate::sync::loom_block_on as block_on;
+    use crate::sync::{loom_block_on as block_on, poll_once};
     use loom::{sync::Arc, thread};
-
-    fn poll_once<F: Future + Unpin>(f: &mut F) -> Poll<F::Output> {
-        let waker = futures::task::noop_waker();
-        Pin::new(f).poll(&mut Context::from_waker(&waker))
-    }
 
     /// Two lockers: mutual exclusion and no lost wake-up.
     #[test]
@@ -977,11 +972,7 @@ mod loom_tests {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-
-    fn poll_once<F: Future + Unpin>(f: &mut F) -> Poll<F::Output> {
-        let waker = futures::task::noop_waker();
-        Pin::new(f).poll(&mut Context::from_waker(&waker))
-    }
+    use crate::sync::poll_once;
 
     /// Starvation mode step by step: the unlock's `fetch_sub` leaves
     /// `WAITERS|STARVING`, which still refuses newcomers, and the slow path

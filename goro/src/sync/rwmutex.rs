@@ -901,13 +901,8 @@ impl<T: Default> Default for RwMutex<T> {
 #[cfg(all(test, loom))]
 mod loom_tests {
     use super::*;
-    use crate::sync::loom_block_on as block_on;
+    use crate::sync::{loom_block_on as block_on, poll_once};
     use loom::{sync::Arc, thread};
-
-    fn poll_once<F: Future + Unpin>(f: &mut F) -> Poll<F::Output> {
-        let waker = futures::task::noop_waker();
-        Pin::new(f).poll(&mut Context::from_waker(&waker))
-    }
 
     /// A reader and a writer: the reader sees the value before or after
     /// the write, never during; both finish.
