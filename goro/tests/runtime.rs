@@ -89,6 +89,87 @@ fn work_is_spread_across_all_procs() {
     }
 }
 
+/// Spins (never yielding its worker) until `done` is set, for at most
+/// ten seconds.
+fn spin_until(done: &AtomicBool, what: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !done.load(SeqCst) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: never ran while its worker was busy"
+        );
+        std::hint::spin_loop();
+    }
+}
+
+// Idle workers take only the work its owner is not keeping up with (new
+// work at once, goroutines woken by the running one once they have waited
+// a while; runtime/worker.rs). Either way nothing queued behind a busy
+// goroutine may wait for that goroutine's poll to end. Without sysmon,
+// which would otherwise hand a stuck worker's queue over.
+
+#[test]
+fn a_goroutine_spawned_behind_a_busy_one_runs_on_an_idle_worker() {
+    let rt = goro::Runtime::builder()
+        .procs(2)
+        .sysmon(false)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        goro::go(async {
+            let ran = Arc::new(AtomicBool::new(false));
+            let r = ran.clone();
+            let child = goro::go(async move { r.store(true, SeqCst) });
+            spin_until(&ran, "the spawned goroutine");
+            child.await.unwrap();
+        })
+        .await
+        .unwrap();
+    });
+}
+
+#[test]
+fn goroutines_woken_behind_a_busy_one_run_on_an_idle_worker() {
+    let rt = goro::Runtime::builder()
+        .procs(2)
+        .sysmon(false)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        goro::go(async {
+            // Three parked receivers (buffered channels: a send hands the
+            // value over without waiting), woken in turn by one goroutine that
+            // then keeps its worker: the last one woken waits in its
+            // `runnext`, the others in its ring.
+            let mut woken = Vec::new();
+            let mut txs = Vec::new();
+            let mut handles = Vec::new();
+            for _ in 0..3 {
+                let (tx, rx) = goro::chan::<()>(1);
+                let flag = Arc::new(AtomicBool::new(false));
+                let f = flag.clone();
+                handles.push(goro::go(async move {
+                    rx.recv().await.unwrap();
+                    f.store(true, SeqCst);
+                }));
+                txs.push(tx);
+                woken.push(flag);
+            }
+            goro::time::sleep(Duration::from_millis(20)).await;
+            for tx in &txs {
+                tx.send(()).await.unwrap();
+            }
+            spin_until(&woken[0], "the first woken goroutine");
+            spin_until(&woken[1], "the second woken goroutine");
+            for h in handles {
+                h.await.unwrap();
+            }
+        })
+        .await
+        .unwrap();
+    });
+}
+
 #[test]
 fn a_panic_does_not_stop_the_others() {
     rt(2).block_on(async {

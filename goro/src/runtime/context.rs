@@ -102,6 +102,17 @@ pub(crate) fn with<R>(f: impl FnOnce(Option<&ThreadCtx>) -> R) -> R {
     f(unsafe { p.as_ref() })
 }
 
+/// Runs `f` with this thread's context, if any, and whether this thread
+/// is inside a goroutine's poll (one TLS access).
+#[inline]
+pub(crate) fn with_polling<R>(f: impl FnOnce(Option<&ThreadCtx>, bool) -> R) -> R {
+    let (p, task) = TLS
+        .try_with(|t| (t.ctx.get(), t.task.get()))
+        .unwrap_or((ptr::null(), ptr::null()));
+    // SAFETY: as in `with`.
+    f(unsafe { p.as_ref() }, !task.is_null())
+}
+
 /// Marks `header` as the goroutine this thread polls until the guard
 /// drops, with a fresh cooperative budget.
 #[inline]

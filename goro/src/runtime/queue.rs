@@ -45,6 +45,12 @@ pub(crate) struct Inner {
     buf: Box<[AtomicPtr<Header>]>,
     /// `runnext`: null or a task carrying its queue reference.
     next: AtomicPtr<Header>,
+    /// The owner's `tail` after it last queued new work (a spawned
+    /// goroutine, one the netpoller or a timer made ready): everything
+    /// below it is for any idle worker to take at once. Goroutines woken
+    /// by the one running sit above it until they have waited a while
+    /// (see `Worker::steal_waiting`). Advisory, like `retaken`.
+    eager: AtomicU32,
     /// Set by sysmon while the owner is stuck in one poll: the owner then
     /// queues the goroutines it wakes on its ring instead of `runnext`
     /// (the ring is stealable; see `Worker::schedule`). Advisory: a stale
@@ -67,6 +73,7 @@ pub(crate) fn new() -> (Local, Steal) {
             .map(|_| AtomicPtr::new(ptr::null_mut()))
             .collect(),
         next: AtomicPtr::new(ptr::null_mut()),
+        eager: AtomicU32::new(0),
         retaken: AtomicBool::new(false),
     });
     (Local(inner.clone()), Steal(inner))
@@ -188,6 +195,14 @@ impl Local {
         self.0.retaken.load(Relaxed)
     }
 
+    /// Marks everything queued so far as new work, for idle workers to
+    /// steal at once.
+    #[inline]
+    pub(crate) fn mark_eager(&self) {
+        // Only we write `tail`.
+        self.0.eager.store(self.0.tail.load(Relaxed), Relaxed);
+    }
+
     /// Room left before the ring is full.
     pub(crate) fn remaining(&self) -> usize {
         CAPACITY - self.len()
@@ -248,6 +263,14 @@ impl Steal {
                     .collect();
             }
         }
+    }
+
+    /// The ring's `head`, `tail` and eager mark (see `Inner::eager`), as
+    /// a thief sees them.
+    pub(crate) fn ends(&self) -> (u32, u32, u32) {
+        let h = self.0.head.load(Acquire);
+        let t = self.0.tail.load(Acquire);
+        (h, t, self.0.eager.load(Relaxed))
     }
 
     /// Steals half of this queue into `dst` (which must be empty), returning

@@ -10,9 +10,14 @@
 //!    starve the rest of it;
 //! 3. the local ring, oldest first;
 //! 4. a batch from the injector;
-//! 5. stealing half of a random victim's ring (as a "searching" worker,
-//!    at most half of the workers at once), polling the netpoller without
-//!    blocking between rounds;
+//! 5. stealing half of a victim's ring (as a "searching" worker, at most
+//!    half of the workers at once), polling the netpoller without blocking
+//!    between rounds. Only work the victim is not keeping up with: a ring
+//!    of `EAGER_STEAL_LEN` or more, or goroutines that have waited in it
+//!    for `STEAL_AGE` (see `Worker::steal_waiting`). Goroutines that wake
+//!    each other through channels queue for a few microseconds at a time;
+//!    moving them to another core makes every message cross cores, which
+//!    costs more than running them where they are;
 //! 6. else park: announce, re-check, sleep on the parker — or, if this
 //!    worker takes the timer-driver role, in the netpoller (`io/`) with
 //!    a timeout to the earliest timer. Busy workers look at the netpoller
@@ -56,6 +61,22 @@ const GLOBAL_CHECK_INTERVAL: u32 = 61;
 /// producer that spawns in a loop (main spawning a million goroutines)
 /// refills the queues faster than that.
 const SEARCH_SPIN: std::time::Duration = std::time::Duration::from_micros(50);
+/// A victim's ring this long is stolen from at once: its owner is behind.
+const EAGER_STEAL_LEN: u32 = 32;
+/// How long goroutines must wait in a shorter ring before a searching
+/// worker takes them (Go's stealers leave `runnext` alone for 3 µs; here
+/// the whole ring, for longer: a channel hand-off between cores costs a
+/// cache-line transfer per message, and a worker cycles through a few
+/// goroutines that feed each other in well under this).
+const STEAL_AGE: std::time::Duration = std::time::Duration::from_micros(30);
+
+/// What a searching worker last saw of one victim's ring: the goroutines
+/// below `tail` were queued by `at`.
+#[derive(Clone, Copy)]
+struct Sighting {
+    tail: u32,
+    at: Option<Instant>,
+}
 
 /// What a worker owns: touched only by its own thread.
 pub(crate) struct Worker {
@@ -65,16 +86,19 @@ pub(crate) struct Worker {
     runnext_streak: u32,
     tick: u32,
     searching: bool,
+    /// One per worker: when this worker last saw each victim's ring.
+    sightings: Box<[Sighting]>,
 }
 
 impl Worker {
-    pub(crate) fn new(index: usize, local: Local) -> Worker {
+    pub(crate) fn new(index: usize, local: Local, procs: usize) -> Worker {
         Worker {
             index,
             local,
             runnext_streak: 0,
             tick: 0,
             searching: false,
+            sightings: vec![Sighting { tail: 0, at: None }; procs].into_boxed_slice(),
         }
     }
 
@@ -120,7 +144,9 @@ impl Worker {
     /// Queues a goroutine on this worker. Woken ones go to `runnext`
     /// (displacing the previous one to the queue); spawned and yielding
     /// ones to the back.
-    fn schedule(&mut self, shared: &Shared, task: Notified, next: bool) {
+    /// `fresh` is new work (spawned, or made ready outside any goroutine's
+    /// poll: the netpoller, a timer), which idle workers may steal at once.
+    fn schedule(&mut self, shared: &Shared, task: Notified, next: bool, fresh: bool) {
         // Sysmon found this worker stuck in the poll that is waking `task`:
         // not into `runnext` (only sysmon takes that from another thread),
         // but onto the ring, where other workers and replacement threads
@@ -130,10 +156,16 @@ impl Worker {
         if next && !self.local.is_retaken() {
             if let Some(prev) = self.local.put_next(task) {
                 self.push_back(shared, prev);
+                if fresh {
+                    self.local.mark_eager();
+                }
                 shared.notify_parked();
             }
         } else {
             self.push_back(shared, task);
+            if fresh {
+                self.local.mark_eager();
+            }
             shared.notify_parked();
         }
     }
@@ -147,7 +179,7 @@ impl Worker {
         }
         let mut deadline = None;
         loop {
-            if let Some(t) = steal_round(shared, &mut self.local, Some(self.index)) {
+            if let Some(t) = self.steal_waiting(shared) {
                 return Some(t);
             }
             if let Some(t) = self.pop_inject(shared) {
@@ -174,6 +206,63 @@ impl Worker {
                 std::hint::spin_loop();
             }
         }
+    }
+}
+
+impl Worker {
+    /// One pass over the other workers' rings from a random start: steals
+    /// half of the first ring that holds new work (below its eager mark:
+    /// spawned goroutines, ones the netpoller or a timer made ready) or
+    /// whose owner is not keeping up — one holding `EAGER_STEAL_LEN`
+    /// goroutines, or one whose goroutines queued when we last looked are
+    /// still there `STEAL_AGE` later. A ring seen
+    /// drained since is looked at afresh. Liveness does not rest on this:
+    /// a worker runs its own ring before it parks, and sysmon hands the
+    /// ring of a worker stuck in one poll to the others.
+    fn steal_waiting(&mut self, shared: &Shared) -> Option<Notified> {
+        let n = shared.procs;
+        let start = crate::rand::below(n as u32) as usize;
+        let mut now = None;
+        for i in 0..n {
+            let victim = (start + i) % n;
+            if victim == self.index {
+                continue;
+            }
+            let r = &shared.remotes[victim];
+            let (head, tail, eager) = r.steal.ends();
+            let len = tail.wrapping_sub(head);
+            let seen = &mut self.sightings[victim];
+            if len == 0 || len > queue::CAPACITY as u32 {
+                seen.at = None;
+                continue;
+            }
+            let now = *now.get_or_insert_with(Instant::now);
+            let waited = match seen.at {
+                // Some of the goroutines below `seen.tail` are still queued.
+                Some(at) if (seen.tail.wrapping_sub(head) as i32) > 0 => {
+                    now.duration_since(at) >= STEAL_AGE
+                }
+                _ => {
+                    *seen = Sighting {
+                        tail,
+                        at: Some(now),
+                    };
+                    false
+                }
+            };
+            // New work (below the eager mark) is anybody's.
+            let fresh = (eager.wrapping_sub(head) as i32) > 0;
+            if len < EAGER_STEAL_LEN && !waited && !fresh {
+                continue;
+            }
+            if let Some(t) = r.steal.steal_into(&mut self.local) {
+                seen.at = None;
+                r.steals
+                    .fetch_add(1, crate::loom::atomic::Ordering::Relaxed);
+                return Some(t);
+            }
+        }
+        None
     }
 }
 
@@ -213,24 +302,28 @@ pub(crate) struct Goroutine;
 /// to the injector, unbatched.
 #[inline]
 fn schedule_here(shared: &Shared, task: Notified, next: bool) {
-    context::with(|ctx| {
+    context::with_polling(|ctx, polling| {
         schedule_on(
             shared,
             ctx.filter(|c| std::ptr::eq(c.shared, shared)),
             task,
             next,
+            // A yield (`next` false here) is a goroutine that was running:
+            // not new work.
+            next && !polling,
         )
     })
 }
 
 /// `schedule_here` with this thread's context already looked up: `ctx`
-/// is `Some` only when this thread serves `shared`.
+/// is `Some` only when this thread serves `shared`; `fresh` as in
+/// `Worker::schedule`.
 #[inline]
-fn schedule_on(shared: &Shared, ctx: Option<&ThreadCtx>, task: Notified, next: bool) {
+fn schedule_on(shared: &Shared, ctx: Option<&ThreadCtx>, task: Notified, next: bool, fresh: bool) {
     if let Some(Kind::Worker(core)) = ctx.map(|c| &c.kind) {
         if let Ok(mut core) = core.try_borrow_mut() {
             if let Some(w) = core.as_mut() {
-                w.schedule(shared, task, next);
+                w.schedule(shared, task, next, fresh);
                 return;
             }
         }
@@ -256,14 +349,18 @@ impl Schedule for Goroutine {
 /// only when it serves `shared`) the caller looked up: onto this worker's
 /// queue, or the injector.
 pub(crate) fn schedule_spawned(shared: &Shared, ctx: Option<&ThreadCtx>, task: Notified) {
-    schedule_on(shared, ctx, task, false)
+    schedule_on(shared, ctx, task, false, true)
 }
 
 /// The body of a worker thread.
 pub(crate) fn run(shared: Arc<Shared>, index: usize, local: Local) {
     let ctx = ThreadCtx {
         shared: Arc::as_ptr(&shared),
-        kind: Kind::Worker(std::cell::RefCell::new(Some(Worker::new(index, local)))),
+        kind: Kind::Worker(std::cell::RefCell::new(Some(Worker::new(
+            index,
+            local,
+            shared.procs,
+        )))),
         worker: Some(index),
         stamp: &shared.remotes[index].stamp,
     };
