@@ -108,14 +108,17 @@ fn spin_until(done: &AtomicBool, what: &str) {
 // goroutine may wait for that goroutine's poll to end. Without sysmon,
 // which would otherwise hand a stuck worker's queue over.
 
-#[test]
-fn a_goroutine_spawned_behind_a_busy_one_runs_on_an_idle_worker() {
-    let rt = goro::Runtime::builder()
+fn two_procs_without_sysmon() -> goro::Runtime {
+    goro::Runtime::builder()
         .procs(2)
         .sysmon(false)
         .build()
-        .unwrap();
-    rt.block_on(async {
+        .unwrap()
+}
+
+#[test]
+fn a_goroutine_spawned_behind_a_busy_one_runs_on_an_idle_worker() {
+    two_procs_without_sysmon().block_on(async {
         goro::go(async {
             let ran = Arc::new(AtomicBool::new(false));
             let r = ran.clone();
@@ -130,12 +133,7 @@ fn a_goroutine_spawned_behind_a_busy_one_runs_on_an_idle_worker() {
 
 #[test]
 fn goroutines_woken_behind_a_busy_one_run_on_an_idle_worker() {
-    let rt = goro::Runtime::builder()
-        .procs(2)
-        .sysmon(false)
-        .build()
-        .unwrap();
-    rt.block_on(async {
+    two_procs_without_sysmon().block_on(async {
         goro::go(async {
             // Three parked receivers (buffered channels: a send hands the
             // value over without waiting), woken in turn by one goroutine that
