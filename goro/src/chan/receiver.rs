@@ -417,6 +417,7 @@ impl<T> fmt::Debug for Recv<'_, T> {
 impl<T> Future for Recv<'_, T> {
     type Output = Option<T>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         // SAFETY: `arm` and `sel` are never moved out; they stay pinned.
         let this = unsafe { self.get_unchecked_mut() };

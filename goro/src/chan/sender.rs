@@ -416,6 +416,7 @@ impl<T> Send<'_, T> {
 impl<T> Future for Send<'_, T> {
     type Output = Result<(), SendError<T>>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         // SAFETY: `arm` and `sel` are never moved out; they stay pinned.
         let this = unsafe { self.get_unchecked_mut() };

@@ -189,9 +189,15 @@ pub(crate) trait Single: Arm {
     /// arm is borrowed mutably beside it (the word is only ever read and
     /// written through atomics, and the arm is `!Unpin`, as for the waiter).
     fn sel(&self) -> *const Selection;
-    /// The first step: complete now (or go in flight), or link a waiter,
-    /// under one lock.
+    /// The first step when [`Single::start_fast`] did not complete the
+    /// operation: complete now (or go in flight), or link a waiter, under
+    /// one lock.
     fn start_single(self: Pin<&mut Self>, sel: &Selection, waker: &Waker) -> Start<Self::Output>;
+    /// The lock-free first step, inlined into the future's poll: the
+    /// result if a buffered channel's ring completed the operation (while
+    /// nobody waits, ring.rs), else `None` and [`Single::start_single`]
+    /// decides.
+    fn start_fast(self: Pin<&mut Self>) -> Option<Self::Output>;
     /// After `DONE`: the result, or `None` if nothing happened (a receive
     /// whose in-flight sender was dropped and took its value back): the
     /// operation starts over.
@@ -221,7 +227,10 @@ impl<A: Single + ?Sized> Blocked for One<'_, A> {
 /// One poll of a plain `recv`/`send` future: spends the cooperative
 /// budget, starts the operation on the first poll ([`Single::started`]),
 /// then waits on the arm's own word ([`Single::sel`]). A receive whose
-/// sender took its value back starts over.
+/// sender took its value back starts over. The first poll of an operation
+/// that the ring completes at once stays inline ([`Single::start_fast`]);
+/// the rest is [`poll_started`].
+#[inline]
 pub(crate) fn poll_single<A: Single>(
     mut arm: Pin<&mut A>,
     cx: &mut Context<'_>,
@@ -230,6 +239,21 @@ pub(crate) fn poll_single<A: Single>(
 ) -> Poll<A::Output> {
     // A goroutine whose channel is always ready must still yield its worker.
     std::task::ready!(crate::runtime::context::poll_proceed(cx));
+    if !*arm.as_mut().started() {
+        if let Some(v) = arm.as_mut().start_fast() {
+            return Poll::Ready(v);
+        }
+    }
+    poll_started(arm, cx, reason, at)
+}
+
+/// [`poll_single`] after its budget and fast path.
+fn poll_started<A: Single>(
+    mut arm: Pin<&mut A>,
+    cx: &mut Context<'_>,
+    reason: WaitReason,
+    at: &'static Location<'static>,
+) -> Poll<A::Output> {
     // SAFETY: the word lives in the pinned arm, which outlives this call
     // and never moves or hands out `&mut` to it; it is shared with the
     // channels through atomics only.

@@ -108,10 +108,15 @@ impl<'a, T> RecvArm<'a, T> {
         };
     }
 
+    #[inline]
     fn unlink(&mut self) {
-        if !self.registered {
-            return;
+        if self.registered {
+            self.unlink_registered();
         }
+    }
+
+    /// [`Self::unlink`] of a registered waiter, under the lock.
+    fn unlink_registered(&mut self) {
         self.registered = false;
         let waker = {
             let mut st = self.ch().lock();
@@ -142,15 +147,22 @@ impl<T> Single for RecvArm<'_, T> {
         &self.sel
     }
 
-    /// A plain receive's first step: receive now, or link a waiter, under
-    /// one lock.
+    #[inline]
+    fn start_fast(self: Pin<&mut Self>) -> Option<Option<T>> {
+        let ch = self.project().ch();
+        if ch.nil {
+            return None;
+        }
+        ch.try_recv_fast().ok().map(Some)
+    }
+
+    /// A plain receive's first step after `start_fast`: receive now, or
+    /// link a waiter, under one lock.
+    #[inline]
     fn start_single(self: Pin<&mut Self>, sel: &Selection, waker: &Waker) -> Start<Option<T>> {
         let this = self.project();
         if this.ch().nil {
             return Start::Never;
-        }
-        if let Ok(v) = this.ch().try_recv_fast() {
-            return Start::Done(Some(v));
         }
         let mut st = this.ch().lock();
         match this.ch().try_recv_locked(&mut st, std::ptr::null()) {
@@ -211,6 +223,7 @@ impl<T> Single for RecvArm<'_, T> {
 unsafe impl<T: Send> Send for RecvArm<'_, T> {}
 
 impl<T> Drop for RecvArm<'_, T> {
+    #[inline]
     fn drop(&mut self) {
         self.unlink();
         if let Some(Some(v)) = self.out.take() {

@@ -221,10 +221,15 @@ impl<'a, T> SendArm<'a, T> {
         };
     }
 
+    #[inline]
     fn unlink(&mut self) {
-        if !self.registered {
-            return;
+        if self.registered {
+            self.unlink_registered();
         }
+    }
+
+    /// [`Self::unlink`] of a registered waiter, under the lock.
+    fn unlink_registered(&mut self) {
         self.registered = false;
         let mut st = self.ch().lock();
         // SAFETY: lock held; valid; if linked, in `sendq`. In flight, the
@@ -258,17 +263,20 @@ impl<T> Single for SendArm<'_, T> {
         &self.sel
     }
 
-    /// A plain send's first step: send now (or go in flight), or link a
-    /// waiter, under one lock.
+    #[inline]
+    fn start_fast(self: Pin<&mut Self>) -> Option<Result<(), SendError<T>>> {
+        self.project().try_fast().ok()
+    }
+
+    /// A plain send's first step after `start_fast`: send now (or go in
+    /// flight), or link a waiter, under one lock.
+    #[inline]
     fn start_single(
         self: Pin<&mut Self>,
         sel: &Selection,
         waker: &Waker,
     ) -> Start<Result<(), SendError<T>>> {
         let this = self.project();
-        if let Ok(r) = this.try_fast() {
-            return Start::Done(r);
-        }
         let mut st = this.ch().lock();
         match this.try_locked(&mut st, Some((sel, 0, waker, true))) {
             SendNow::Done(r, w) => {
@@ -304,6 +312,7 @@ impl<T> Single for SendArm<'_, T> {
 }
 
 impl<T> Drop for SendArm<'_, T> {
+    #[inline]
     fn drop(&mut self) {
         self.unlink();
     }
