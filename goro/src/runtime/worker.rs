@@ -144,6 +144,7 @@ impl Worker {
     /// Queues a goroutine on this worker. Woken ones go to `runnext`
     /// (displacing the previous one to the queue); spawned and yielding
     /// ones to the back.
+    ///
     /// `fresh` is new work (spawned, or made ready outside any goroutine's
     /// poll: the netpoller, a timer), which idle workers may steal at once.
     fn schedule(&mut self, shared: &Shared, task: Notified, next: bool, fresh: bool) {
@@ -207,18 +208,16 @@ impl Worker {
             }
         }
     }
-}
 
-impl Worker {
     /// One pass over the other workers' rings from a random start: steals
     /// half of the first ring that holds new work (below its eager mark:
     /// spawned goroutines, ones the netpoller or a timer made ready) or
     /// whose owner is not keeping up — one holding `EAGER_STEAL_LEN`
     /// goroutines, or one whose goroutines queued when we last looked are
-    /// still there `STEAL_AGE` later. A ring seen
-    /// drained since is looked at afresh. Liveness does not rest on this:
-    /// a worker runs its own ring before it parks, and sysmon hands the
-    /// ring of a worker stuck in one poll to the others.
+    /// still there `STEAL_AGE` later (a ring seen drained since is looked
+    /// at afresh). Liveness does not rest on this: a worker runs its own
+    /// ring before it parks, and sysmon hands the ring of a worker stuck
+    /// in one poll to the others.
     fn steal_waiting(&mut self, shared: &Shared) -> Option<Notified> {
         let n = shared.procs;
         let start = crate::rand::below(n as u32) as usize;
