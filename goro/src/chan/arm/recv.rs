@@ -9,7 +9,6 @@ use crate::chan::{
     core::{Chan, Miss, RecvFail},
     waiter::{Queue, Selection, Waiter},
 };
-use crate::wait::update_waker;
 
 /// A receive on one channel.
 #[derive(Debug)]
@@ -86,7 +85,7 @@ impl<'a, T> RecvArm<'a, T> {
                 n.set_arm(sel, arm);
                 n.slot = None;
                 n.retracted = false;
-                update_waker(&mut n.waker, waker);
+                n.waker.update(waker);
             });
             q.push_back(&self.waiter);
         }
@@ -102,7 +101,7 @@ impl<'a, T> RecvArm<'a, T> {
         unsafe {
             self.waiter.with(|n| {
                 if n.linked {
-                    update_waker(&mut n.waker, waker);
+                    n.waker.update(waker);
                 }
             })
         };

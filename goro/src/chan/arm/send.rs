@@ -11,7 +11,6 @@ use crate::chan::{
     error::SendError,
     waiter::{Queue, Selection, Status, Waiter},
 };
-use crate::wait::update_waker;
 
 /// A send on one channel; the value waits in the waiter's slot.
 #[derive(Debug)]
@@ -136,7 +135,7 @@ impl<'a, T> SendArm<'a, T> {
                 // the arm still takes the value back from the receiver.
                 self.registered = true;
                 // SAFETY: lock held; in flight, reached only under it.
-                unsafe { self.waiter.with(|n| update_waker(&mut n.waker, waker)) };
+                unsafe { self.waiter.with(|n| n.waker.update(waker)) };
                 SendNow::InFlight(w)
             }
             Err(SendFail::Closed(v)) => SendNow::Done(Err(SendError(v)), None),
@@ -174,7 +173,7 @@ impl<'a, T> SendArm<'a, T> {
         unsafe {
             self.waiter.with(|n| {
                 n.set_arm(sel, arm);
-                update_waker(&mut n.waker, waker);
+                n.waker.update(waker);
             });
             q.push_back(&self.waiter);
         }
@@ -215,7 +214,7 @@ impl<'a, T> SendArm<'a, T> {
         unsafe {
             self.waiter.with(|n| {
                 if n.linked || !n.peer().is_null() {
-                    update_waker(&mut n.waker, waker);
+                    n.waker.update(waker);
                 }
             })
         };
