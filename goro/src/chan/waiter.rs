@@ -567,6 +567,8 @@ mod tests {
     /// empties it; every waker it cloned is dropped exactly once.
     #[test]
     fn waker_slot_owns_its_waker() {
+        // loom-exempt: a single-threaded test; the atomic only counts wakes
+        // through std's `Wake` (which needs `Arc`).
         use std::sync::{
             atomic::{AtomicUsize, Ordering},
             Arc,
