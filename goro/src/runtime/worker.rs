@@ -337,10 +337,11 @@ impl Schedule for Goroutine {
     }
 
     #[inline]
-    fn release(shared: &Shared, _header: std::ptr::NonNull<Header>) -> bool {
-        // The task stays listed until its list's owner sweeps it.
+    fn release(shared: &Shared, header: std::ptr::NonNull<Header>) -> bool {
         shared.owned.exited(context::worker_index(shared));
-        false
+        // Out of its list at once: the list's reference is dropped with the
+        // worker's, and the task freed while it is hot.
+        shared.owned.remove(header)
     }
 }
 

@@ -10,8 +10,9 @@
 //! (sizes rounded up to 8 bytes, or 16 for 16-aligned tasks, up to 1 KiB),
 //! and the next spawn of the same class on that thread reuses it. A
 //! thread caches at most `MAX_BYTES` of blocks, whatever their classes:
-//! finished goroutines are often freed in bursts (a sweep of the owned
-//! list drops the last reference of every task it finds finished), and a
+//! finished goroutines are often freed in bursts (the goroutines of a
+//! spawn-heavy program finish in waves; until a finished goroutine left
+//! its list at once, a sweep of the owned list freed them all together), and a
 //! cache of a few hundred blocks a class overflowed there (`spawn/skynet`:
 //! 11% of its instructions went to `malloc`/`free` of task blocks that a
 //! larger cache reuses). What overflows goes to a process-wide pool per

@@ -28,7 +28,7 @@ mod waker;
 
 #[cfg(all(test, loom))]
 mod loom_tests;
-#[cfg(all(test, loom))]
+#[cfg(test)]
 pub(crate) mod testing;
 
 pub(crate) use contain::{drop_contained, wake_contained};

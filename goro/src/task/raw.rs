@@ -38,7 +38,7 @@ pub(crate) trait Schedule: Sized + 'static {
 
     /// The task is about to complete: account for its exit. Returns true
     /// when the task also left the owned list (the list's reference is
-    /// then the caller's); goroutines stay listed until a sweep.
+    /// then the caller's).
     fn release(shared: &Shared, header: NonNull<Header>) -> bool;
 }
 

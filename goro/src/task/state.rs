@@ -10,9 +10,16 @@
 //! | `JOIN_HANDLE`  | spawn                           | dropping the `JoinHandle`, or its taking the output |
 //! | `JOIN_WAKER`   | the `JoinHandle` after storing its waker | the `JoinHandle`, before replacing it |
 //!
-//! The bits above `REF_SHIFT` count references: the run queue (while
-//! `NOTIFIED` and not `RUNNING`), the owned-task list, the `JoinHandle`, and
-//! every `Waker`. The last reference frees the memory.
+//! The `REF_BITS` bits above `REF_SHIFT` count references: the run queue
+//! (while `NOTIFIED` and not `RUNNING`), the owned-task list, the
+//! `JoinHandle`, and every `Waker`. The last reference frees the memory.
+//! A count that reaches `REF_LIMIT` (2^25, tens of millions of wakers of
+//! one goroutine) aborts the process, as `Arc` does at `isize::MAX`.
+//!
+//! The top 32 bits (on 64-bit targets) are the goroutine's entry in the
+//! owned-task list (`runtime/owned.rs`: list and slot), written once
+//! before the task is shared and never changed: every transition keeps
+//! them, and the count never carries into them.
 //!
 //! Who owns the stage (future or output):
 //! - while not `COMPLETE`: whoever holds `RUNNING`;
@@ -45,6 +52,18 @@ pub(crate) const JOIN_HANDLE: usize = 1 << 4;
 pub(crate) const JOIN_WAKER: usize = 1 << 5;
 const REF_SHIFT: u32 = 6;
 pub(crate) const REF_ONE: usize = 1 << REF_SHIFT;
+/// Bits of the reference count.
+const REF_BITS: u32 = 26;
+const REF_MASK: usize = ((1 << REF_BITS) - 1) << REF_SHIFT;
+/// A count this high aborts (see the module docs): far below the top of
+/// `REF_BITS`, so the bounded increments that do not check (a wake's or a
+/// cancel's queue reference) cannot carry into the entry bits.
+const REF_LIMIT: usize = 1 << (REF_SHIFT + REF_BITS - 1);
+/// Where the owned-list entry starts.
+#[cfg(target_pointer_width = "64")]
+const ENTRY_SHIFT: u32 = REF_SHIFT + REF_BITS;
+/// The entry of a task in no list's slots (`runtime/owned.rs` `UNLISTED`).
+pub(crate) const NO_ENTRY: u32 = u32::MAX;
 
 /// A snapshot of the state word.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -57,7 +76,25 @@ impl Snapshot {
     }
     #[inline]
     pub(crate) fn refs(self) -> usize {
-        self.0 >> REF_SHIFT
+        (self.0 & REF_MASK) >> REF_SHIFT
+    }
+
+    /// The task's owned-list entry ([`State::set_entry`]), `NO_ENTRY` if
+    /// none was set.
+    #[inline]
+    pub(crate) fn entry(self) -> u32 {
+        #[cfg(target_pointer_width = "64")]
+        {
+            match (self.0 >> ENTRY_SHIFT) as u32 {
+                // Stored plus one, so that zero (a fresh word) is none.
+                0 => NO_ENTRY,
+                e => e - 1,
+            }
+        }
+        #[cfg(not(target_pointer_width = "64"))]
+        {
+            NO_ENTRY
+        }
     }
 }
 
@@ -124,6 +161,22 @@ impl State {
     /// and three references: run queue, owned list, join handle.
     pub(crate) fn new_spawned() -> State {
         State(AtomicUsize::new(NOTIFIED | JOIN_HANDLE | (3 * REF_ONE)))
+    }
+
+    /// Records the task's owned-list entry (`entry < NO_ENTRY`). Only
+    /// while the task is not yet shared with another thread: a plain load
+    /// and store, not a read-modify-write. A no-op where the word has no
+    /// room for it (not 64-bit): the task is then swept, not removed.
+    #[inline]
+    pub(crate) fn set_entry(&self, entry: u32) {
+        #[cfg(target_pointer_width = "64")]
+        {
+            debug_assert!(entry < NO_ENTRY && self.load().entry() == NO_ENTRY);
+            let e = ((entry as usize) + 1) << ENTRY_SHIFT;
+            self.0.store(self.0.load(Relaxed) | e, Relaxed);
+        }
+        #[cfg(not(target_pointer_width = "64"))]
+        let _ = entry;
     }
 
     #[inline]
@@ -288,8 +341,9 @@ impl State {
         // No ordering needed (as in Arc): the caller already holds a
         // reference, so the task cannot be freed concurrently.
         let prev = self.0.fetch_add(REF_ONE, Relaxed);
-        // Guard against overflow as Arc does: a wrapped count is unsound.
-        if prev > isize::MAX as usize {
+        // Guard against overflow as Arc does: a wrapped count is unsound
+        // (and would carry into the entry bits).
+        if prev & REF_MASK >= REF_LIMIT {
             std::process::abort();
         }
     }
@@ -324,5 +378,35 @@ impl State {
                 (Some(s.0 | RUNNING | CANCELLED), true)
             }
         })
+    }
+}
+
+#[cfg(all(test, not(loom), target_pointer_width = "64"))]
+mod tests {
+    use super::*;
+
+    /// The owned-list entry survives every transition, the count never
+    /// reads it, and a fresh word has none.
+    #[test]
+    fn entry_bits_survive_transitions() {
+        let s = State::new_spawned();
+        assert_eq!(s.load().entry(), NO_ENTRY);
+        s.set_entry(NO_ENTRY - 1);
+        assert_eq!(s.load().entry(), NO_ENTRY - 1);
+        assert_eq!(s.load().refs(), 3);
+        assert_eq!(s.start(), StartAction::Poll);
+        s.ref_inc();
+        assert_eq!(s.idle(), IdleAction::Idle);
+        assert_eq!(s.load().refs(), 3);
+        assert_eq!(s.wake_by_ref(), WakeAction::Submit);
+        assert_eq!(s.start(), StartAction::Poll);
+        let prev = s.complete();
+        assert_eq!(prev.entry(), NO_ENTRY - 1);
+        assert!(!s.ref_dec_twice());
+        assert!(!s.ref_dec());
+        assert!(s.ref_dec());
+        assert_eq!(s.load().refs(), 0);
+        assert_eq!(s.load().entry(), NO_ENTRY - 1);
+        assert!(s.load().has(COMPLETE));
     }
 }

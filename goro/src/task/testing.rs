@@ -1,3 +1,6 @@
+// The loom models use all of it; the unit tests only the task helpers.
+#![cfg_attr(not(loom), allow(dead_code))]
+
 //! Loom-model helpers: tasks on a test scheduler that queues into the
 //! runtime's injector, and a counter of how often each task body ran.
 
@@ -18,9 +21,10 @@ impl Schedule for TestSched {
     fn schedule(shared: &Shared, task: Notified, _yielded: bool) {
         shared.inject.push(task);
     }
-    fn release(shared: &Shared, _header: std::ptr::NonNull<Header>) -> bool {
+    fn release(shared: &Shared, header: std::ptr::NonNull<Header>) -> bool {
+        // As a goroutine does (runtime/worker.rs): out of the list at once.
         shared.owned.exited(None);
-        false
+        shared.owned.remove(header)
     }
 }
 
@@ -30,7 +34,7 @@ pub(crate) fn shared() -> Arc<Shared> {
 }
 
 /// What runtime shutdown does to the owned list: every task still listed
-/// (finished ones wait there for a sweep) gets its list reference dropped.
+/// (a spilled one may have finished) gets its list reference dropped.
 pub(crate) fn shutdown(shared: &Shared) {
     for t in shared.owned.close_and_take_all() {
         // SAFETY: `close_and_take_all` hands over the list's reference.
