@@ -174,8 +174,6 @@ use std::{
     task::Waker,
 };
 
-use crossbeam_utils::CachePadded;
-
 pub(crate) use super::ring::Miss;
 use super::{
     ring::Ring,
@@ -320,11 +318,17 @@ impl std::task::Wake for WakeAll {
 }
 
 /// The shared core behind every `Sender` and `Receiver` of one channel.
+///
+/// Not cache-padded: the lock used to sit on cache lines of its own
+/// (`CachePadded`, 128-byte aligned), away from the read-mostly fields the
+/// lock-free ring operations read, but A/B runs of `chan/worker_pool`,
+/// `mpmc_4x4` and `select4` showed no difference with it or without it,
+/// nor with a 64-byte gap instead, while the over-aligned channel was a
+/// 384-byte `memalign` that the system allocator splits and coalesces
+/// (`spawn/skynet`, a channel per node, spent a quarter of its time in
+/// `malloc`). Now it is an ordinary allocation (see the size test).
 #[derive(Debug)]
 pub(crate) struct Chan<T> {
-    /// Padded to its own cache lines: the read-mostly fields below must not
-    /// bounce between cores with the lock word.
-    state: CachePadded<Mutex<State<T>>>,
     /// The buffer of a buffered channel up to `RING_MAX` (see ring.rs).
     ring: Option<Box<Ring<T>>>,
     pub(crate) cap: usize,
@@ -337,6 +341,7 @@ pub(crate) struct Chan<T> {
     /// A timer's channel (`time::after`, `Timer::chan`): its value is made
     /// when a receive finds the buffer empty and the timer due (see [`Due`]).
     pub(crate) timer: Option<Box<dyn Due<T>>>,
+    state: Mutex<State<T>>,
 }
 
 /// The timer behind a timer's channel (time/chan.rs), Go 1.23's
@@ -390,7 +395,7 @@ pub(crate) enum RecvFail {
 impl<T> Chan<T> {
     pub(crate) fn new(cap: usize, nil: bool) -> Chan<T> {
         Chan {
-            state: CachePadded::new(Mutex::new(State {
+            state: Mutex::new(State {
                 front: if cap <= RING_MAX {
                     VecDeque::new()
                 } else {
@@ -403,7 +408,7 @@ impl<T> Chan<T> {
                 watchers: Vec::new(),
                 next_watch: 0,
                 locks: 0,
-            })),
+            }),
             ring: (cap > 0 && cap <= RING_MAX).then(|| Box::new(Ring::new(cap))),
             cap,
             closed: AtomicBool::new(false),
@@ -867,4 +872,19 @@ unsafe fn complete<T>(w: *const Waiter<T>, f: impl FnOnce(&mut Node<T>)) -> Opti
     // or, in flight, has broken the pair under this lock).
     unsafe { (*sel).finish(arm) };
     waker
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::mem::{align_of, size_of};
+
+    /// A channel is an ordinary allocation (no over-alignment: see
+    /// [`super::Chan`]) of a few cache lines.
+    #[test]
+    fn a_channel_is_small_and_plainly_aligned() {
+        type C = super::Chan<u64>;
+        assert!(align_of::<C>() <= 16, "align {}", align_of::<C>());
+        // Arc's two counts and the channel.
+        assert_eq!(size_of::<C>() + 16, 192, "a channel grew or shrank");
+    }
 }
