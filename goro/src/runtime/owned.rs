@@ -300,33 +300,43 @@ impl OwnedTasks {
         }
     }
 
-    /// Adds a new task, not yet shared with another thread, to the calling
-    /// thread's list (`worker`: its index, or `None` for other threads),
-    /// with the list's reference. False when the runtime is shutting down.
-    pub(crate) fn insert(&self, task: NonNull<Header>, worker: Option<usize>) -> bool {
+    /// Makes a new task with `make` and adds it to the calling thread's
+    /// list (`worker`: its index, or `None` for other threads), with the
+    /// list's reference. `make` is given the task's entry (`NO_ENTRY` when
+    /// it gets no slot) to write into its state word, and returns what the
+    /// caller wants back and the task. Returns that, the task, and whether
+    /// it was listed: false when the runtime is shutting down (the task is
+    /// made anyway, for the caller to cancel).
+    ///
+    /// `make` runs under the list's lock: it must only allocate, never run
+    /// user code (nor drop any).
+    pub(crate) fn insert<R>(
+        &self,
+        worker: Option<usize>,
+        make: impl FnOnce(u32) -> (R, NonNull<Header>),
+    ) -> (R, NonNull<Header>, bool) {
         let (n, shard) = self.shard(worker);
         // The refused task is cancelled at once and its exit is counted
         // like any other's: count it live either way.
         self.count(worker, 1);
-        let swept = {
+        let (made, task, swept) = {
             let mut list = lock(&shard.list);
             if list.closed {
-                return false;
+                drop(list);
+                let (r, task) = make(NO_ENTRY);
+                return (r, task, false);
             }
             if let Some(i) = shard.free_slot(&mut list) {
-                // SAFETY: the caller's task, alive (we hold the list's
-                // reference) and not yet shared.
-                unsafe { task.as_ref() }
-                    .state
-                    .set_entry(((n as u32) << INDEX_BITS) | i as u32);
+                let (r, task) = make(((n as u32) << INDEX_BITS) | i as u32);
                 let slot = shard.slot(i).expect("a handed-out slot's bucket");
                 // Release: a reader's Acquire sees the task's header.
                 slot.store(task.as_ptr() as usize, Release);
-                return true;
+                return (r, task, true);
             }
+            let (r, task) = make(NO_ENTRY);
             list.spill.push(task);
             if list.spill.len() < list.sweep_at {
-                return true;
+                return (r, task, true);
             }
             let mut done = Vec::new();
             list.spill.retain(|t| {
@@ -341,7 +351,7 @@ impl OwnedTasks {
                 !finished
             });
             list.sweep_at = (list.spill.len() * 2).max(MIN_SWEEP);
-            done
+            (r, task, done)
         };
         // Drop the list's references outside the lock: a last reference
         // frees the task.
@@ -349,7 +359,7 @@ impl OwnedTasks {
             // SAFETY: the list's reference, taken out of the list above.
             unsafe { raw::drop_ref(t) };
         }
-        true
+        (made, task, true)
     }
 
     /// Task `task` (a listed goroutine, alive) is finishing: takes it out
@@ -467,7 +477,8 @@ mod tests {
     fn refused_insert_keeps_the_live_count() {
         let owned = OwnedTasks::new(1);
         assert!(owned.close_and_take_all().is_empty());
-        assert!(!owned.insert(std::ptr::NonNull::dangling(), None));
+        let ((), _, listed) = owned.insert(None, |_| ((), std::ptr::NonNull::dangling()));
+        assert!(!listed);
         owned.exited(None);
         let raw: isize = owned.lists.iter().map(|s| s.live.load(Relaxed)).sum();
         assert_eq!(raw, 0);
@@ -483,14 +494,17 @@ mod tests {
         let owned = OwnedTasks::with_capacity(1, 4);
         let mut tasks = Vec::new();
         for i in 0..6u64 {
-            let (n, ptr) = raw::allocate::<_, TestSched>(
-                async move { i },
-                &sh,
-                i + 1,
-                0,
-                std::panic::Location::caller(),
-            );
-            assert!(owned.insert(ptr, Some(0)));
+            let (n, ptr, listed) = owned.insert(Some(0), |e| {
+                raw::allocate_listed::<_, TestSched>(
+                    async move { i },
+                    &sh,
+                    i + 1,
+                    0,
+                    std::panic::Location::caller(),
+                    e,
+                )
+            });
+            assert!(listed);
             // SAFETY: `allocate` gave us the join-handle reference.
             tasks.push((n, ptr, unsafe { JoinHandle::<u64>::from_raw(ptr) }));
         }

@@ -43,12 +43,13 @@ impl Shared {
         F::Output: Send + 'static,
     {
         let id = next_id(here.ids);
-        let (notified, ptr) =
-            raw::allocate::<F, worker::Goroutine>(fut, self, id, here.goroutine, at);
+        let mine = here.ctx.filter(|c| std::ptr::eq(c.shared, self));
+        let (notified, ptr, listed) = self.owned.insert(mine.and_then(|c| c.worker), |entry| {
+            raw::allocate_listed::<F, worker::Goroutine>(fut, self, id, here.goroutine, at, entry)
+        });
         // SAFETY: `allocate` made a join-handle reference for us.
         let handle = unsafe { JoinHandle::from_raw(ptr) };
-        let mine = here.ctx.filter(|c| std::ptr::eq(c.shared, self));
-        if !self.owned.insert(ptr, mine.and_then(|c| c.worker)) {
+        if !listed {
             // Shutting down: cancel at once (its future is dropped here).
             // SAFETY: the owned-list reference the list refused.
             unsafe { Notified::from_raw(ptr) }.shutdown();

@@ -52,8 +52,10 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let (n, ptr) = raw::allocate::<F, TestSched>(f, sh, 1, 0, Location::caller());
-    assert!(sh.owned.insert(ptr, None));
+    let (n, ptr, listed) = sh.owned.insert(None, |e| {
+        raw::allocate_listed::<F, TestSched>(f, sh, 1, 0, Location::caller(), e)
+    });
+    assert!(listed);
     // SAFETY: `allocate` gave us the join-handle reference.
     (n, unsafe { JoinHandle::from_raw(ptr) })
 }

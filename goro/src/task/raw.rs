@@ -19,7 +19,9 @@ use std::{
 
 use super::{
     join::JoinError,
-    state::{IdleAction, Snapshot, StartAction, State, WakeAction, JOIN_HANDLE, JOIN_WAKER},
+    state::{
+        IdleAction, Snapshot, StartAction, State, WakeAction, JOIN_HANDLE, JOIN_WAKER, NO_ENTRY,
+    },
     waker::WakerRef,
 };
 use crate::{
@@ -225,9 +227,30 @@ where
     F::Output: Send + 'static,
     S: Schedule,
 {
+    allocate_listed::<F, S>(future, shared, id, parent, spawned_at, NO_ENTRY)
+}
+
+/// [`allocate`] with the task's owned-list entry in its first state word
+/// (`runtime/owned.rs`; written once, with the rest of the header: setting
+/// it afterwards read back the word just written, a store-forwarding
+/// stall on every spawn).
+#[inline]
+pub(crate) fn allocate_listed<F, S>(
+    future: F,
+    shared: &Shared,
+    id: u64,
+    parent: u64,
+    spawned_at: &'static Location<'static>,
+    entry: u32,
+) -> (Notified, NonNull<Header>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
     let cell = Cell::<F, S> {
         header: Header {
-            state: State::new_spawned(),
+            state: State::new_listed(entry),
             vtable: vtable::<F, S>(),
             shared: NonNull::from(shared),
             ids: Ids::new(id, parent),

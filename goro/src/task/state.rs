@@ -17,8 +17,8 @@
 //! one goroutine) aborts the process, as `Arc` does at `isize::MAX`.
 //!
 //! The top 32 bits (on 64-bit targets) are the goroutine's entry in the
-//! owned-task list (`runtime/owned.rs`: list and slot), written once
-//! before the task is shared and never changed: every transition keeps
+//! owned-task list (`runtime/owned.rs`: list and slot), written with the
+//! rest of the new task and never changed: every transition keeps
 //! them, and the count never carries into them.
 //!
 //! Who owns the stage (future or output):
@@ -79,8 +79,8 @@ impl Snapshot {
         (self.0 & REF_MASK) >> REF_SHIFT
     }
 
-    /// The task's owned-list entry ([`State::set_entry`]), `NO_ENTRY` if
-    /// none was set.
+    /// The task's owned-list entry ([`State::new_listed`]), `NO_ENTRY` if
+    /// it has none.
     #[inline]
     pub(crate) fn entry(self) -> u32 {
         #[cfg(target_pointer_width = "64")]
@@ -154,29 +154,32 @@ pub(crate) enum IdleAction {
     Cancel,
 }
 
+/// `entry` in the state word's top bits (stored plus one, so that a word
+/// without an entry reads `NO_ENTRY`); nothing where there is no room.
+#[inline]
+fn entry_bits(entry: u32) -> usize {
+    #[cfg(target_pointer_width = "64")]
+    {
+        (entry as usize).wrapping_add(1) << ENTRY_SHIFT
+    }
+    #[cfg(not(target_pointer_width = "64"))]
+    {
+        let _ = entry;
+        0
+    }
+}
+
 pub(crate) struct State(AtomicUsize);
 
 impl State {
     /// A new task: notified (it is about to be queued), with a join handle,
-    /// and three references: run queue, owned list, join handle.
-    pub(crate) fn new_spawned() -> State {
-        State(AtomicUsize::new(NOTIFIED | JOIN_HANDLE | (3 * REF_ONE)))
-    }
-
-    /// Records the task's owned-list entry (`entry < NO_ENTRY`). Only
-    /// while the task is not yet shared with another thread: a plain load
-    /// and store, not a read-modify-write. A no-op where the word has no
-    /// room for it (not 64-bit): the task is then swept, not removed.
+    /// and three references: run queue, owned list, join handle; `entry`
+    /// its place in the owned list (`runtime/owned.rs`), or `NO_ENTRY`.
     #[inline]
-    pub(crate) fn set_entry(&self, entry: u32) {
-        #[cfg(target_pointer_width = "64")]
-        {
-            debug_assert!(entry < NO_ENTRY && self.load().entry() == NO_ENTRY);
-            let e = ((entry as usize) + 1) << ENTRY_SHIFT;
-            self.0.store(self.0.load(Relaxed) | e, Relaxed);
-        }
-        #[cfg(not(target_pointer_width = "64"))]
-        let _ = entry;
+    pub(crate) fn new_listed(entry: u32) -> State {
+        State(AtomicUsize::new(
+            NOTIFIED | JOIN_HANDLE | (3 * REF_ONE) | entry_bits(entry),
+        ))
     }
 
     #[inline]
@@ -389,9 +392,9 @@ mod tests {
     /// reads it, and a fresh word has none.
     #[test]
     fn entry_bits_survive_transitions() {
-        let s = State::new_spawned();
-        assert_eq!(s.load().entry(), NO_ENTRY);
-        s.set_entry(NO_ENTRY - 1);
+        assert_eq!(State::new_listed(NO_ENTRY).load().entry(), NO_ENTRY);
+        assert_eq!(State::new_listed(0).load().entry(), 0);
+        let s = State::new_listed(NO_ENTRY - 1);
         assert_eq!(s.load().entry(), NO_ENTRY - 1);
         assert_eq!(s.load().refs(), 3);
         assert_eq!(s.start(), StartAction::Poll);
