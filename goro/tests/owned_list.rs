@@ -5,27 +5,16 @@
 use std::{
     sync::{
         atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst},
-        mpsc, Arc,
+        Arc,
     },
     time::Duration,
 };
 
+mod common;
+use common::within;
+
 fn rt(procs: usize) -> goro::Runtime {
     goro::Runtime::builder().procs(procs).build().unwrap()
-}
-
-/// Runs `f` on its own thread and fails the test if it has not returned
-/// within `secs` (a hang detector; the bound is generous).
-fn within<R: Send + 'static>(secs: u64, f: impl FnOnce() -> R + Send + 'static) -> R {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)));
-    });
-    match rx.recv_timeout(Duration::from_secs(secs)) {
-        Ok(Ok(v)) => v,
-        Ok(Err(p)) => std::panic::resume_unwind(p),
-        Err(_) => panic!("hung: no result within {secs} s"),
-    }
 }
 
 /// Counts drops: every goroutine's future is dropped exactly once.

@@ -92,3 +92,17 @@ pub(crate) fn cpu_ticks(prefix: &str) -> u64 {
     }
     total
 }
+
+/// Runs `f` on its own thread and fails the test if it has not returned
+/// within `secs` (a hang detector; the bound is generous).
+pub(crate) fn within<R: Send + 'static>(secs: u64, f: impl FnOnce() -> R + Send + 'static) -> R {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)));
+    });
+    match rx.recv_timeout(std::time::Duration::from_secs(secs)) {
+        Ok(Ok(v)) => v,
+        Ok(Err(p)) => std::panic::resume_unwind(p),
+        Err(_) => panic!("hung: no result within {secs} s"),
+    }
+}
