@@ -556,3 +556,56 @@ fn a_goroutine_woken_into_a_stuck_workers_runnext_runs_elsewhere() {
         "the woken goroutine waited {waited:?} in a blocked worker's runnext"
     );
 }
+
+/// The time a worker spends between polls (firing timers, searching other
+/// workers' queues, polling the network) is the runtime's, not the last
+/// goroutine's: sysmon must not blame a goroutine whose polls are all
+/// short. Before, the poll stamp stayed "in a poll" after the poll
+/// returned: a worker that then fired a crowd of timers, or searched for
+/// work for a while (another worker's ring kept busy with goroutines too
+/// young to steal), had its last goroutine blamed ("goroutine 72 blocked
+/// its worker for 17 ms" in a channel worker pool).
+#[test]
+fn time_between_polls_is_not_blamed_on_a_goroutine() {
+    logged();
+    let rt = Runtime::builder()
+        .procs(1)
+        .sysmon_threshold(Duration::from_millis(5))
+        .build()
+        .unwrap();
+    let first = line!() + 3;
+    rt.block_on(async {
+        let stop = Arc::new(AtomicBool::new(false));
+        // Short polls, over and over: the worker never parks.
+        let s = stop.clone();
+        let yielder = goro::go(async move {
+            while !s.load(Relaxed) {
+                goro::yield_now().await;
+            }
+        });
+        // A crowd of timers due at the same instant: the busy worker
+        // fires them between two of the yielder's polls.
+        let at = Instant::now() + Duration::from_millis(300);
+        let (done_tx, done_rx) = goro::chan::<()>(0);
+        for _ in 0..300_000 {
+            let done = done_tx.clone();
+            goro::go(async move {
+                goro::time::sleep_until(at).await;
+                drop(done);
+            });
+        }
+        drop(done_tx);
+        assert!(done_rx.recv().await.is_none(), "every sleeper finished");
+        stop.store(true, Relaxed);
+        yielder.await.unwrap();
+    });
+    drop(rt);
+    for line in first..first + 30 {
+        let site = format!("{}:{line}", file!());
+        let w = warnings_for(&site);
+        assert!(
+            w.is_empty(),
+            "a goroutine with short polls was blamed: {w:#?}"
+        );
+    }
+}

@@ -395,6 +395,10 @@ pub(crate) fn run(shared: Arc<Shared>, index: usize, local: Local) {
             polls += 1;
             remote.stamp.enter(polls, task.header());
             task.run();
+            // Out of the poll: what the worker does until the next one
+            // (timers, the netpoller, searching other queues) is not this
+            // goroutine's doing, and sysmon must not blame it for it.
+            remote.stamp.leave();
             let tick = core.borrow().as_ref().map_or(0, |w| w.tick);
             if tick % GLOBAL_CHECK_INTERVAL == 0 {
                 crate::wait::tick_coarse_clock(Instant::now());

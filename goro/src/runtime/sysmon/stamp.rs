@@ -42,7 +42,8 @@ impl PollStamp {
         self.word.store(polls << 1 | IN_POLL, Release);
     }
 
-    /// Not polling any more (about to park).
+    /// Not polling any more: after every poll (the time until the next one
+    /// is the runtime's), and before parking.
     #[inline]
     pub(crate) fn leave(&self) {
         let w = self.word.load(Relaxed);
