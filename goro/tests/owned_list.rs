@@ -195,3 +195,101 @@ fn shutdown_races_finishing_goroutines() {
         }
     });
 }
+
+/// Threads outside the runtime spawn through `Handle::go` into the shared
+/// list at once (its lock taken by several inserters) while the workers
+/// finish those goroutines (slots freed without the lock) and another
+/// thread dumps: every goroutine runs and is dropped once, and the list
+/// ends empty.
+#[test]
+fn foreign_threads_spawn_while_goroutines_finish() {
+    within(120, || {
+        const THREADS: usize = 4;
+        const EACH: usize = 50_000;
+        let rt = Arc::new(rt(2));
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let ran = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let dumper = {
+            let (rt, stop) = (rt.clone(), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(SeqCst) {
+                    assert!(rt.dump().len() <= THREADS * EACH);
+                }
+            })
+        };
+        let spawners: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let (h, dropped, ran) = (rt.handle(), dropped.clone(), ran.clone());
+                std::thread::spawn(move || {
+                    for i in 0..EACH {
+                        let tok = Token(dropped.clone());
+                        let ran = ran.clone();
+                        drop(h.go(async move {
+                            let _t = tok;
+                            if (t + i) % 5 == 0 {
+                                goro::yield_now().await;
+                            }
+                            ran.fetch_add(1, SeqCst);
+                        }));
+                    }
+                })
+            })
+            .collect();
+        for s in spawners {
+            s.join().unwrap();
+        }
+        for _ in 0..5000 {
+            if rt.num_goroutine() == 0 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        stop.store(true, SeqCst);
+        dumper.join().unwrap();
+        assert_eq!(rt.num_goroutine(), 0);
+        assert_eq!(rt.dump().len(), 0);
+        assert_eq!(ran.load(SeqCst), THREADS * EACH);
+        assert_eq!(dropped.load(SeqCst), THREADS * EACH);
+    });
+}
+
+/// Hundreds of thousands of goroutines parked at once from one worker
+/// (the list grows bucket by bucket), released, and as many again (the
+/// freed slots reused): counts and dumps stay exact throughout.
+#[test]
+fn a_list_grows_and_reuses_its_slots() {
+    within(180, || {
+        const N: usize = 300_000;
+        let rt = rt(1);
+        let dropped = Arc::new(AtomicUsize::new(0));
+        for round in 1..=2 {
+            let d = dropped.clone();
+            let (tx, rx) = goro::chan::<()>(0);
+            let rx2 = rx.clone();
+            rt.block_on(rt.go(async move {
+                for _ in 0..N {
+                    let (t, rx) = (Token(d.clone()), rx2.clone());
+                    goro::go(async move {
+                        let _t = t;
+                        let _ = rx.recv().await;
+                    });
+                }
+            }))
+            .unwrap();
+            assert_eq!(rt.num_goroutine(), N, "round {round}");
+            assert_eq!(rt.dump().len(), N, "round {round}");
+            drop(rx);
+            drop(tx); // closing wakes every receiver
+            for _ in 0..10_000 {
+                if rt.num_goroutine() == 0 {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            assert_eq!(rt.num_goroutine(), 0, "round {round}");
+            assert_eq!(rt.dump().len(), 0, "round {round}");
+            assert_eq!(dropped.load(SeqCst), round * N);
+        }
+    });
+}
