@@ -326,7 +326,14 @@ impl OwnedTasks {
                 let (r, task) = make(NO_ENTRY);
                 return (r, task, false);
             }
-            if let Some(i) = shard.free_slot(&mut list) {
+            // Where the state word has no room for an entry (not 64-bit),
+            // every task goes to the spill vector, swept when finished.
+            let slot = if cfg!(target_pointer_width = "64") {
+                shard.free_slot(&mut list)
+            } else {
+                None
+            };
+            if let Some(i) = slot {
                 let (r, task) = make(((n as u32) << INDEX_BITS) | i as u32);
                 let slot = shard.slot(i).expect("a handed-out slot's bucket");
                 // Release: a reader's Acquire sees the task's header.
