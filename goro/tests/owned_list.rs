@@ -17,6 +17,16 @@ fn rt(procs: usize) -> goro::Runtime {
     goro::Runtime::builder().procs(procs).build().unwrap()
 }
 
+/// Waits (at most `secs`) until `done` holds: goroutines finish on the
+/// workers a moment after the test has seen their work. The caller
+/// asserts what it waited for.
+fn wait_until(secs: u64, done: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    while !done() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
 /// Counts drops: every goroutine's future is dropped exactly once.
 struct Token(Arc<AtomicUsize>);
 impl Drop for Token {
@@ -74,12 +84,7 @@ fn dumps_race_finishing_goroutines() {
             assert_eq!(sum, N * (N - 1) / 2);
         });
         // The last goroutines may still be finishing after their send.
-        for _ in 0..1000 {
-            if rt.num_goroutine() == 0 {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        wait_until(5, || rt.num_goroutine() == 0);
         stop.store(true, SeqCst);
         let dumps = reader.join().unwrap();
         assert!(dumps > 0);
@@ -123,12 +128,7 @@ fn every_spawning_thread_lists_its_goroutines() {
                 .await
                 .unwrap();
         });
-        for _ in 0..1000 {
-            if rt.dump().len() == 3 * N {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        }
+        wait_until(2, || rt.dump().len() == 3 * N);
         assert_eq!(rt.num_goroutine(), 3 * N);
         assert_eq!(rt.dump().len(), 3 * N);
         // Half of them finish; the rest stay parked until shutdown.
@@ -138,12 +138,7 @@ fn every_spawning_thread_lists_its_goroutines() {
             }
             tx
         });
-        for _ in 0..1000 {
-            if rt.num_goroutine() == 3 * N - 3 * N / 2 {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        }
+        wait_until(2, || rt.num_goroutine() == 3 * N - 3 * N / 2);
         assert_eq!(rt.num_goroutine(), 3 * N - 3 * N / 2);
         assert_eq!(rt.dump().len(), 3 * N - 3 * N / 2);
         assert_eq!(dropped.load(SeqCst), 3 * N / 2);
@@ -239,12 +234,7 @@ fn foreign_threads_spawn_while_goroutines_finish() {
         for s in spawners {
             s.join().unwrap();
         }
-        for _ in 0..5000 {
-            if rt.num_goroutine() == 0 {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        }
+        wait_until(10, || rt.num_goroutine() == 0);
         stop.store(true, SeqCst);
         dumper.join().unwrap();
         assert_eq!(rt.num_goroutine(), 0);
@@ -281,12 +271,7 @@ fn a_list_grows_and_reuses_its_slots() {
             assert_eq!(rt.dump().len(), N, "round {round}");
             drop(rx);
             drop(tx); // closing wakes every receiver
-            for _ in 0..10_000 {
-                if rt.num_goroutine() == 0 {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(2));
-            }
+            wait_until(20, || rt.num_goroutine() == 0);
             assert_eq!(rt.num_goroutine(), 0, "round {round}");
             assert_eq!(rt.dump().len(), 0, "round {round}");
             assert_eq!(dropped.load(SeqCst), round * N);

@@ -64,7 +64,11 @@ use crate::{
         },
         lock, Mutex,
     },
-    task::{raw, state::NO_ENTRY, Header},
+    task::{
+        raw,
+        state::{HAS_ENTRY, NO_ENTRY},
+        Header,
+    },
 };
 
 /// Slots in a list's first bucket; bucket `b` has `FIRST << b`.
@@ -119,6 +123,21 @@ struct List {
 // list holds a reference to each of its tasks, and tasks may be touched
 // from any thread.
 unsafe impl Send for List {}
+
+/// The entry of slot `i` of list `n` ([`split`] reads it back).
+#[inline]
+fn entry(n: usize, i: usize) -> u32 {
+    ((n as u32) << INDEX_BITS) | i as u32
+}
+
+/// List and slot of `entry` (not `NO_ENTRY`).
+#[inline]
+fn split(entry: u32) -> (usize, usize) {
+    (
+        (entry >> INDEX_BITS) as usize,
+        (entry & ((1 << INDEX_BITS) - 1)) as usize,
+    )
+}
 
 /// Bucket and offset of slot `i`.
 #[inline]
@@ -328,13 +347,13 @@ impl OwnedTasks {
             }
             // Where the state word has no room for an entry (not 64-bit),
             // every task goes to the spill vector, swept when finished.
-            let slot = if cfg!(target_pointer_width = "64") {
+            let slot = if HAS_ENTRY {
                 shard.free_slot(&mut list)
             } else {
                 None
             };
             if let Some(i) = slot {
-                let (r, task) = make(((n as u32) << INDEX_BITS) | i as u32);
+                let (r, task) = make(entry(n, i));
                 let slot = shard.slot(i).expect("a handed-out slot's bucket");
                 // Release: a reader's Acquire sees the task's header.
                 slot.store(task.as_ptr() as usize, Release);
@@ -375,14 +394,11 @@ impl OwnedTasks {
     /// spill vector (swept later) or was never listed.
     pub(crate) fn remove(&self, task: NonNull<Header>) -> bool {
         // SAFETY: the caller's task is alive.
-        let entry = unsafe { task.as_ref() }.state.load().entry();
-        if entry == NO_ENTRY {
+        let e = unsafe { task.as_ref() }.state.load().entry();
+        if e == NO_ENTRY {
             return false;
         }
-        let (n, i) = (
-            (entry >> INDEX_BITS) as usize,
-            (entry & ((1 << INDEX_BITS) - 1)) as usize,
-        );
+        let (n, i) = split(e);
         match self.lists.get(n).and_then(|s| s.slot(i)) {
             Some(slot) => Slot(slot).remove(task.as_ptr() as usize),
             None => false,
@@ -557,6 +573,11 @@ mod tests {
         }
         let (b, off) = locate(CAPACITY - 1);
         assert_eq!((b, off), (super::BUCKETS - 1, (FIRST << b) - 1));
+        // And an entry names list and slot, never `NO_ENTRY`.
+        for (n, i) in [(0, 0), (3, 77), (super::MAX_LISTS - 1, CAPACITY - 1)] {
+            assert_eq!(super::split(super::entry(n, i)), (n, i));
+            assert_ne!(super::entry(n, i), super::NO_ENTRY);
+        }
     }
 
     /// Every interleaving a single thread can produce, in order: a finisher

@@ -62,8 +62,11 @@ const REF_LIMIT: usize = 1 << (REF_SHIFT + REF_BITS - 1);
 /// Where the owned-list entry starts.
 #[cfg(target_pointer_width = "64")]
 const ENTRY_SHIFT: u32 = REF_SHIFT + REF_BITS;
-/// The entry of a task in no list's slots (`runtime/owned.rs` `UNLISTED`).
+/// The entry of a task in no list's slots.
 pub(crate) const NO_ENTRY: u32 = u32::MAX;
+/// Whether the state word has room for an entry (64-bit targets); where
+/// it has not, every task reads `NO_ENTRY`.
+pub(crate) const HAS_ENTRY: bool = cfg!(target_pointer_width = "64");
 
 /// A snapshot of the state word.
 #[derive(Clone, Copy, PartialEq, Eq)]
